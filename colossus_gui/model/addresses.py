@@ -1,0 +1,172 @@
+"""Stable, human-readable addresses for every component, and the index maps between levels.
+
+Halls ``H1``; racks ``H1-R001``; trays ``H1-R001-T1``; GPUs ``H1-R001-T1-G1``; CPUs ``H1-R001-T1-C1``;
+PSUs ``H1-R001-T1-PSU1``; NICs ``H1-R001-T1-N1``; CDU ``H1-R001-CDU`` with pumps ``H1-R001-CDU-P1``;
+rear door ``H1-R001-RDHX`` with fans ``H1-R001-RDHX-F1``; chillers ``CH1``; Megapacks ``MP001``;
+turbines ``GT1``; the grid ``GRID``.
+
+Global indices are flat: rack ``r`` (all halls in order), tray ``r * trays + t``, GPU ``tray * gpus + g``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from .facility import Facility
+
+_RACK_RE = re.compile(
+    r"^(?P<hall>H\d+)(?:-R(?P<rack>\d{3,4})"
+    r"(?:-(?:T(?P<tray>\d+)(?:-(?:G(?P<gpu>\d+)|C(?P<cpu>\d+)|PSU(?P<psu>\d+)|N(?P<nic>\d+)))?"
+    r"|(?P<cdu>CDU)(?:-P(?P<pump>\d+))?|(?P<rdhx>RDHX)(?:-F(?P<fan>\d+))?))?)?$"
+)
+_SITE_RE = re.compile(r"^(?:(?P<grid>GRID)|CH(?P<chiller>\d+)|MP(?P<megapack>\d{3})|GT(?P<turbine>\d+))$")
+
+
+class AddressError(ValueError):
+    """An address that does not name a component of this facility."""
+
+
+@dataclass(frozen=True)
+class Address:
+    """A parsed address. ``kind`` is one of: hall, rack, tray, gpu, cpu, psu, nic, cdu, pump, rdhx, fan,
+    grid, chiller, megapack, turbine. ``index`` is the flat index at that level (rack, tray, GPU, ...);
+    for pumps and fans ``index`` is the rack and ``sub`` the 0-based pump/fan."""
+
+    kind: str
+    index: int
+    sub: int = 0
+    text: str = ""
+
+
+class Topology:
+    """Index maps for one facility. Built once; everything here is arrays or small lists."""
+
+    def __init__(self, facility: Facility):
+        f = facility
+        self.facility = f
+        self.hall_names = [h.name for h in f.halls]
+        self.trays_per_rack = f.rack.trays
+        self.gpus_per_tray = f.rack.tray.gpus
+        self.gpus_per_rack = self.trays_per_rack * self.gpus_per_tray
+        self.cpus_per_tray = f.rack.tray.cpus
+        self.psus_per_tray = f.rack.tray.psus
+        self.nics_per_tray = f.rack.tray.nics
+        self.pumps_per_cdu = f.rack.cdu.pumps
+        self.fans_per_door = f.rack.rdhx.fans
+        counts = [h.racks for h in f.halls]
+        self.hall_rack_start = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+        self.n_racks = int(self.hall_rack_start[-1])
+        self.n_trays = self.n_racks * self.trays_per_rack
+        self.n_gpus = self.n_trays * self.gpus_per_tray
+        self.n_halls = len(f.halls)
+        self.rack_hall = np.repeat(np.arange(self.n_halls), counts).astype(np.int32)
+        local = np.arange(self.n_racks) - self.hall_rack_start[self.rack_hall]
+        rpr = np.array([h.racks_per_row for h in f.halls])[self.rack_hall]
+        self.rack_local = local.astype(np.int32)  # 0-based rack number within its hall
+        self.rack_row = (local // rpr).astype(np.int32)
+        self.rack_pos = (local % rpr).astype(np.int32)
+        self.hall_gpu_model = [h.gpu_model for h in f.halls]
+        self.n_chillers = f.site.chillers.count
+        self.n_megapacks = f.site.megapacks.units
+        self.n_turbines = f.site.turbines.count
+
+    # ------------------------------------------------------------------ formatting
+    def hall_address(self, h: int) -> str:
+        return self.hall_names[h]
+
+    def rack_address(self, r: int) -> str:
+        return f"{self.hall_names[self.rack_hall[r]]}-R{int(self.rack_local[r]) + 1:03d}"
+
+    def tray_address(self, tray: int) -> str:
+        r, t = divmod(int(tray), self.trays_per_rack)
+        return f"{self.rack_address(r)}-T{t + 1}"
+
+    def gpu_address(self, gpu: int) -> str:
+        tray, g = divmod(int(gpu), self.gpus_per_tray)
+        return f"{self.tray_address(tray)}-G{g + 1}"
+
+    def pump_address(self, rack: int, pump: int) -> str:
+        return f"{self.rack_address(rack)}-CDU-P{pump + 1}"
+
+    def fan_address(self, rack: int, fan: int) -> str:
+        return f"{self.rack_address(rack)}-RDHX-F{fan + 1}"
+
+    @staticmethod
+    def chiller_address(i: int) -> str:
+        return f"CH{i + 1}"
+
+    @staticmethod
+    def megapack_address(i: int) -> str:
+        return f"MP{i + 1:03d}"
+
+    @staticmethod
+    def turbine_address(i: int) -> str:
+        return f"GT{i + 1}"
+
+    # ------------------------------------------------------------------ parsing
+    def parse(self, text: str) -> Address:
+        """Parse ``text`` into an :class:`Address`; raise :class:`AddressError` naming what is wrong."""
+        s = text.strip().upper()
+        m = _SITE_RE.match(s)
+        if m:
+            if m["grid"]:
+                return Address("grid", 0, text=s)
+            for kind, limit in (("chiller", self.n_chillers), ("megapack", self.n_megapacks),
+                                ("turbine", self.n_turbines)):
+                if m[kind]:
+                    i = int(m[kind]) - 1
+                    if not 0 <= i < limit:
+                        raise AddressError(f"{text!r}: there are {limit} {kind}s")
+                    return Address(kind, i, text=s)
+        m = _RACK_RE.match(s)
+        if not m:
+            raise AddressError(f"{text!r} is not an address (examples: H1, H1-R001, H1-R001-T1-G1, "
+                               "H1-R001-CDU-P1, H1-R001-RDHX-F1, CH1, MP001, GT1, GRID)")
+        if m["hall"] not in self.hall_names:
+            raise AddressError(f"{text!r}: no hall {m['hall']} (halls: {', '.join(self.hall_names)})")
+        h = self.hall_names.index(m["hall"])
+        if m["rack"] is None:
+            return Address("hall", h, text=s)
+        n_in_hall = int(self.hall_rack_start[h + 1] - self.hall_rack_start[h])
+        rl = int(m["rack"]) - 1
+        if not 0 <= rl < n_in_hall:
+            raise AddressError(f"{text!r}: hall {m['hall']} has racks R001-R{n_in_hall:03d}")
+        r = int(self.hall_rack_start[h]) + rl
+        if m["cdu"]:
+            if m["pump"] is None:
+                return Address("cdu", r, text=s)
+            return Address("pump", r, self._sub(text, m["pump"], self.pumps_per_cdu, "pump"), text=s)
+        if m["rdhx"]:
+            if m["fan"] is None:
+                return Address("rdhx", r, text=s)
+            return Address("fan", r, self._sub(text, m["fan"], self.fans_per_door, "fan"), text=s)
+        if m["tray"] is None:
+            return Address("rack", r, text=s)
+        tray = r * self.trays_per_rack + self._sub(text, m["tray"], self.trays_per_rack, "tray")
+        if m["gpu"]:
+            return Address("gpu", tray * self.gpus_per_tray + self._sub(text, m["gpu"], self.gpus_per_tray, "GPU"),
+                           text=s)
+        for kind, limit in (("cpu", self.cpus_per_tray), ("psu", self.psus_per_tray), ("nic", self.nics_per_tray)):
+            if m[kind]:
+                return Address(kind, tray, self._sub(text, m[kind], limit, kind.upper()), text=s)
+        return Address("tray", tray, text=s)
+
+    @staticmethod
+    def _sub(text: str, num: str, limit: int, what: str) -> int:
+        i = int(num) - 1
+        if not 0 <= i < limit:
+            raise AddressError(f"{text!r}: {what} numbers run 1-{limit}")
+        return i
+
+    def rack_of(self, addr: Address) -> int | None:
+        """The rack an address lies in, or None for site-level components."""
+        if addr.kind in ("rack", "cdu", "pump", "rdhx", "fan"):
+            return addr.index
+        if addr.kind in ("tray", "cpu", "psu", "nic"):
+            return addr.index // self.trays_per_rack
+        if addr.kind == "gpu":
+            return addr.index // self.gpus_per_rack
+        return None

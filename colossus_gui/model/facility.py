@@ -1,0 +1,318 @@
+"""The facility description: pydantic models, validated, every estimate configurable.
+
+Figures and their sources are in ``shared/FACILITY.md``; [E] marks an engineering estimate.
+Units are in the field names (``_w``, ``_c``, ``_s``, ``_mw``, ``_mwh``, ``_lpm``).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+class Spec(BaseModel):
+    """Base for every file-backed model: unknown fields are errors, values are checked on assignment."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+# --------------------------------------------------------------------------- components
+class GpuModel(Spec):
+    """A GPU type with its power and thermal limits (H100/H200 SXM: nvidia-smi -q, Llama 3 paper)."""
+
+    name: str
+    tdp_w: float = Field(700.0, gt=0)
+    power_min_w: float = Field(200.0, gt=0, description="lowest settable power limit")
+    idle_w: float = Field(70.0, ge=0)
+    idle_mem_w: float = Field(140.0, ge=0, description="idle with memory allocated (checkpoint, restart)")
+    hbm_gb: float = Field(80.0, gt=0)
+    t_max_op_c: float = Field(87.0, description="power capping starts here")
+    t_slowdown_c: float = Field(89.0, description="clocks halve here")
+    t_shutdown_c: float = Field(92.0, description="GPU shuts down here")
+    # Two-node thermal model [E]: junction and cold plate.
+    c_junction_j_per_k: float = Field(50.0, gt=0)
+    c_plate_j_per_k: float = Field(350.0, gt=0)
+    r_junction_plate_k_per_w: float = Field(0.01, gt=0)
+    r_plate_coolant_k_per_w: float = Field(0.015, gt=0, description="at design flow; scales as flow^-0.8")
+    power_spread: float = Field(0.03, ge=0, le=0.3, description="[E] chip-to-chip power variation (1 sigma)")
+
+    @model_validator(mode="after")
+    def _limits_ordered(self) -> GpuModel:
+        if not self.idle_w <= self.power_min_w <= self.tdp_w:
+            raise ValueError("need idle_w <= power_min_w <= tdp_w")
+        if not self.t_max_op_c < self.t_slowdown_c < self.t_shutdown_c:
+            raise ValueError("need t_max_op_c < t_slowdown_c < t_shutdown_c")
+        return self
+
+
+class TraySpec(Spec):
+    """One 4U liquid-cooled server: 8 GPUs, 2 CPUs, 4 PSUs, 9 NICs (8 x 400G + host)."""
+
+    gpus: int = Field(8, ge=1, le=16)
+    cpus: int = Field(2, ge=0, le=4)
+    psus: int = Field(4, ge=1, le=8)
+    psus_needed: int = Field(2, ge=1, description="the tray stays up while this many PSUs work")
+    nics: int = Field(9, ge=0, le=16)
+    height_u: int = Field(4, ge=1, le=10)
+    cpu_w: float = Field(300.0, ge=0, description="[E] per CPU during training (350 W TDP)")
+    air_w: float = Field(900.0, ge=0, description="[E] NICs, drives, PSU losses: heat left to air")
+
+
+class CduSpec(Spec):
+    """In-rack coolant distribution unit with N+1 pumps (Supermicro 4U CDU)."""
+
+    pumps: int = Field(2, ge=1, le=4)
+    pumps_needed: int = Field(1, ge=1, description="pumps that carry the full design flow")
+    design_flow_lpm: float = Field(120.0, gt=0, description="[E] 1.5 L/min per kW (OCP)")
+    capacity_kw_at_32c: float = Field(100.0, gt=0, description="Hot Chips 2024 slide [S]")
+    capacity_kw_at_40c: float = Field(60.0, gt=0, description="Hot Chips 2024 slide [S]")
+    loop_volume_l: float = Field(60.0, gt=0, description="[E] rack secondary loop inventory")
+    switchover_s: float = Field(3.0, ge=0, le=30, description="[E] redundant pump takes over in 1-5 s")
+    pump_power_w: float = Field(600.0, ge=0, description="[E] per running pump")
+    height_u: int = Field(4, ge=1, le=10)
+    leak_drain_s: float = Field(600.0, gt=0, description="[E] a leak empties the rack loop in this time")
+
+    @model_validator(mode="after")
+    def _capacity_falls(self) -> CduSpec:
+        if self.capacity_kw_at_40c >= self.capacity_kw_at_32c:
+            raise ValueError("capacity_kw_at_40c must be below capacity_kw_at_32c (warmer water carries less)")
+        if self.pumps_needed > self.pumps:
+            raise ValueError("pumps_needed cannot exceed pumps")
+        return self
+
+    @property
+    def ua_w_per_k(self) -> float:
+        """epsilon * C_min of the CDU heat exchanger, fitted to the two capacity points."""
+        return (self.capacity_kw_at_32c - self.capacity_kw_at_40c) * 1000.0 / 8.0
+
+    @property
+    def t_return_max_c(self) -> float:
+        """Highest rack return temperature the CDU is rated for (fit of the same two points)."""
+        return 32.0 + self.capacity_kw_at_32c * 1000.0 / self.ua_w_per_k
+
+    def capacity_w(self, facility_supply_c: float) -> float:
+        return max(0.0, self.ua_w_per_k * (self.t_return_max_c - facility_supply_c))
+
+
+class RdhxSpec(Spec):
+    """Rear-door heat exchanger: fans lit blue when healthy, red when due for replacement."""
+
+    fans: int = Field(6, ge=1, le=12, description="[E] not published")
+    capacity_kw: float = Field(40.0, gt=0, description="[E] active door 30-75 kW")
+    fan_power_w: float = Field(150.0, ge=0)
+    fan_l10_h: float = Field(75000.0, gt=0, description="fan vendor L10 life at 40 C [S]")
+
+
+class RackSpec(Spec):
+    slots_u: int = Field(48, ge=8, le=60)
+    trays: int = Field(8, ge=1, le=16)
+    tray: TraySpec = TraySpec()
+    cdu: CduSpec = CduSpec()
+    rdhx: RdhxSpec = RdhxSpec()
+
+    @property
+    def gpus(self) -> int:
+        return self.trays * self.tray.gpus
+
+    def design_power_w(self, gpu: GpuModel) -> float:
+        t = self.tray
+        return self.trays * (t.gpus * gpu.tdp_w + t.cpus * t.cpu_w + t.air_w)
+
+    def design_liquid_w(self, gpu: GpuModel) -> float:
+        t = self.tray
+        return self.trays * (t.gpus * gpu.tdp_w + t.cpus * t.cpu_w)
+
+
+class HallSpec(Spec):
+    name: str = Field(pattern=r"^H[1-9][0-9]?$")
+    gpu_model: str = "H100"
+    rows: int = Field(14, ge=1, le=100)
+    racks_per_row: int = Field(28, ge=1, le=100)
+
+    @property
+    def racks(self) -> int:
+        return self.rows * self.racks_per_row
+
+
+# --------------------------------------------------------------------------- site
+class GridSpec(Spec):
+    import_limit_mw: float = Field(150.0, gt=0, description="MLGW/TVA substation [S]")
+    ramp_limit_mw_per_s: float = Field(2.0, gt=0, description="[E] what the utility tolerates")
+    fluctuation_sags_per_day: float = Field(4.0, ge=0, description="[E] small random sags")
+    fluctuation_depth: float = Field(0.08, ge=0, le=1)
+
+
+class TurbineSpec(Spec):
+    count: int = Field(15, ge=0, le=100, description="permit for 15 Solar SMT-130 [S]")
+    rating_mw: float = Field(16.5, gt=0)
+    start_time_s: float = Field(600.0, ge=0, description="[E] 10-15 min to full load")
+    ramp_frac_per_min: float = Field(0.08, gt=0, le=1, description="[E] 5-10 %/min")
+    start_after_deficit_s: float = Field(5.0, ge=0, description="[E] start when the grid cannot carry the load")
+
+
+class MegapackSpec(Spec):
+    units: int = Field(168, ge=0, le=1000, description="[E] 156-208 reported")
+    power_mw_per_unit: float = Field(1.93, gt=0, description="Megapack 2 XL, 2-hour [S/E]")
+    energy_mwh_per_unit: float = Field(3.9, gt=0)
+    round_trip_efficiency: float = Field(0.92, gt=0.5, le=1.0)
+    soc_min: float = Field(0.05, ge=0, lt=1)
+    soc_max: float = Field(0.95, gt=0, le=1)
+    soc_initial: float = Field(0.8, ge=0, le=1)
+    soc_target: float = Field(0.8, ge=0, le=1, description="slow correction toward this SoC")
+    smoothing_s: float = Field(15.0, gt=0, description="[E] the grid sees the load low-passed over 5-30 s")
+
+    @model_validator(mode="after")
+    def _soc_bounds(self) -> MegapackSpec:
+        if not self.soc_min < self.soc_max:
+            raise ValueError("soc_min must be below soc_max")
+        for name in ("soc_initial", "soc_target"):
+            if not self.soc_min <= getattr(self, name) <= self.soc_max:
+                raise ValueError(f"{name} must lie between soc_min and soc_max")
+        return self
+
+
+class ChillerSpec(Spec):
+    count: int = Field(7, ge=1, le=200, description="[E] N+1 at the 36 C design day")
+    capacity_mw: float = Field(14.0, gt=0, description="[E] heat removed per chiller at the reference ambient")
+    cop_ref: float = Field(6.5, gt=1, description="water-cooled centrifugal 6-7 [S]")
+    cop_ref_ambient_c: float = Field(30.0)
+    cop_slope_per_k: float = Field(0.18, ge=0, description="[E] COP lost per K of ambient above reference")
+    cop_min: float = Field(2.5, gt=0)
+    capacity_derate_per_k: float = Field(0.012, ge=0, description="[E] capacity lost per K above reference")
+    free_cooling_margin_k: float = Field(5.0, ge=0, description="free cooling when ambient < supply - margin")
+    free_cooling_cop: float = Field(25.0, gt=1)
+    loop_volume_m3: float = Field(400.0, gt=0, description="[E] facility water inventory")
+    flow_m3_per_s: float = Field(3.0, gt=0, description="[E] facility water flow")
+    pump_power_mw: float = Field(1.2, ge=0)
+
+
+class AmbientSpec(Spec):
+    """Outdoor dry bulb as a daily sine (Memphis summer by default)."""
+
+    mean_c: float = Field(27.0, description="[S] June mean high 31.5 C")
+    amplitude_c: float = Field(5.0, ge=0)
+    peak_hour: float = Field(15.0, ge=0, lt=24)
+    start_hour: float = Field(8.0, ge=0, lt=24, description="time of day at simulated t = 0")
+
+
+class JobSpec(Spec):
+    name: str
+    halls: list[str] = Field(min_length=1, description="the job runs on every in-service tray of these halls")
+    iteration_s: float = Field(4.0, gt=0.5, le=60, description="2-10 s [P/S]")
+    compute_fraction: float = Field(0.6, gt=0, lt=1)
+    compute_w: float = Field(650.0, gt=0)
+    comm_w: float = Field(300.0, gt=0)
+    checkpoint_interval_s: float = Field(600.0, gt=0)
+    checkpoint_stall_s: float = Field(30.0, ge=0)
+    restart_s: float = Field(480.0, ge=0, description="5-20 min [S: Kokolis et al.]")
+
+
+class FailureSpec(Spec):
+    """Unexpected-failure rates per GPU-day, from the Llama 3 table (419 unexpected in 54 days on 16,384)."""
+
+    gpu_per_gpu_day: float = Field(148 / (16384 * 54), ge=0)
+    hbm_per_gpu_day: float = Field((72 + 19) / (16384 * 54), ge=0, description="HBM3 + SRAM")
+    nic_per_gpu_day: float = Field((35 + 7) / (16384 * 54), ge=0, description="NIC + switch/cable")
+    psu_per_gpu_day: float = Field(3 / (16384 * 54), ge=0)
+    software_per_gpu_day: float = Field((54 + 32 + 17 + 7 + 6 + 6 + 3 + 2 + 2 + 2 + 2 + 2) / (16384 * 54), ge=0,
+                                        description="software, host, SDC, NCCL, ...: interrupt, nothing to swap")
+    pump_per_pump_year: float = Field(0.05, ge=0, description="[E] not published")
+    leak_per_rack_year: float = Field(0.002, ge=0, description="[E]")
+    chiller_per_chiller_year: float = Field(0.5, ge=0, description="[E]")
+    turbine_trip_per_start: float = Field(0.02, ge=0, le=1, description="[E]")
+    fan_due_frac: float = Field(0.03, ge=0, le=1, description="[E] fans past their L10 life at t = 0 (drawn red)")
+    thermal_trip_reset_c: float = Field(60.0, description="a GPU shut down by heat comes back below this")
+    auto_repair: bool = Field(True, description="repair failed parts after a drawn repair time (headless runs; "
+                                                "the GUI's work orders turn this off)")
+
+
+class RepairTimes(Spec):
+    """Lognormal repair times: median and sigma of log [E, configurable]."""
+
+    fan_median_s: float = Field(450.0, gt=0)
+    pump_median_s: float = Field(1350.0, gt=0)
+    psu_median_s: float = Field(600.0, gt=0)
+    nic_median_s: float = Field(3600.0, gt=0)
+    tray_median_s: float = Field(7200.0, gt=0, description="tray swap with drain and burn-in 1-4 h")
+    leak_median_s: float = Field(5400.0, gt=0)
+    chiller_median_s: float = Field(7200.0, gt=0)
+    sigma: float = Field(0.4, ge=0, le=2)
+
+
+class SiteSpec(Spec):
+    grid: GridSpec = GridSpec()
+    turbines: TurbineSpec = TurbineSpec()
+    megapacks: MegapackSpec = MegapackSpec()
+    chillers: ChillerSpec = ChillerSpec()
+    ambient: AmbientSpec = AmbientSpec()
+    supply_setpoint_c: float = Field(30.0, ge=10, le=50, description="ASHRAE W32 class [E]")
+    room_air_cop: float = Field(3.5, gt=0, description="[E] hall air handlers removing heat left to air")
+    electrical_loss_frac: float = Field(0.02, ge=0, lt=0.2, description="[E] transformers, UPS, busways")
+
+
+class Facility(Spec):
+    """A whole facility file (YAML or JSON)."""
+
+    name: str
+    description: str = ""
+    gpu_models: list[GpuModel] = Field(default_factory=lambda: [H100, H200], min_length=1)
+    rack: RackSpec = RackSpec()
+    halls: list[HallSpec] = Field(min_length=1)
+    site: SiteSpec = SiteSpec()
+    jobs: list[JobSpec] = Field(default_factory=list)
+    failures: FailureSpec = FailureSpec()
+    repairs: RepairTimes = RepairTimes()
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Facility:
+        problems: list[str] = []
+        models = {m.name for m in self.gpu_models}
+        names = [h.name for h in self.halls]
+        if len(set(names)) != len(names):
+            problems.append("halls: hall names must be unique")
+        for i, h in enumerate(self.halls):
+            if h.gpu_model not in models:
+                problems.append(f"halls.{i}.gpu_model: unknown GPU model {h.gpu_model!r} (known: {sorted(models)})")
+        used_u = self.rack.trays * self.rack.tray.height_u + self.rack.cdu.height_u
+        if used_u > self.rack.slots_u:
+            problems.append(f"rack: {self.rack.trays} trays x {self.rack.tray.height_u}U + CDU "
+                            f"{self.rack.cdu.height_u}U = {used_u}U exceeds the rack's {self.rack.slots_u}U")
+        cap = self.rack.cdu.capacity_w(self.site.supply_setpoint_c)
+        for m in self.gpu_models:
+            if m.name in {h.gpu_model for h in self.halls}:
+                need = self.rack.design_liquid_w(m)
+                if need > cap:
+                    problems.append(f"rack.cdu: carries {cap / 1e3:.0f} kW at {self.site.supply_setpoint_c:g} C "
+                                    f"supply but a {m.name} rack needs {need / 1e3:.0f} kW at design load")
+        for i, j in enumerate(self.jobs):
+            for h in j.halls:
+                if h not in names:
+                    problems.append(f"jobs.{i}.halls: unknown hall {h!r}")
+        job_halls = [h for j in self.jobs for h in j.halls]
+        if len(set(job_halls)) != len(job_halls):
+            problems.append("jobs: a hall is given to more than one job")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    def gpu_model(self, name: str) -> GpuModel:
+        return next(m for m in self.gpu_models if m.name == name)
+
+    @property
+    def n_racks(self) -> int:
+        return sum(h.racks for h in self.halls)
+
+    @property
+    def n_gpus(self) -> int:
+        return self.n_racks * self.rack.gpus
+
+
+H100 = GpuModel(name="H100", tdp_w=700, idle_w=70, idle_mem_w=140, hbm_gb=80)
+H200 = GpuModel(name="H200", tdp_w=700, idle_w=78, idle_mem_w=150, hbm_gb=141)
+
+FaultKind = Literal[
+    "gpu_failure", "hbm_failure", "nic_failure", "psu_failure", "fan_failure", "pump_failure",
+    "coolant_leak", "chiller_trip", "grid_sag", "grid_outage", "turbine_trip", "heat_wave",
+]
+FAULT_KINDS: tuple[str, ...] = FaultKind.__args__  # type: ignore[attr-defined]

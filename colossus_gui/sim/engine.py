@@ -1,0 +1,1044 @@
+"""The numpy engine: structure-of-arrays state for every GPU, tray, rack, CDU, door, chiller, battery and
+turbine, advanced by one ``step(dt)`` with no per-GPU Python loop.
+
+Order inside a step: environment and faults -> random failures and repairs -> workload -> GPU power and
+throttling -> GPU thermal (implicit) -> rack loops and doors -> facility water and chillers -> power
+dispatch (grid, Megapacks, turbines, load shedding) -> accounting, telemetry, events.
+
+The engine never reads the wall clock; all randomness comes from one seeded ``numpy.random.Generator``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..model.addresses import Address, AddressError, Topology
+from ..model.facility import Facility
+from ..model.scenario import FAULT_TARGETS, FaultSpec, Scenario
+from .telemetry import Telemetry
+
+CP_WATER = 4180.0  # J/(kg K)
+RHO_WATER = 997.0  # kg/m3
+FLOW_FLOOR = 0.02  # conduction left on a cold plate with no coolant flow (fraction of design)
+
+# job states
+RUNNING, CHECKPOINTING, RESTARTING = 0, 1, 2
+JOB_STATE_NAMES = ("running", "checkpointing", "restarting")
+# turbine states
+GT_OFF, GT_STARTING, GT_RUNNING, GT_TRIPPED = 0, 1, 2, 3
+GT_STATE_NAMES = ("off", "starting", "running", "tripped")
+
+FAILURE_CAUSES = ("gpu", "hbm", "nic", "psu", "software", "pump", "fan", "leak", "chiller")
+
+
+@dataclass(frozen=True)
+class Event:
+    t_s: float
+    kind: str
+    address: str
+    detail: str = ""
+
+
+class SimError(ValueError):
+    """A request the engine cannot carry out (unknown address, wrong fault for a component)."""
+
+
+class Engine:
+    def __init__(self, facility: Facility, seed: int = 0, scenario: Scenario | None = None,
+                 telemetry_capacity: int = 86400, rack_telemetry_capacity: int = 720):
+        self.facility = f = facility
+        self.seed = int(seed)
+        self.topo = topo = Topology(facility)
+        self.scenario = scenario
+        nr, nt, ng = topo.n_racks, topo.n_trays, topo.n_gpus
+        self.n_racks, self.n_trays, self.n_gpus = nr, nt, ng
+        gpt, tpr, gpr = topo.gpus_per_tray, topo.trays_per_rack, topo.gpus_per_rack
+        self.rng = np.random.default_rng(self.seed)
+
+        # ---- constants per rack (GPU model of the rack's hall) ----------------------------------------
+        models = [f.gpu_model(n) for n in topo.hall_gpu_model]
+        hall = topo.rack_hall
+
+        def per_rack(attr):
+            return np.array([getattr(m, attr) for m in models], dtype=np.float64)[hall]
+
+        self.rack_tdp_w = per_rack("tdp_w")
+        self.rack_pmin_w = per_rack("power_min_w")
+        self.rack_idle_w = per_rack("idle_w")
+        self.rack_idle_mem_w = per_rack("idle_mem_w")
+        self.rack_t_cap_c = per_rack("t_max_op_c")
+        self.rack_t_slow_c = per_rack("t_slowdown_c")
+        self.rack_t_shut_c = per_rack("t_shutdown_c")
+        self._cj = per_rack("c_junction_j_per_k")
+        self._cp = per_rack("c_plate_j_per_k")
+        self._g1 = 1.0 / per_rack("r_junction_plate_k_per_w")
+        self._g2_design = 1.0 / per_rack("r_plate_coolant_k_per_w")
+        spread = np.array([m.power_spread for m in models])[hall]
+        # Chip-to-chip variation: a fixed per-GPU power multiplier (drawn from the seed, not state).
+        gain = 1.0 + np.repeat(spread, gpr) * self.rng.standard_normal(ng)
+        self._gain = np.clip(gain, 0.85, 1.15).astype(np.float32).reshape(nr, tpr, gpt)
+
+        cdu, door, tray = f.rack.cdu, f.rack.rdhx, f.rack.tray
+        self.cdu_ua_design = cdu.ua_w_per_k
+        self.cdu_c_design = cdu.design_flow_lpm / 60.0 / 1000.0 * RHO_WATER * CP_WATER  # W/K
+        self.cdu_eff = min(0.99, self.cdu_ua_design / self.cdu_c_design)
+        self.loop_c = cdu.loop_volume_l / 1000.0 * RHO_WATER * CP_WATER
+        self.fac_c = f.site.chillers.loop_volume_m3 * RHO_WATER * CP_WATER
+        self.fac_flow_c = f.site.chillers.flow_m3_per_s * RHO_WATER * CP_WATER
+        self.tray_cpu_w = tray.cpus * tray.cpu_w
+        self.tray_air_w = tray.air_w
+        mp = f.site.megapacks
+        self.batt_e_j = mp.units * mp.energy_mwh_per_unit * 3.6e9
+        self.batt_p_w = mp.units * mp.power_mw_per_unit * 1e6
+        self.batt_eta = math.sqrt(mp.round_trip_efficiency)
+
+        # ---- jobs -------------------------------------------------------------------------------------
+        self.jobs = f.jobs
+        nj = len(self.jobs)
+        self.n_jobs = nj
+        tray_job = np.full(nt, nj, dtype=np.int64)  # nj = "no job" slot
+        rack_of_tray = np.repeat(np.arange(nr), tpr)
+        for j, job in enumerate(self.jobs):
+            for hname in job.halls:
+                h = topo.hall_names.index(hname)
+                tray_job[topo.rack_hall[rack_of_tray] == h] = j
+        self.tray_job = tray_job
+        self._rack_of_tray = rack_of_tray
+        self._tray_idle_w = self.rack_idle_w[rack_of_tray]
+        self._tray_idle_mem_w = self.rack_idle_mem_w[rack_of_tray]
+        self._job_compute_w = np.array([j.compute_w for j in self.jobs] + [0.0])
+        self._job_comm_w = np.array([j.comm_w for j in self.jobs] + [0.0])
+
+        # ---- preallocated scratch -----------------------------------------------------------------------
+        self._r1 = np.zeros((nr, gpr), dtype=np.float32)
+        self._r2 = np.zeros((nr, gpr), dtype=np.float32)
+
+        self.telemetry = Telemetry(nr, telemetry_capacity, rack_telemetry_capacity)
+        self.events: list[Event] = []
+        self._event_cursor = 0
+        self._faults: list[FaultSpec] = sorted(scenario.faults, key=lambda x: x.at) if scenario else []
+        self.reset_state()
+
+    # ====================================================================== state
+    def reset_state(self) -> None:
+        f, topo = self.facility, self.topo
+        nr, nt, gpr = self.n_racks, self.n_trays, topo.gpus_per_rack
+        sp = f.site.supply_setpoint_c
+        self.t = 0.0
+        self.step_count = 0
+        # GPU (float32, shape (racks, 64))
+        self.tj = np.full((nr, gpr), sp + 8.0, dtype=np.float32)
+        self.tp = np.full((nr, gpr), sp + 6.0, dtype=np.float32)
+        self.gpu_ok = np.ones((nr, gpr), dtype=bool)
+        self.gpu_tripped = np.zeros((nr, gpr), dtype=bool)  # thermal shutdown, resets when cool
+        self.gpu_clock = np.ones((nr, gpr), dtype=np.float32)  # 1, capped <1, 0.5 slowdown, 0 off
+        self.gpu_power_w = np.zeros((nr, gpr), dtype=np.float32)
+        # tray
+        self.tray_drained = np.zeros(nt, dtype=bool)  # taken out of service by a technician
+        self.tray_slid_out = np.zeros(nt, dtype=bool)
+        self.psu_ok = np.ones((nt, topo.psus_per_tray), dtype=bool)
+        self.nic_ok = np.ones((nt, topo.nics_per_tray), dtype=bool)
+        # rack, CDU, door
+        self.t_ret = np.full(nr, sp + 10.0)
+        self.t_sup = np.full(nr, sp + 3.0)
+        self.flow_frac = np.ones(nr)
+        self.pump_ok = np.ones((nr, topo.pumps_per_cdu), dtype=bool)
+        self.pump_switch_s = np.zeros(nr)
+        self.leak = np.zeros(nr, dtype=bool)
+        self.loop_inventory = np.ones(nr)
+        self.rack_isolated = np.zeros(nr, dtype=bool)
+        self.fan_ok = np.ones((nr, topo.fans_per_door), dtype=bool)
+        l10 = f.rack.rdhx.fan_l10_h
+        due = self.rng.random((nr, topo.fans_per_door)) < f.failures.fan_due_frac
+        self.fan_age0_h = np.where(due, l10 * (1.0 + 0.1 * self.rng.random(due.shape)),
+                                   l10 * 0.9 * self.rng.random(due.shape))
+        self.rack_power_w = np.zeros(nr)
+        self.rack_q_water_w = np.zeros(nr)
+        self.rack_q_air_w = np.zeros(nr)
+        self.rack_q_room_w = np.zeros(nr)
+        self._rack_max_f32 = self.tj.max(axis=1)
+        self.rack_hottest_c = self._rack_max_f32.astype(np.float64)
+        self.rack_throttled = np.zeros(nr, dtype=np.int32)
+        self.rack_gpus_up = np.full(nr, gpr, dtype=np.int32)
+        self.power_cap_w = np.full(topo.n_halls, np.inf)  # operator power cap per GPU, per hall
+        # site
+        ch, gt = f.site.chillers, f.site.turbines
+        self.t_fs = sp
+        self.t_fr = sp + 8.0
+        self.chiller_ok = np.ones(ch.count, dtype=bool)
+        self.chiller_load_w = np.zeros(ch.count)
+        self.chiller_cop = ch.cop_ref
+        self.soc = f.site.megapacks.soc_initial
+        self.batt_w = 0.0
+        self.grid_w = float("nan")  # set on the first step
+        self.load_lp_w = float("nan")
+        self.grid_avail_w = f.site.grid.import_limit_mw * 1e6
+        self.gt_state = np.zeros(gt.count, dtype=np.int8)
+        self.gt_timer = np.zeros(gt.count)
+        self.gt_w = np.zeros(gt.count)
+        self.deficit_s = 0.0
+        self.surplus_s = 0.0
+        self.shed_frac = 0.0
+        self.unserved_j = 0.0
+        self.sag_depth = 0.0
+        self.sag_until = -1.0
+        self.sag_ref_w = 0.0
+        self.outage_until = -1.0
+        self.heat_wave = [0.0, 0.0, 0.0, 0.0]  # start_s, ramp_s, duration_s, delta_c
+        self.it_w = self.cooling_w = self.facility_w = 0.0
+        self.cpu_pump_w = 0.0
+        # jobs
+        nj = self.n_jobs
+        self.job_state = np.zeros(nj, dtype=np.int8)
+        self.job_timer = np.zeros(nj)
+        self.job_since_ckpt_s = np.zeros(nj)
+        self.job_unsaved_gpu_s = np.zeros(nj)
+        self.job_useful_gpu_s = np.zeros(nj)
+        self.job_interruptions = np.zeros(nj, dtype=np.int64)
+        self.job_phase_t = np.zeros(nj)
+        self.job_speed = np.ones(nj)
+        self.job_gpus = np.zeros(nj)
+        # accounting
+        self.acc = {k: 0.0 for k in (
+            "it_j", "facility_j", "cooling_j", "water_j", "air_j", "room_j", "gpu_heat_j", "throttled_gpu_s",
+            "throttle_lost_gpu_s", "grid_peak_w", "batt_out_j", "batt_in_j", "gpu_temp_max_c", "soc_min",
+            "pue_sum", "pue_n", "unserved_j", "capacity_gpu_s", "useful_gpu_s")}
+        self.acc["soc_min"] = self.soc
+        self.acc["gpu_temp_max_c"] = -np.inf
+        self.failures_by_cause = {c: 0 for c in FAILURE_CAUSES}
+        self.interruptions_by_cause: dict[str, int] = {}
+        self.pending_repairs: list[tuple[float, str, str]] = []  # (t_done, kind, address)
+        self._fault_cursor = 0
+        self._tray_avail_dirty = True
+        self._tray_avail = np.ones(nt, dtype=bool)
+        self._gpu_mask = np.ones((nr, gpr), dtype=np.float32)
+        self._hot_racks = np.zeros(0, dtype=np.int64)
+        self.telemetry.clear()
+        self.events.clear()
+        self._event_cursor = 0
+        self._p99 = float(self.tj.mean())
+        self._mean_c = float(self.tj.mean())
+
+    _STATE_ARRAYS = (
+        "tj", "tp", "gpu_ok", "gpu_tripped", "gpu_clock", "gpu_power_w", "tray_drained", "tray_slid_out",
+        "psu_ok", "nic_ok", "t_ret", "t_sup", "flow_frac", "pump_ok", "pump_switch_s", "leak", "loop_inventory",
+        "rack_isolated", "fan_ok", "fan_age0_h", "rack_power_w", "rack_q_water_w", "rack_q_air_w",
+        "rack_q_room_w", "rack_hottest_c", "rack_throttled", "rack_gpus_up", "power_cap_w", "chiller_ok",
+        "chiller_load_w", "gt_state", "gt_timer", "gt_w", "job_state", "job_timer", "job_since_ckpt_s",
+        "job_unsaved_gpu_s", "job_useful_gpu_s", "job_interruptions", "job_phase_t", "job_speed", "job_gpus",
+    )
+    _STATE_SCALARS = (
+        "t", "step_count", "t_fs", "t_fr", "chiller_cop", "soc", "batt_w", "grid_w", "load_lp_w", "grid_avail_w",
+        "deficit_s", "surplus_s", "shed_frac", "unserved_j", "sag_depth", "sag_until", "sag_ref_w",
+        "outage_until", "it_w", "cooling_w", "facility_w", "cpu_pump_w", "_fault_cursor", "_p99", "_mean_c",
+    )
+
+    def snapshot(self) -> dict:
+        """A cheap copy of the whole state: arrays copied, scalars and small structures as plain data.
+        Everything in it is JSON-able or a numpy array (no pickling needed to store it)."""
+        snap = {k: getattr(self, k).copy() for k in self._STATE_ARRAYS}
+        snap.update({k: getattr(self, k) for k in self._STATE_SCALARS})
+        snap["heat_wave"] = list(self.heat_wave)
+        snap["acc"] = dict(self.acc)
+        snap["failures_by_cause"] = dict(self.failures_by_cause)
+        snap["interruptions_by_cause"] = dict(self.interruptions_by_cause)
+        snap["pending_repairs"] = [list(r) for r in self.pending_repairs]
+        snap["rng"] = self.rng.bit_generator.state
+        snap["n_events"] = len(self.events)
+        return snap
+
+    def restore(self, snap: dict) -> None:
+        for k in self._STATE_ARRAYS:
+            arr = np.asarray(snap[k])
+            cur = getattr(self, k)
+            if arr.shape != cur.shape:
+                raise SimError(f"snapshot field {k}: shape {arr.shape} does not fit this facility ({cur.shape})")
+            setattr(self, k, arr.astype(cur.dtype, copy=True))
+        for k in self._STATE_SCALARS:
+            setattr(self, k, type(getattr(self, k))(snap[k]))
+        self.heat_wave = [float(x) for x in snap["heat_wave"]]
+        self.acc = {k: float(v) for k, v in snap["acc"].items()}
+        self.failures_by_cause = {k: int(v) for k, v in snap["failures_by_cause"].items()}
+        self.interruptions_by_cause = {k: int(v) for k, v in snap["interruptions_by_cause"].items()}
+        self.pending_repairs = [(float(a), str(b), str(c)) for a, b, c in snap["pending_repairs"]]
+        self.rng.bit_generator.state = snap["rng"]
+        del self.events[int(snap.get("n_events", len(self.events))):]
+        self._event_cursor = min(self._event_cursor, len(self.events))
+        self._tray_avail_dirty = True
+        self._rack_max_f32 = self.rack_hottest_c.astype(np.float32)
+        self._hot_racks = np.flatnonzero(self.rack_throttled > 0)
+
+    # ====================================================================== public actions
+    def parse(self, address: str) -> Address:
+        try:
+            return self.topo.parse(address)
+        except AddressError as e:
+            raise SimError(str(e)) from None
+
+    def inject(self, kind: str, target: str, depth: float | None = None, duration: float | None = None,
+               delta_c: float | None = None, ramp_s: float | None = None, cause: str = "injected") -> None:
+        """Fail a component now (a scenario fault, a what-if from the GUI, or a random failure)."""
+        allowed = FAULT_TARGETS.get(kind)
+        if allowed is None:
+            raise SimError(f"unknown fault kind {kind!r}")
+        if kind == "heat_wave":
+            a = Address("site", 0, text="GRID")
+        else:
+            a = self.parse(target)
+        if a.kind not in allowed:
+            raise SimError(f"{kind} needs a {' or '.join(allowed)} address, not {a.text} ({a.kind})")
+        topo, addr = self.topo, a.text
+        if kind in ("gpu_failure", "hbm_failure"):
+            r, g = divmod(a.index, topo.gpus_per_rack)
+            if not self.gpu_ok[r, g]:
+                return
+            self.gpu_ok[r, g] = False
+            self._tray_avail_dirty = True
+            self._interrupt_tray_job(a.index // topo.gpus_per_tray, kind.split("_")[0])
+            self._schedule_repair(kind, addr, self.facility.repairs.tray_median_s)
+        elif kind == "nic_failure":
+            tray = a.index
+            nic = a.sub if a.kind == "nic" else 0
+            addr = f"{topo.tray_address(tray)}-N{nic + 1}"
+            if not self.nic_ok[tray, nic]:
+                return
+            self.nic_ok[tray, nic] = False
+            self._tray_avail_dirty = True
+            self._interrupt_tray_job(tray, "nic")
+            self._schedule_repair(kind, addr, self.facility.repairs.nic_median_s)
+        elif kind == "psu_failure":
+            if not self.psu_ok[a.index, a.sub]:
+                return
+            self.psu_ok[a.index, a.sub] = False
+            if self.psu_ok[a.index].sum() < self.facility.rack.tray.psus_needed:
+                self._tray_avail_dirty = True
+                self._interrupt_tray_job(a.index, "psu")
+            self._schedule_repair(kind, addr, self.facility.repairs.psu_median_s)
+        elif kind == "fan_failure":
+            if not self.fan_ok[a.index, a.sub]:
+                return
+            self.fan_ok[a.index, a.sub] = False
+            self._schedule_repair(kind, addr, self.facility.repairs.fan_median_s)
+        elif kind == "pump_failure":
+            r = a.index
+            if not self.pump_ok[r, a.sub]:
+                return
+            self.pump_ok[r, a.sub] = False
+            if self.pump_ok[r].sum() >= self.facility.rack.cdu.pumps_needed:
+                self.pump_switch_s[r] = self.facility.rack.cdu.switchover_s
+            self._schedule_repair(kind, addr, self.facility.repairs.pump_median_s)
+        elif kind == "coolant_leak":
+            r = a.index
+            addr = topo.rack_address(r) + "-CDU"
+            if self.leak[r]:
+                return
+            self.leak[r] = True
+            self._schedule_repair(kind, addr, self.facility.repairs.leak_median_s)
+        elif kind == "chiller_trip":
+            if not self.chiller_ok[a.index]:
+                return
+            self.chiller_ok[a.index] = False
+            self._schedule_repair(kind, addr, self.facility.repairs.chiller_median_s)
+        elif kind == "grid_sag":
+            self.sag_depth = float(depth if depth is not None else 0.3)
+            self.sag_until = self.t + float(duration if duration is not None else 10.0)
+            self.sag_ref_w = self.grid_w if math.isfinite(self.grid_w) else self.grid_avail_w
+        elif kind == "grid_outage":
+            self.outage_until = self.t + float(duration if duration is not None else 600.0)
+        elif kind == "turbine_trip":
+            self.gt_state[a.index] = GT_TRIPPED
+            self.gt_w[a.index] = 0.0
+            self._schedule_repair(kind, addr, 1800.0)
+        elif kind == "heat_wave":
+            self.heat_wave = [self.t, float(ramp_s or 0.0), float(duration or 1e12), float(delta_c or 5.0)]
+            addr = "SITE"
+        detail = cause
+        if kind == "grid_sag":
+            detail += f"; depth {self.sag_depth:.0%} for {self.sag_until - self.t:g} s"
+        self._event("fault_started", addr, f"{kind} ({detail})")
+        if kind in ("gpu_failure", "hbm_failure", "nic_failure", "psu_failure", "fan_failure", "pump_failure",
+                    "coolant_leak", "chiller_trip"):
+            cause_key = kind.split("_")[0].replace("coolant", "leak")
+            if cause == "random":
+                self.failures_by_cause[cause_key] += 1
+
+    def repair(self, address: str) -> bool:
+        """Restore a component (and everything failed below it). Returns True if anything changed."""
+        a = self.parse(address)
+        topo = self.topo
+        changed = False
+        if a.kind in ("gpu", "tray", "rack", "nic", "psu"):
+            if a.kind == "gpu":
+                gsl = (a.index // topo.gpus_per_rack, slice(a.index % topo.gpus_per_rack,
+                                                            a.index % topo.gpus_per_rack + 1))
+                trays = [a.index // topo.gpus_per_tray]
+            elif a.kind in ("tray", "nic", "psu"):
+                t0 = (a.index % topo.trays_per_rack) * topo.gpus_per_tray
+                gsl = (a.index // topo.trays_per_rack, slice(t0, t0 + topo.gpus_per_tray))
+                trays = [a.index]
+            else:
+                gsl = (a.index, slice(None))
+                trays = list(range(a.index * topo.trays_per_rack, (a.index + 1) * topo.trays_per_rack))
+            if a.kind == "nic":
+                changed = not self.nic_ok[a.index, a.sub]
+                self.nic_ok[a.index, a.sub] = True
+            elif a.kind == "psu":
+                changed = not self.psu_ok[a.index, a.sub]
+                self.psu_ok[a.index, a.sub] = True
+            else:
+                changed = bool((~self.gpu_ok[gsl]).any() or self.gpu_tripped[gsl].any())
+                self.gpu_ok[gsl] = True
+                self.gpu_tripped[gsl] = False
+                if a.kind in ("tray", "rack"):
+                    changed |= bool((~self.nic_ok[trays]).any() or (~self.psu_ok[trays]).any())
+                    self.nic_ok[trays] = True
+                    self.psu_ok[trays] = True
+                if a.kind == "rack":
+                    r = a.index
+                    changed |= bool((~self.pump_ok[r]).any() or (~self.fan_ok[r]).any() or self.leak[r])
+                    self._repair_rack_cooling(r)
+            self._tray_avail_dirty = True
+        elif a.kind in ("pump", "cdu"):
+            r = a.index
+            if a.kind == "pump":
+                changed = not self.pump_ok[r, a.sub]
+                self.pump_ok[r, a.sub] = True
+            else:
+                changed = bool((~self.pump_ok[r]).any() or self.leak[r])
+                self._repair_rack_cooling(r, fans=False)
+        elif a.kind in ("fan", "rdhx"):
+            r = a.index
+            sl = slice(a.sub, a.sub + 1) if a.kind == "fan" else slice(None)
+            changed = bool((~self.fan_ok[r, sl]).any() or (self._fan_due_row(r)[sl]).any())
+            self.fan_ok[r, sl] = True
+            self.fan_age0_h[r, sl] = -self.t / 3600.0  # a new fan: age 0 now
+        elif a.kind == "chiller":
+            changed = not self.chiller_ok[a.index]
+            self.chiller_ok[a.index] = True
+        elif a.kind == "turbine":
+            changed = self.gt_state[a.index] == GT_TRIPPED
+            if changed:
+                self.gt_state[a.index] = GT_OFF
+        elif a.kind == "grid":
+            changed = self.sag_until > self.t or self.outage_until > self.t
+            self.sag_until = self.outage_until = -1.0
+        else:
+            raise SimError(f"cannot repair a {a.kind}")
+        if changed:
+            self._event("fault_cleared", a.text, "repaired")
+        return changed
+
+    def _repair_rack_cooling(self, r: int, fans: bool = True) -> None:
+        self.pump_ok[r] = True
+        self.pump_switch_s[r] = 0.0
+        self.leak[r] = False
+        self.loop_inventory[r] = 1.0
+        if fans:
+            self.fan_ok[r] = True
+
+    def set_tray_service(self, address: str, drained: bool | None = None, slid_out: bool | None = None) -> None:
+        """Technician actions: drain a tray (its GPUs leave their job) and slide it out (no heat, no power)."""
+        a = self.parse(address)
+        if a.kind != "tray":
+            raise SimError(f"{address}: a tray address is needed (e.g. H1-R001-T1)")
+        if drained is not None and drained != self.tray_drained[a.index]:
+            self.tray_drained[a.index] = drained
+            self._event("tray_drained" if drained else "tray_returned", a.text)
+        if slid_out is not None and slid_out != self.tray_slid_out[a.index]:
+            if slid_out and not self.tray_drained[a.index]:
+                raise SimError(f"{a.text}: drain the tray before sliding it out")
+            self.tray_slid_out[a.index] = slid_out
+            self._event("tray_slid_out" if slid_out else "tray_slid_in", a.text)
+        self._tray_avail_dirty = True
+
+    def set_rack_isolated(self, address: str, isolated: bool) -> None:
+        a = self.parse(address)
+        r = self.topo.rack_of(a)
+        if r is None:
+            raise SimError(f"{address}: not in a rack")
+        if self.rack_isolated[r] != isolated:
+            self.rack_isolated[r] = isolated
+            self._tray_avail_dirty = True
+            self._event("rack_isolated" if isolated else "rack_restored", self.topo.rack_address(r))
+
+    def set_power_cap(self, hall: str | None, cap_w: float | None) -> None:
+        """Operator power cap per GPU for a hall (or all halls); None removes it."""
+        idx = range(self.topo.n_halls) if hall is None else [self.parse(hall).index]
+        for h in idx:
+            self.power_cap_w[h] = np.inf if cap_w is None else float(cap_w)
+        self._event("power_cap", hall or "ALL", "removed" if cap_w is None else f"{cap_w:.0f} W per GPU")
+
+    def _schedule_repair(self, kind: str, address: str, median_s: float) -> None:
+        if not self.facility.failures.auto_repair:
+            return
+        sigma = self.facility.repairs.sigma
+        dur = float(median_s * math.exp(sigma * self.rng.standard_normal()))
+        self.pending_repairs.append((self.t + dur, kind, address))
+
+    def _interrupt_tray_job(self, tray: int, cause: str) -> None:
+        j = int(self.tray_job[tray])
+        if j < self.n_jobs:
+            self._interrupt_job(j, cause, self.topo.tray_address(tray))
+
+    def _interrupt_job(self, j: int, cause: str, address: str) -> None:
+        if self.job_state[j] == RESTARTING:
+            return  # already down; one interruption
+        self.job_useful_gpu_s[j] -= self.job_unsaved_gpu_s[j]
+        self.job_unsaved_gpu_s[j] = 0.0
+        self.job_since_ckpt_s[j] = 0.0
+        self.job_state[j] = RESTARTING
+        self.job_timer[j] = self.jobs[j].restart_s
+        self.job_interruptions[j] += 1
+        self.interruptions_by_cause[cause] = self.interruptions_by_cause.get(cause, 0) + 1
+        self._event("job_interrupted", address, f"{self.jobs[j].name}: {cause}")
+
+    def _event(self, kind: str, address: str, detail: str = "") -> None:
+        self.events.append(Event(self.t, kind, address, detail))
+
+    def drain_events(self) -> list[Event]:
+        """Events since the last call (for the UI and the alarm layer)."""
+        new = self.events[self._event_cursor:]
+        self._event_cursor = len(self.events)
+        return new
+
+    # ====================================================================== derived helpers
+    def ambient_c(self, t: float | None = None) -> float:
+        t = self.t if t is None else t
+        a = self.facility.site.ambient
+        hour = (a.start_hour + t / 3600.0) % 24.0
+        base = a.mean_c + a.amplitude_c * math.cos(2 * math.pi * (hour - a.peak_hour) / 24.0)
+        start, ramp, dur, delta = self.heat_wave
+        if delta and start <= t < start + dur:
+            base += delta * (min(1.0, (t - start) / ramp) if ramp > 0 else 1.0)
+        return base
+
+    def _fan_due_row(self, r: int) -> np.ndarray:
+        return (self.fan_age0_h[r] + self.t / 3600.0) > self.facility.rack.rdhx.fan_l10_h
+
+    def fan_due(self) -> np.ndarray:
+        """Fans past their L10 life (due for replacement), shape (racks, fans)."""
+        return (self.fan_age0_h + self.t / 3600.0) > self.facility.rack.rdhx.fan_l10_h
+
+    def tray_available(self) -> np.ndarray:
+        """Trays that are powered and in the job pool, shape (trays,)."""
+        if self._tray_avail_dirty:
+            topo = self.topo
+            gpus_ok = self.gpu_ok.reshape(self.n_trays, topo.gpus_per_tray).all(axis=1)
+            psus = self.psu_ok.sum(axis=1) >= self.facility.rack.tray.psus_needed
+            nics = self.nic_ok.all(axis=1)
+            iso = self.rack_isolated[self._rack_of_tray]
+            self._tray_avail = gpus_ok & psus & nics & ~self.tray_drained & ~self.tray_slid_out & ~iso
+            powered = psus & ~self.tray_slid_out & ~iso
+            # GPUs that draw power: powered tray, GPU not failed, not tripped.
+            mask = (self.gpu_ok & ~self.gpu_tripped).reshape(self.n_trays, topo.gpus_per_tray) & powered[:, None]
+            self._gpu_mask = mask.reshape(self.n_racks, topo.gpus_per_rack).astype(np.float32)
+            self._tray_powered = powered
+            self._tray_in_job = self._tray_avail & (self.tray_job < self.n_jobs)
+            self.job_gpus = np.bincount(self.tray_job[self._tray_in_job], minlength=self.n_jobs + 1)[
+                :self.n_jobs].astype(np.float64) * topo.gpus_per_tray
+            self.rack_gpus_up = (self._tray_avail.reshape(self.n_racks, topo.trays_per_rack).sum(axis=1)
+                                 * topo.gpus_per_tray).astype(np.int32)
+            self._tray_avail_dirty = False
+        return self._tray_avail
+
+    # ====================================================================== the step
+    def step(self, dt: float = 1.0) -> None:
+        f = self.facility
+        site = f.site
+        self._apply_scheduled(dt)
+        self._random_failures(dt)
+        self.tray_available()
+        nr, tpr = self.n_racks, self.topo.trays_per_rack
+
+        # ---- workload: per-job power level, per-tray demand -------------------------------------------
+        job_w = self._job_power_levels(dt)
+        tray_w = job_w[self.tray_job]
+        tray_w = np.where(self._tray_in_job, tray_w, self._tray_idle_w)
+        p = self.gpu_power_w
+        np.multiply(self._gain, tray_w.reshape(nr, tpr, 1).astype(np.float32), out=p.reshape(nr, tpr, -1))
+        p *= self._gpu_mask
+        # caps: operator cap per hall, then facility load shedding
+        cap = np.minimum(self.power_cap_w[self.topo.rack_hall], self.rack_tdp_w)
+        if self.shed_frac > 0:
+            cap = np.maximum(self.rack_pmin_w, cap * (1.0 - self.shed_frac))
+        if np.isfinite(self.power_cap_w).any() or self.shed_frac > 0:
+            np.minimum(p, cap.astype(np.float32)[:, None], out=p)
+
+        # ---- thermal throttling only where it can matter (hot racks) ---------------------------------
+        self._throttle(p, dt)
+
+        # ---- GPU thermal: two nodes, backward Euler (stiff junction, tau ~0.5 s) --------------------
+        g2 = self._g2_design * np.maximum(self.flow_frac, FLOW_FLOOR) ** 0.8
+        kj, kp, g1 = self._cj / dt, self._cp / dt, self._g1
+        a = kj + g1
+        d = kp + g1 + g2
+        det = a * d - g1 * g1
+        t_c = 0.5 * (self.t_sup + self.t_ret)
+        r1, r2 = self._r1, self._r2
+        np.multiply(self.tj, kj.astype(np.float32)[:, None], out=r1)
+        r1 += p
+        np.multiply(self.tp, kp.astype(np.float32)[:, None], out=r2)
+        r2 += (g2 * t_c).astype(np.float32)[:, None]
+        np.multiply(r1, (d / det).astype(np.float32)[:, None], out=self.tj)
+        self.tj += r2 * (g1 / det).astype(np.float32)[:, None]
+        np.multiply(r2, (a / det).astype(np.float32)[:, None], out=self.tp)
+        self.tp += r1 * (g1 / det).astype(np.float32)[:, None]
+
+        sum_tp = self.tp.sum(axis=1, dtype=np.float64)
+        gpu_w_rack = p.sum(axis=1, dtype=np.float64)
+        q_gpu_water = g2 * (sum_tp - self.topo.gpus_per_rack * t_c)  # consistent with the implicit update
+        np.max(self.tj, axis=1, out=self._rack_max_f32)
+        self.rack_hottest_c = self._rack_max_f32.astype(np.float64)
+
+        # ---- rack loop, CDU, rear door -----------------------------------------------------------------
+        powered = self._tray_powered.reshape(nr, tpr).sum(axis=1)
+        cpu_w = powered * self.tray_cpu_w
+        air_w = powered * self.tray_air_w
+        self._update_flow(dt)
+        ua = self.cdu_ua_design * self.flow_frac
+        q_hx = ua * (self.t_ret - self.t_fs)
+        self.t_ret += (q_gpu_water + cpu_w - q_hx) * dt / self.loop_c
+        self.t_sup = self.t_ret - self.cdu_eff * (self.t_ret - self.t_fs)
+        fans_up = self.fan_ok.sum(axis=1) / self.topo.fans_per_door
+        door_cap = f.rack.rdhx.capacity_kw * 1e3 * fans_up
+        q_door = np.minimum(air_w, door_cap)
+        q_room = air_w - q_door
+        self.rack_power_w = gpu_w_rack + cpu_w + air_w
+        self.rack_q_water_w = q_hx + q_door
+        self.rack_q_air_w = air_w
+        self.rack_q_room_w = q_room
+
+        # ---- facility water and chillers ---------------------------------------------------------------
+        amb = self.ambient_c()
+        ch = site.chillers
+        q_water = float(self.rack_q_water_w.sum())
+        derate = max(0.0, 1.0 - ch.capacity_derate_per_k * max(0.0, amb - ch.cop_ref_ambient_c))
+        cap_each = ch.capacity_mw * 1e6 * derate
+        n_ok = int(self.chiller_ok.sum())
+        want = q_water + self.fac_c * (self.t_fs - site.supply_setpoint_c) / 60.0
+        q_ch = min(max(want, 0.0), n_ok * cap_each)
+        self.chiller_load_w = np.where(self.chiller_ok, q_ch / max(n_ok, 1), 0.0)
+        self.t_fs += (q_water - q_ch) * dt / self.fac_c
+        self.t_fr = self.t_fs + q_water / self.fac_flow_c
+        if amb < site.supply_setpoint_c - ch.free_cooling_margin_k:
+            cop = ch.free_cooling_cop
+        else:
+            cop = max(ch.cop_min, ch.cop_ref - ch.cop_slope_per_k * (amb - ch.cop_ref_ambient_c))
+        self.chiller_cop = cop
+        q_room_total = float(q_room.sum())
+        running_pumps = np.minimum(self.pump_ok.sum(axis=1), f.rack.cdu.pumps_needed) * (self.flow_frac > 0.05)
+        aux_w = (float(running_pumps.sum()) * f.rack.cdu.pump_power_w
+                 + float(self.fan_ok.sum()) * f.rack.rdhx.fan_power_w + ch.pump_power_mw * 1e6)
+        self.cooling_w = q_ch / cop + q_room_total / site.room_air_cop + aux_w
+        self.it_w = float(self.rack_power_w.sum())
+        self.facility_w = (self.it_w + self.cooling_w) * (1.0 + site.electrical_loss_frac)
+
+        # ---- power dispatch -------------------------------------------------------------------------
+        self._dispatch(dt)
+
+        # ---- jobs progress, accounting, telemetry ------------------------------------------------------
+        self._account(dt, q_water, q_room_total, q_gpu_water)
+        self.t += dt
+        self.step_count += 1
+        self._record()
+
+    # ---------------------------------------------------------------------- pieces of the step
+    def _apply_scheduled(self, dt: float) -> None:
+        while self._fault_cursor < len(self._faults) and self._faults[self._fault_cursor].at <= self.t + 1e-9:
+            fs = self._faults[self._fault_cursor]
+            self._fault_cursor += 1
+            self.inject(fs.kind, fs.target, depth=fs.depth, duration=fs.duration, delta_c=fs.delta_c,
+                        ramp_s=fs.ramp_s, cause="scenario")
+        if self.pending_repairs:
+            due = [r for r in self.pending_repairs if r[0] <= self.t]
+            if due:
+                self.pending_repairs = [r for r in self.pending_repairs if r[0] > self.t]
+                for _, kind, addr in due:
+                    self.repair(addr)
+        if self.sag_until >= 0 and self.t >= self.sag_until:
+            self.sag_until = -1.0
+            self._event("fault_cleared", "GRID", "grid sag over")
+        if self.outage_until >= 0 and self.t >= self.outage_until:
+            self.outage_until = -1.0
+            self._event("fault_cleared", "GRID", "grid restored")
+
+    def _random_failures(self, dt: float) -> None:
+        fl = self.facility.failures
+        topo = self.topo
+        gpu_days = self.n_gpus * dt / 86400.0
+        years = dt / (365.25 * 86400.0)
+        fan_rate_h = 1.0 / (7.0 * self.facility.rack.rdhx.fan_l10_h)
+        rates = np.array([
+            fl.gpu_per_gpu_day * gpu_days, fl.hbm_per_gpu_day * gpu_days, fl.nic_per_gpu_day * gpu_days,
+            fl.psu_per_gpu_day * gpu_days, fl.software_per_gpu_day * gpu_days,
+            fl.pump_per_pump_year * years * self.n_racks * topo.pumps_per_cdu,
+            fan_rate_h * dt / 3600.0 * self.n_racks * topo.fans_per_door,
+            fl.leak_per_rack_year * years * self.n_racks,
+            fl.chiller_per_chiller_year * years * topo.n_chillers,
+        ])
+        total = rates.sum()
+        if total <= 0:
+            return
+        n = self.rng.poisson(total)
+        for _ in range(n):
+            cause = FAILURE_CAUSES[int(self.rng.choice(len(rates), p=rates / total))]
+            if cause in ("gpu", "hbm"):
+                g = int(self.rng.integers(self.n_gpus))
+                self.inject(f"{cause}_failure", topo.gpu_address(g), cause="random")
+            elif cause == "nic":
+                tray = int(self.rng.integers(self.n_trays))
+                nic = int(self.rng.integers(topo.nics_per_tray))
+                self.inject("nic_failure", f"{topo.tray_address(tray)}-N{nic + 1}", cause="random")
+            elif cause == "psu":
+                tray = int(self.rng.integers(self.n_trays))
+                psu = int(self.rng.integers(topo.psus_per_tray))
+                self.inject("psu_failure", f"{topo.tray_address(tray)}-PSU{psu + 1}", cause="random")
+            elif cause == "software":
+                tray = int(self.rng.integers(self.n_trays))
+                self.failures_by_cause["software"] += 1
+                self._interrupt_tray_job(tray, "software")
+            elif cause == "pump":
+                r = int(self.rng.integers(self.n_racks))
+                self.inject("pump_failure", topo.pump_address(r, int(self.rng.integers(topo.pumps_per_cdu))),
+                            cause="random")
+            elif cause == "fan":
+                r = int(self.rng.integers(self.n_racks))
+                self.inject("fan_failure", topo.fan_address(r, int(self.rng.integers(topo.fans_per_door))),
+                            cause="random")
+            elif cause == "leak":
+                self.inject("coolant_leak", topo.rack_address(int(self.rng.integers(self.n_racks))), cause="random")
+            elif cause == "chiller":
+                self.inject("chiller_trip", topo.chiller_address(int(self.rng.integers(topo.n_chillers))),
+                            cause="random")
+
+    def _job_power_levels(self, dt: float) -> np.ndarray:
+        """Per-job GPU power for this step (last slot: no job). Advances checkpoint/restart timers."""
+        nj = self.n_jobs
+        out = np.zeros(nj + 1)
+        for j, job in enumerate(self.jobs):
+            st = self.job_state[j]
+            if st != RUNNING:
+                self.job_timer[j] -= dt
+                if self.job_timer[j] <= 0:
+                    if st == RESTARTING:
+                        self._event("job_restarted", job.halls[0], job.name)
+                    self.job_state[j] = RUNNING
+                    self.job_phase_t[j] = 0.0
+                    st = RUNNING
+            if st == RUNNING:
+                phase = (self.job_phase_t[j] % job.iteration_s) < job.compute_fraction * job.iteration_s
+                out[j] = job.compute_w if phase else job.comm_w
+            else:
+                out[j] = np.nan  # idle with memory allocated; filled per tray below
+        # idle-with-memory depends on the GPU model: use the mean of the job's trays' model idle_mem
+        if np.isnan(out).any():
+            for j in np.flatnonzero(np.isnan(out[:nj])):
+                out[j] = float(self._tray_idle_mem_w[self.tray_job == j][:1].mean()) if self.n_trays else 0.0
+        return out
+
+    def _throttle(self, p: np.ndarray, dt: float) -> None:
+        """Power cap at t_max_op, clocks halve at t_slowdown, shutdown at t_shutdown. Works on the racks
+        whose hottest GPU is within 2 K of the cap (usually none), so the common step pays nothing."""
+        hot = np.flatnonzero(self.rack_hottest_c > self.rack_t_cap_c - 2.0)
+        was = self._hot_racks
+        if was.size:
+            cooled = np.setdiff1d(was, hot)
+            if cooled.size:
+                self.gpu_clock[cooled] = 1.0
+                for r in cooled:
+                    if self.rack_throttled[r]:
+                        self._event("throttle_ended", self.topo.rack_address(int(r)))
+                self.rack_throttled[cooled] = 0
+        self._hot_racks = hot
+        self.job_speed[:] = 1.0
+        if not hot.size:
+            return
+        tj = self.tj[hot]
+        t_cap = self.rack_t_cap_c[hot][:, None]
+        t_slow = self.rack_t_slow_c[hot][:, None]
+        t_shut = self.rack_t_shut_c[hot][:, None]
+        tdp = self.rack_tdp_w[hot][:, None]
+        pmin = self.rack_pmin_w[hot][:, None]
+        frac = np.clip((tj - t_cap) / (t_slow - t_cap), 0.0, 1.0)
+        cap = tdp - frac * (tdp - pmin)
+        ph = p[hot]
+        demand = np.maximum(ph, 1.0)
+        capped = np.minimum(ph, cap)
+        clock = np.where(ph > 0, (capped / demand) ** 0.4, 1.0)
+        slow = tj >= t_slow
+        capped = np.where(slow, capped * 0.5, capped)
+        clock = np.where(slow, clock * 0.5, clock)
+        shut = (tj >= t_shut) & (ph > 0)
+        if shut.any():
+            rr, gg = np.nonzero(shut)
+            self.gpu_tripped[hot[rr], gg] = True
+            self._tray_avail_dirty = True
+            for r in np.unique(hot[rr]):
+                self._event("gpu_shutdown", self.topo.rack_address(int(r)),
+                            f"{int((hot[rr] == r).sum())} GPU(s) over {self.rack_t_shut_c[r]:.0f} C")
+                tray = int(r) * self.topo.trays_per_rack + int(gg[hot[rr] == r][0]) // self.topo.gpus_per_tray
+                self._interrupt_tray_job(tray, "thermal")
+            capped = np.where(shut, 0.0, capped)
+            clock = np.where(shut, 0.0, clock)
+        # thermal trips reset once the GPU has cooled
+        trip = self.gpu_tripped[hot]
+        if trip.any():
+            reset = trip & (tj < self.facility.failures.thermal_trip_reset_c)
+            if reset.any():
+                rr, gg = np.nonzero(reset)
+                self.gpu_tripped[hot[rr], gg] = False
+                self._tray_avail_dirty = True
+        p[hot] = capped
+        clock = np.where(ph > 0, clock, 1.0).astype(np.float32)
+        self.gpu_clock[hot] = clock
+        n_thr = (clock < 0.999).sum(axis=1)
+        for i in np.flatnonzero((n_thr > 0) & (self.rack_throttled[hot] == 0)):
+            r = int(hot[i])
+            self._event("throttle_began", self.topo.rack_address(r), f"{int(n_thr[i])} GPUs throttled")
+        self.rack_throttled[hot] = n_thr
+        # synchronous jobs run at the pace of their slowest GPU
+        if self.n_jobs:
+            tray_min = clock.reshape(hot.size, self.topo.trays_per_rack, -1).min(axis=2)
+            trays = (hot[:, None] * self.topo.trays_per_rack + np.arange(self.topo.trays_per_rack)).ravel()
+            in_job = self._tray_in_job[trays]
+            jt = self.tray_job[trays][in_job]
+            mins = tray_min.ravel()[in_job]
+            if jt.size:
+                np.minimum.at(self.job_speed, jt, mins)
+
+    def _update_flow(self, dt: float) -> None:
+        cdu = self.facility.rack.cdu
+        up = self.pump_ok.sum(axis=1)
+        target = np.minimum(1.0, up / cdu.pumps_needed)
+        switching = self.pump_switch_s > 0
+        if switching.any():
+            target = np.where(switching, 0.3 * target, target)
+            self.pump_switch_s = np.maximum(0.0, self.pump_switch_s - dt)
+        if self.leak.any():
+            self.loop_inventory = np.where(self.leak, np.maximum(0.0, self.loop_inventory - dt / cdu.leak_drain_s),
+                                           self.loop_inventory)
+            target = target * np.clip(self.loop_inventory / 0.5, 0.0, 1.0)
+        target = np.where(self.rack_isolated, 0.0, target)
+        # pumps spin up/down in about a second
+        self.flow_frac += (target - self.flow_frac) * min(1.0, dt / 1.0)
+
+    def _dispatch(self, dt: float) -> None:
+        site = self.facility.site
+        mp, gt, grid = site.megapacks, site.turbines, site.grid
+        load = self.facility_w
+        if not math.isfinite(self.load_lp_w):
+            self.load_lp_w = load
+            self.grid_w = load
+        alpha = min(1.0, dt / mp.smoothing_s)
+        self.load_lp_w += alpha * (load - self.load_lp_w)
+        # what the grid can give now
+        avail = grid.import_limit_mw * 1e6
+        if self.outage_until > self.t:
+            avail = 0.0
+        elif self.sag_until > self.t:
+            avail = min(avail, (1.0 - self.sag_depth) * self.sag_ref_w)
+        self.grid_avail_w = avail
+        # turbines follow the deficit the grid leaves
+        turb_w = self._turbines(dt, load, avail)
+        # the grid sees the smoothed load plus a slow SoC correction, ramp-limited
+        e = self.batt_e_j
+        soc_corr = (mp.soc_target - self.soc) * e / 1800.0 if e > 0 else 0.0
+        soc_corr = float(np.clip(soc_corr, -0.1 * self.batt_p_w, 0.1 * self.batt_p_w))
+        target = self.load_lp_w + soc_corr - turb_w
+        ramp = grid.ramp_limit_mw_per_s * 1e6 * dt
+        g = float(np.clip(target, self.grid_w - ramp, self.grid_w + ramp))
+        g = min(max(g, 0.0), avail)
+        # the battery takes the rest, within power, energy and SoC limits
+        eta = self.batt_eta
+        max_out = min(self.batt_p_w, max(0.0, (self.soc - mp.soc_min) * e * eta / dt)) if e > 0 else 0.0
+        max_in = min(self.batt_p_w, max(0.0, (mp.soc_max - self.soc) * e / eta / dt)) if e > 0 else 0.0
+        b = load - g - turb_w
+        if b > max_out:  # battery cannot carry it: the grid takes more if it can (ramp limit yields)
+            g = min(avail, load - turb_w - max_out)
+            b = min(max_out, load - g - turb_w)
+        elif b < -max_in:  # battery full: the grid backs off
+            b = -max_in
+            g = max(0.0, load - turb_w - b)
+        short = load - g - turb_w - b
+        if b >= 0:
+            self.soc -= b * dt / (eta * e) if e > 0 else 0.0
+            self.acc["batt_out_j"] += b * dt
+        else:
+            self.soc += -b * dt * eta / e
+            self.acc["batt_in_j"] += -b * dt
+        self.batt_w, self.grid_w = b, g
+        # load shedding: the last resort; relax slowly when supply returns
+        if short > 1.0:
+            it_gpu = max(1.0, float(self.gpu_power_w.sum()))
+            self.shed_frac = min(0.7, self.shed_frac + 1.2 * short / it_gpu)
+            self.unserved_j += short * dt
+            if self.shed_frac > 0 and self.acc["unserved_j"] == 0:
+                self._event("load_shed_began", "GRID", f"{short / 1e6:.1f} MW short")
+            self.acc["unserved_j"] += short * dt
+        elif self.shed_frac > 0:
+            spare = avail + max_out + turb_w - load
+            if spare > 0.05 * load:
+                self.shed_frac = max(0.0, self.shed_frac - 0.01 * dt)
+                if self.shed_frac == 0.0:
+                    self._event("load_shed_ended", "GRID")
+
+    def _turbines(self, dt: float, load: float, avail: float) -> float:
+        gt = self.facility.site.turbines
+        if gt.count == 0:
+            return 0.0
+        deficit = self.load_lp_w - avail
+        low_soc = self.soc < self.facility.site.megapacks.soc_min + 0.15
+        if deficit > 0 or low_soc:
+            self.deficit_s += dt
+            self.surplus_s = 0.0
+        else:
+            self.surplus_s += dt
+            self.deficit_s = 0.0
+        rating = gt.rating_mw * 1e6
+        need_units = max(0, math.ceil(max(deficit, 0.0) * 1.1 / rating)) + (1 if low_soc else 0)
+        active = (self.gt_state == GT_STARTING) | (self.gt_state == GT_RUNNING)
+        if self.deficit_s >= gt.start_after_deficit_s and active.sum() < need_units:
+            for i in np.flatnonzero(self.gt_state == GT_OFF)[: need_units - int(active.sum())]:
+                self.gt_state[i] = GT_STARTING
+                self.gt_timer[i] = gt.start_time_s
+                self._event("turbine_starting", self.topo.turbine_address(int(i)))
+                if self.rng.random() < self.facility.failures.turbine_trip_per_start:
+                    self.inject("turbine_trip", self.topo.turbine_address(int(i)), cause="random")
+        starting = self.gt_state == GT_STARTING
+        if starting.any():
+            self.gt_timer[starting] -= dt
+            done = starting & (self.gt_timer <= 0)
+            for i in np.flatnonzero(done):
+                self.gt_state[i] = GT_RUNNING
+                self._event("turbine_online", self.topo.turbine_address(int(i)))
+        running = self.gt_state == GT_RUNNING
+        if self.surplus_s > 600 and running.any():
+            for i in np.flatnonzero(running):
+                self.gt_state[i] = GT_OFF
+                self._event("turbine_stopped", self.topo.turbine_address(int(i)))
+            running[:] = False
+        n = int(running.sum())
+        if n:
+            mp = self.facility.site.megapacks
+            recharge = max(0.0, (mp.soc_target - self.soc)) * self.batt_e_j / 1800.0
+            want = max(0.0, load - avail + min(recharge, 0.1 * self.batt_p_w)) / n
+            step = gt.ramp_frac_per_min * rating / 60.0 * dt
+            self.gt_w[running] = np.clip(want, self.gt_w[running] - step, np.minimum(self.gt_w[running] + step,
+                                                                                     rating))
+        self.gt_w[~running] = 0.0
+        return float(self.gt_w.sum())
+
+    def _account(self, dt: float, q_water: float, q_room: float, q_gpu_water) -> None:
+        acc = self.acc
+        acc["it_j"] += self.it_w * dt
+        acc["facility_j"] += self.facility_w * dt
+        acc["cooling_j"] += self.cooling_w * dt
+        acc["water_j"] += q_water * dt
+        acc["air_j"] += q_room * dt
+        acc["grid_peak_w"] = max(acc["grid_peak_w"], self.grid_w)
+        acc["soc_min"] = min(acc["soc_min"], self.soc)
+        hottest = float(self._rack_max_f32.max())
+        acc["gpu_temp_max_c"] = max(acc["gpu_temp_max_c"], hottest)
+        thr = int(self.rack_throttled.sum())
+        acc["throttled_gpu_s"] += thr * dt
+        if self.it_w > 0:
+            acc["pue_sum"] += self.facility_w / self.it_w
+            acc["pue_n"] += 1
+        # jobs
+        for j, job in enumerate(self.jobs):
+            if self.job_state[j] == RUNNING:
+                work = self.job_gpus[j] * self.job_speed[j] * dt
+                self.job_useful_gpu_s[j] += work
+                self.job_unsaved_gpu_s[j] += work
+                acc["throttle_lost_gpu_s"] += self.job_gpus[j] * (1.0 - self.job_speed[j]) * dt
+                self.job_since_ckpt_s[j] += dt
+                self.job_phase_t[j] += dt * self.job_speed[j]
+                if self.job_since_ckpt_s[j] >= job.checkpoint_interval_s and job.checkpoint_stall_s > 0:
+                    self.job_state[j] = CHECKPOINTING
+                    self.job_timer[j] = job.checkpoint_stall_s
+                    self.job_since_ckpt_s[j] = 0.0
+                    self.job_unsaved_gpu_s[j] = 0.0
+                elif self.job_since_ckpt_s[j] >= job.checkpoint_interval_s:
+                    self.job_since_ckpt_s[j] = 0.0
+                    self.job_unsaved_gpu_s[j] = 0.0
+        acc["capacity_gpu_s"] += self.n_gpus * dt
+
+    def goodput(self) -> float:
+        """Useful GPU-seconds (progress kept after losses to restarts, checkpoints, throttling and
+        trays out of service) over the GPU-seconds the whole facility could have given."""
+        cap = self.acc["capacity_gpu_s"]
+        if cap <= 0:
+            return 1.0
+        return float(self.job_useful_gpu_s.sum() - self.job_unsaved_gpu_s.sum()) / cap
+
+    def _record(self) -> None:
+        tel = self.telemetry
+        every = max(1, int(round(tel.rack_every_s)))
+        if self.step_count % every == 1 or every == 1:
+            # the slow stats: p99 and mean over every GPU
+            flat = self.tj.ravel()
+            k = int(0.99 * (flat.size - 1))
+            self._p99 = float(np.partition(flat, k)[k])
+            self._mean_c = float(flat.mean())
+            tel.rack_t.push(self.t)
+            row = tel.racks.next_row()
+            row[0] = self.rack_hottest_c
+            row[1] = self.rack_power_w / 1e3
+            row[2] = self.t_ret
+            row[3] = self.t_sup
+            row[4] = self.flow_frac
+            tel.racks.commit()
+        row = tel.facility.next_row()
+        row[:] = (self.t, self.it_w / 1e6, self.cooling_w / 1e6, self.facility_w / 1e6, self.grid_w / 1e6,
+                  self.batt_w / 1e6, float(self.gt_w.sum()) / 1e6, self.grid_avail_w / 1e6, self.soc, self.t_fs,
+                  self.t_fr, self.ambient_c(), float(self._rack_max_f32.max()), self._p99, self._mean_c,
+                  float(self.t_ret.max()), float(self.rack_throttled.sum()), float(self.rack_gpus_up.sum()),
+                  self.facility_w / self.it_w if self.it_w > 0 else 0.0, self.goodput(), self.chiller_cop,
+                  self.shed_frac)
+        tel.facility.commit()
+
+    # ====================================================================== running and reporting
+    def run(self, seconds: float, dt: float = 1.0, progress: Callable[[float], bool | None] | None = None,
+            progress_every_s: float = 3600.0) -> None:
+        """Advance ``seconds`` of simulated time; ``progress(fraction)`` may return False to stop early."""
+        steps = int(round(seconds / dt))
+        every = max(1, int(progress_every_s / dt))
+        for i in range(steps):
+            self.step(dt)
+            if progress is not None and (i + 1) % every == 0 and progress((i + 1) / steps) is False:
+                break
+
+    def stored_heat_j(self) -> float:
+        """Heat held in GPU nodes, rack loops and the facility water, relative to 0 C (energy balance)."""
+        gpu = float((self.tj.astype(np.float64) * self._cj[:, None]).sum()
+                    + (self.tp.astype(np.float64) * self._cp[:, None]).sum())
+        return gpu + float(self.t_ret.sum()) * self.loop_c
+
+    def summary(self) -> dict:
+        acc = self.acc
+        return {
+            "facility": self.facility.name,
+            "gpus": int(self.n_gpus),
+            "racks": int(self.n_racks),
+            "seed": self.seed,
+            "duration_s": float(self.t),
+            "it_energy_mwh": acc["it_j"] / 3.6e9,
+            "facility_energy_mwh": acc["facility_j"] / 3.6e9,
+            "cooling_energy_mwh": acc["cooling_j"] / 3.6e9,
+            "pue_mean": acc["pue_sum"] / acc["pue_n"] if acc["pue_n"] else 0.0,
+            "grid_peak_mw": acc["grid_peak_w"] / 1e6,
+            "battery_soc_min": acc["soc_min"],
+            "battery_out_mwh": acc["batt_out_j"] / 3.6e9,
+            "unserved_mwh": acc["unserved_j"] / 3.6e9,
+            "gpu_temp_max_c": acc["gpu_temp_max_c"] if math.isfinite(acc["gpu_temp_max_c"]) else None,
+            "throttled_gpu_seconds": acc["throttled_gpu_s"],
+            "interruptions": int(self.job_interruptions.sum()),
+            "interruptions_by_cause": dict(sorted(self.interruptions_by_cause.items())),
+            "failures_by_cause": dict(self.failures_by_cause),
+            "goodput": self.goodput(),
+            "events": len(self.events),
+        }
