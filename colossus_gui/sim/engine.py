@@ -968,12 +968,13 @@ class Engine:
         acc["capacity_gpu_s"] += self.n_gpus * dt
 
     def goodput(self) -> float:
-        """Useful GPU-seconds (progress kept after losses to restarts, checkpoints, throttling and
-        trays out of service) over the GPU-seconds the whole facility could have given."""
+        """Useful GPU-seconds (progress made, less what interruptions threw away since the last checkpoint,
+        less checkpoint stalls, restarts, throttling and trays out of service) over the GPU-seconds the whole
+        facility could have given."""
         cap = self.acc["capacity_gpu_s"]
         if cap <= 0:
             return 1.0
-        return float(self.job_useful_gpu_s.sum() - self.job_unsaved_gpu_s.sum()) / cap
+        return float(self.job_useful_gpu_s.sum()) / cap
 
     def _record(self) -> None:
         tel = self.telemetry
