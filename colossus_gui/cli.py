@@ -1,2 +1,208 @@
-def main():
+"""Entry points: the GUI by default; headless subcommands (run, validate, bench, ...).
+
+Bad arguments or files: one clear line on stderr, exit code 2, nothing written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+import time
+from pathlib import Path
+
+from . import __version__
+
+EXIT_USAGE = 2
+_DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|min|h|d)?\s*$")
+_UNITS = {None: 1.0, "s": 1.0, "ms": 1e-3, "m": 60.0, "min": 60.0, "h": 3600.0, "d": 86400.0}
+
+
+class UsageError(Exception):
+    """A problem with what the user asked for; printed as one line, exit code 2."""
+
+
+def parse_duration(text: str) -> float:
+    """'90', '90s', '30m', '2h', '7d' -> seconds."""
+    m = _DURATION_RE.match(text)
+    if not m:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a duration (examples: 600, 30m, 2h, 7d)")
+    value = float(m[1]) * _UNITS[m[2]]
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: the duration must be positive")
+    return value
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one line, exit 2 (argparse prints usage too; keep it short)
+        self.exit(EXIT_USAGE, f"colossus-gui: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="colossus-gui", description="Colossus GUI: see, simulate and train on a 100,000-GPU "
+                "liquid-cooled AI training facility. With no subcommand, opens the desktop application.")
+    p.add_argument("--version", action="version", version=f"colossus-gui {__version__}")
+    sub = p.add_subparsers(dest="command", parser_class=_Parser)
+
+    g = sub.add_parser("gui", help="open the desktop application (the default)")
+    g.add_argument("rest", nargs=argparse.REMAINDER)
+
+    r = sub.add_parser("run", help="run the engine headless and write timeseries.csv, events.csv, summary.json")
+    r.add_argument("--duration", type=parse_duration, default=3600.0, help="simulated time (e.g. 600, 30m, 2h, 7d)")
+    r.add_argument("--seed", type=int, default=0)
+    r.add_argument("--facility", default=None, help="built-in name (colossus, colossus-200k) or a YAML/JSON file")
+    r.add_argument("--scenario", default=None, help="scenario file with timed faults")
+    r.add_argument("--dt", type=float, default=1.0, help="engine step in seconds (default 1)")
+    r.add_argument("--out", required=True, help="output folder (created if missing)")
+    r.add_argument("--quiet", action="store_true", help="no progress line")
+
+    v = sub.add_parser("validate", help="check a facility or scenario file and name every problem")
+    v.add_argument("file")
+    v.add_argument("--facility", default=None, help="facility to check a scenario's addresses against")
+
+    b = sub.add_parser("bench", help="print the engine's performance figures")
+    b.add_argument("--quick", action="store_true", help="fewer repetitions (a smoke run)")
+    b.add_argument("--gui", action="store_true", help="also measure GUI frame times (needs Qt)")
+
+    sub.add_parser("facilities", help="list the built-in facilities and scenarios")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    commands = {"gui", "run", "validate", "bench", "facilities"}
+    if not argv or (argv[0] not in commands and argv[0] not in ("-h", "--help", "--version")):
+        return _gui(argv)
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "gui":
+            return _gui(args.rest)
+        if args.command == "run":
+            return cmd_run(args)
+        if args.command == "validate":
+            return cmd_validate(args)
+        if args.command == "bench":
+            from .bench import run_bench
+            return run_bench(quick=args.quick, gui=args.gui)
+        if args.command == "facilities":
+            return cmd_facilities()
+    except UsageError as e:
+        print(f"colossus-gui: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("colossus-gui: interrupted", file=sys.stderr)
+        return 130
     return 0
+
+
+def _gui(argv: list[str]) -> int:
+    from .ui.app import main as gui_main
+    return int(gui_main(argv) or 0)
+
+
+def _load(facility_ref, scenario_ref):
+    from .io.loader import LoadError, load_facility, load_scenario
+    try:
+        if scenario_ref is not None:
+            sc = load_scenario(scenario_ref)
+            fac = load_facility(facility_ref or sc.facility)
+            from .io.loader import check_scenario_targets, resolve_scenario_path
+            check_scenario_targets(sc, fac, str(resolve_scenario_path(scenario_ref)))
+        else:
+            sc = None
+            fac = load_facility(facility_ref)
+    except LoadError as e:
+        raise UsageError(e.problems[0] + (f" (and {len(e.problems) - 1} more problem(s); "
+                                          f"run 'colossus-gui validate {e.path}')" if len(e.problems) > 1 else ""))
+    return fac, sc
+
+
+def _check_out_dir(out: str) -> Path:
+    d = Path(out)
+    if d.exists() and not d.is_dir():
+        raise UsageError(f"--out {out}: exists and is not a folder")
+    parent = d if d.exists() else next((p for p in d.parents if p.exists()), Path("."))
+    import os
+    if not os.access(parent, os.W_OK):
+        raise UsageError(f"--out {out}: folder {parent} is not writable")
+    return d
+
+
+def cmd_run(args) -> int:
+    from .io.run_output import write_run
+    from .sim.engine import Engine
+    fac, sc = _load(args.facility, args.scenario)
+    out = _check_out_dir(args.out)
+    if args.dt <= 0 or args.dt > 10:
+        raise UsageError(f"--dt {args.dt}: must be in (0, 10] seconds")
+    seed = args.seed if args.seed is not None else (sc.seed if sc and sc.seed is not None else 0)
+    eng = Engine(fac, seed=seed, scenario=sc, telemetry_capacity=min(int(args.duration / args.dt) + 2, 8 * 86400))
+    t0 = time.perf_counter()
+    show = not args.quiet and sys.stderr.isatty() or (not args.quiet and args.duration >= 3600)
+
+    def progress(frac: float):
+        el = time.perf_counter() - t0
+        eta = el / frac * (1 - frac) if frac > 0 else 0
+        print(f"\rsimulated {frac * args.duration / 3600:7.2f} h of {args.duration / 3600:.2f} h "
+              f"({frac:5.1%}) elapsed {el:5.0f} s, about {eta:4.0f} s left", end="", file=sys.stderr, flush=True)
+
+    paths = write_run(eng, args.duration, args.dt, out, progress=progress if show else None,
+                      progress_every_s=max(60.0, args.duration / 100))
+    if show:
+        print(file=sys.stderr)
+    s = eng.summary()
+    print(f"wrote {', '.join(str(p) for p in paths)}")
+    print(f"{s['gpus']:,} GPUs, {s['duration_s'] / 3600:.2f} h: IT {s['it_energy_mwh']:.1f} MWh, PUE "
+          f"{s['pue_mean']:.3f}, hottest GPU {s['gpu_temp_max_c']:.1f} C, {s['interruptions']} interruptions, "
+          f"goodput {s['goodput']:.3f} ({time.perf_counter() - t0:.1f} s wall)")
+    return 0
+
+
+def cmd_validate(args) -> int:
+    from .io.loader import LoadError, check_scenario_targets, load_facility, sniff_kind, validate_data
+    from .model.scenario import Scenario
+    path = Path(args.file)
+    try:
+        kind = sniff_kind(path)
+        if kind == "facility":
+            f = load_facility(path)
+            print(f"{path}: valid facility {f.name!r}: {len(f.halls)} halls, {f.n_racks:,} racks, {f.n_gpus:,} GPUs")
+        else:
+            from .io.loader import _read_mapping
+            sc = validate_data(Scenario, _read_mapping(path), str(path))
+            fac = load_facility(args.facility or sc.facility)
+            check_scenario_targets(sc, fac, str(path))
+            print(f"{path}: valid scenario {sc.title!r}: {len(sc.faults)} faults on facility {fac.name!r}")
+    except LoadError as e:
+        for line in e.problems:
+            print(line, file=sys.stderr)
+        return EXIT_USAGE
+    return 0
+
+
+def cmd_facilities() -> int:
+    from .resources import builtin_facilities, builtin_scenarios
+    from .io.loader import load_facility
+    for name, path in builtin_facilities().items():
+        f = load_facility(path)
+        print(f"facility  {name:16s} {f.n_gpus:>8,} GPUs  {f.description}")
+    for name, path in builtin_scenarios().items():
+        print(f"scenario  {name:16s} {path}")
+    return 0
+
+
+def _json_default(o):
+    import numpy as np
+    if isinstance(o, np.generic):
+        return o.item()
+    raise TypeError(type(o).__name__)
+
+
+def dump_json(data, path: Path) -> None:
+    from .io.atomic import atomic_write_text
+    atomic_write_text(path, json.dumps(data, indent=2, default=_json_default) + "\n")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
