@@ -77,7 +77,7 @@ def run_bench(quick: bool = False, gui: bool = False) -> int:
     hours = 0.25 if quick else 24.0
     d = day_run_figures(hours)
     print(f"24 h of the default {d['gpus']:,}-GPU facility headless: {d['wall_s_per_24h']:.1f} s wall"
-          f"{' (extrapolated from %.2f h)' % hours if hours < 24 else ''} (target <= 120 s)")
+          f"{f' (extrapolated from {hours:.2f} h)' if hours < 24 else ''} (target <= 120 s)")
     r = rss_figures(600 if quick else 3600)
     print(f"peak RSS of a {r['simulated_s'] / 3600:.2f} h 200k-GPU run with telemetry: {r['rss_mb']:.0f} MB "
           "(target <= 400 MB)")

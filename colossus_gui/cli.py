@@ -114,7 +114,8 @@ def _load(facility_ref, scenario_ref):
             fac = load_facility(facility_ref)
     except LoadError as e:
         raise UsageError(e.problems[0] + (f" (and {len(e.problems) - 1} more problem(s); "
-                                          f"run 'colossus-gui validate {e.path}')" if len(e.problems) > 1 else ""))
+                                          f"run 'colossus-gui validate {e.path}')" if len(e.problems) > 1 else "")
+                         ) from None
     return fac, sc
 
 
@@ -182,8 +183,8 @@ def cmd_validate(args) -> int:
 
 
 def cmd_facilities() -> int:
-    from .resources import builtin_facilities, builtin_scenarios
     from .io.loader import load_facility
+    from .resources import builtin_facilities, builtin_scenarios
     for name, path in builtin_facilities().items():
         f = load_facility(path)
         print(f"facility  {name:16s} {f.n_gpus:>8,} GPUs  {f.description}")

@@ -86,7 +86,7 @@ class Engine:
         self._gain_t = np.ascontiguousarray(
             np.clip(gain, 0.85, 1.15).astype(np.float32).reshape(nr, gpr).T).reshape(tpr, gpt, nr)
 
-        cdu, door, tray = f.rack.cdu, f.rack.rdhx, f.rack.tray
+        cdu, tray = f.rack.cdu, f.rack.tray
         self.cdu_ua_design = cdu.ua_w_per_k
         self.cdu_c_design = cdu.design_flow_lpm / 60.0 / 1000.0 * RHO_WATER * CP_WATER  # W/K
         self.cdu_eff = min(0.99, self.cdu_ua_design / self.cdu_c_design)
@@ -494,8 +494,7 @@ class Engine:
             self._interrupt_job(j, cause, self.topo.tray_address(tray))
 
     def _interrupt_job(self, j: int, cause: str, address: str) -> None:
-        if self.job_state[j] == RESTARTING:
-            return  # already down; one interruption
+        # A failure during a restart interrupts the restart: it begins again (and counts).
         self.job_useful_gpu_s[j] -= self.job_unsaved_gpu_s[j]
         self.job_unsaved_gpu_s[j] = 0.0
         self.job_since_ckpt_s[j] = 0.0
@@ -672,7 +671,7 @@ class Engine:
             due = [r for r in self.pending_repairs if r[0] <= self.t]
             if due:
                 self.pending_repairs = [r for r in self.pending_repairs if r[0] > self.t]
-                for _, kind, addr in due:
+                for _, _kind, addr in due:
                     self.repair(addr)
         if self.sag_until >= 0 and self.t >= self.sag_until:
             self.sag_until = -1.0
@@ -843,7 +842,7 @@ class Engine:
 
     def _dispatch(self, dt: float) -> None:
         site = self.facility.site
-        mp, gt, grid = site.megapacks, site.turbines, site.grid
+        mp, grid = site.megapacks, site.grid
         load = self.facility_w
         if not math.isfinite(self.load_lp_w):
             self.load_lp_w = load

@@ -1,0 +1,204 @@
+"""What a thermal/power engineer would check of the engine (small facilities, fast)."""
+
+import numpy as np
+import pytest
+
+from colossus_gui.model.facility import JobSpec
+from colossus_gui.sim.engine import CP_WATER, RHO_WATER, Engine
+from colossus_gui.testing import small_facility
+
+
+def steady_facility(**kw):
+    """Training load with no checkpoints in the window, so loops reach a periodic steady state."""
+    f = small_facility(**kw)
+    f.jobs = [JobSpec(name=f"job-{h.name}", halls=[h.name], checkpoint_interval_s=1e6) for h in f.halls]
+    return f
+
+
+def test_full_load_at_30c_settles_in_range_and_delta_t_matches_q_over_m_cp():
+    f = steady_facility()
+    eng = Engine(f, seed=1)
+    eng.run(1200)
+    cdu = f.rack.cdu
+    m_dot = cdu.design_flow_lpm / 60_000 * RHO_WATER  # kg/s per rack at full flow
+    dts, qs, hot, pue = [], [], [], []
+    for _ in range(120):  # 30 whole 4-s iterations
+        eng.step(1.0)
+        dts.append(eng.t_ret - eng.t_sup)
+        qs.append(eng.rack_q_water_w - np.minimum(eng.rack_q_air_w, f.rack.rdhx.capacity_kw * 1e3))
+        hot.append(eng.tj.copy())
+        pue.append(eng.facility_w / eng.it_w)
+    assert abs(eng.t_fs - 30.0) < 0.5
+    temps = np.array(hot)
+    assert 40.0 <= temps.mean() and temps.max() <= 60.0, (temps.mean(), temps.max())
+    measured = np.mean(dts, axis=0)
+    expected = np.mean(qs, axis=0) / (m_dot * CP_WATER)
+    np.testing.assert_allclose(measured, expected, rtol=0.02)
+    assert 3.0 < measured.mean() < 15.0  # a sane rack delta-T at design flow (~41 kW at 120 L/min)
+    assert 1.05 <= np.mean(pue) <= 1.35
+
+
+def test_energy_balance_over_an_hour():
+    eng = Engine(small_facility(), seed=2)
+    eng.run(600)  # warm up, then balance one hour
+    e0, acc0 = eng.stored_heat_j(), dict(eng.acc)
+    eng.run(3600)
+    acc = {k: eng.acc[k] - acc0[k] for k in ("it_j", "water_j", "air_j")}
+    stored = eng.stored_heat_j() - e0
+    assert acc["it_j"] > 0
+    balance = acc["water_j"] + acc["air_j"] + stored
+    assert balance == pytest.approx(acc["it_j"], rel=0.01)
+    # and the terms are all real: most heat goes to water, some to air and the door
+    assert 0.8 < acc["water_j"] / acc["it_j"] < 1.0
+
+
+def _grid_sag_run(depth=0.3, duration=10.0):
+    f = small_facility()
+    eng = Engine(f, seed=3)
+    eng.run(300)
+    soc0 = eng.soc
+    eng.inject("grid_sag", "GRID", depth=depth, duration=duration)
+    rows = []
+    for _ in range(int(duration)):
+        gpus_powered = int((eng.gpu_power_w > 0).sum())
+        eng.step(1.0)
+        rows.append((eng.facility_w, eng.grid_w, eng.batt_w, eng.grid_avail_w, gpus_powered,
+                     int((eng.gpu_power_w > 0).sum()), eng.shed_frac))
+    return eng, soc0, np.array(rows)
+
+
+def test_grid_sag_is_carried_by_the_megapacks():
+    eng, soc0, rows = _grid_sag_run()
+    load, grid, batt, avail, before, after, shed = rows.T
+    assert (grid <= avail + 1e-6).all()
+    assert avail.max() < 0.75 * load.mean()           # the sag really cut the grid
+    np.testing.assert_allclose(grid + batt, load, rtol=1e-9)  # the battery carries the deficit
+    assert (after == before).all() and (shed == 0).all() and eng.unserved_j == 0.0  # no GPU loses power
+    delivered_j = batt.sum() * 1.0
+    mp = eng.facility.site.megapacks
+    e_total = mp.units * mp.energy_mwh_per_unit * 3.6e9
+    expected_drop = delivered_j / np.sqrt(mp.round_trip_efficiency) / e_total
+    assert soc0 - eng.soc == pytest.approx(expected_drop, rel=0.02)
+
+
+def _ramps(units: int):
+    f = small_facility()
+    f.site.megapacks.units = units
+    eng = Engine(f, seed=4)
+    eng.run(120)
+    loads, grids = [], []
+    for _ in range(240):
+        eng.step(1.0)
+        loads.append(eng.it_w)
+        grids.append(eng.grid_w)
+    return np.abs(np.diff(loads)).max(), np.abs(np.diff(grids)).max()
+
+
+def test_megapacks_smooth_the_training_swings_for_the_grid():
+    load_ramp, grid_ramp = _ramps(units=7)
+    assert load_ramp > 0.2e6  # the jobs really swing (16 racks x 64 GPUs x ~350 W)
+    assert grid_ramp <= load_ramp / 5
+    load_ramp0, grid_ramp0 = _ramps(units=0)
+    assert grid_ramp0 >= 0.9 * load_ramp0  # no batteries: the grid sees the whole swing
+
+
+def test_both_pumps_failing_overheats_that_rack_only_and_repair_recovers():
+    f = steady_facility()
+    base, eng = Engine(f, seed=5), Engine(f, seed=5)
+    base.run(600)
+    eng.run(600)
+    rack = 5
+    eng.inject("pump_failure", "H1-R006-CDU-P1")
+    eng.inject("pump_failure", "H1-R006-CDU-P2")
+    t_throttle = None
+    for i in range(180):
+        eng.step(1.0)
+        base.step(1.0)
+        if t_throttle is None and eng.rack_throttled[rack] > 0:
+            t_throttle = i + 1
+            assert eng.tj[rack].max() >= 87.0
+    assert t_throttle is not None and 10 <= t_throttle <= 120, t_throttle
+    others = np.arange(eng.n_racks) != rack
+    assert np.abs(eng.tj[others] - base.tj[others]).max() < 1.0
+    assert eng.flow_frac[rack] < 0.05
+    assert any(e.kind == "throttle_began" and e.address == "H1-R006" for e in eng.events)
+    eng.repair("H1-R006-CDU")
+    eng.run(600)
+    assert eng.flow_frac[rack] > 0.99
+    assert eng.tj[rack].max() < 60.0 and eng.rack_throttled[rack] == 0
+
+
+def test_single_pump_failure_is_carried_by_the_redundant_pump():
+    eng = Engine(steady_facility(), seed=6)
+    eng.run(300)
+    eng.inject("pump_failure", "H2-R001-CDU-P1")
+    r = eng.parse("H2-R001").index
+    eng.step(1.0)
+    assert eng.flow_frac[r] < 0.5  # the switchover dip
+    eng.run(30)
+    assert eng.flow_frac[r] > 0.99 and eng.rack_throttled[r] == 0
+
+
+def test_chiller_trip_on_a_hot_day_warms_the_water_and_throttling_spreads_over_minutes():
+    eng = Engine(small_facility(), seed=7)
+    eng.inject("heat_wave", "GRID", delta_c=10.0)
+    eng.run(600)
+    t_fs0 = eng.t_fs
+    t_trip = eng.t
+    for i in range(eng.topo.n_chillers):
+        eng.inject("chiller_trip", f"CH{i + 1}")
+    supply = []
+    for _ in range(3000):
+        eng.step(1.0)
+        supply.append(eng.t_fs)
+    supply = np.array(supply)
+    assert supply[-1] > t_fs0 + 10.0
+    assert np.all(np.diff(supply) < 0.5)  # no jumps: the water warms over minutes
+    began = [e.t_s - t_trip for e in eng.events if e.kind == "throttle_began"]
+    assert began, "the racks should end up throttling"
+    assert min(began) > 300.0  # not seconds after the trip
+    assert max(began) - min(began) > 60.0  # racks cross the limit one after another
+
+
+def test_same_seed_same_summary_different_seed_different():
+    f = small_facility(failures=True)
+    # raise failure rates so a short run sees several
+    f.failures.gpu_per_gpu_day *= 200
+    f.failures.software_per_gpu_day *= 200
+
+    def run(seed):
+        e = Engine(f, seed=seed)
+        e.run(1800)
+        return e.summary()
+
+    a, b, c = run(11), run(11), run(12)
+    assert a == b
+    assert a != c
+
+
+def test_snapshot_restore_gives_the_same_future():
+    f = small_facility(failures=True)
+    f.failures.gpu_per_gpu_day *= 200
+    eng = Engine(f, seed=9)
+    eng.run(600)
+    snap = eng.snapshot()
+    eng.run(900)
+    first = eng.summary()
+    eng.restore(snap)
+    eng.run(900)
+    assert eng.summary() == first
+
+
+def test_gpu_failure_interrupts_its_job_and_the_tray_leaves_the_pool():
+    eng = Engine(small_facility(), seed=10)
+    eng.run(100)
+    eng.inject("gpu_failure", "H2-R003-T4-G7")
+    tray = eng.parse("H2-R003-T4").index
+    assert not eng.tray_available()[tray]
+    assert eng.job_state[1] == 2 and eng.job_state[0] == 0  # H2's job restarts, H1's runs on
+    eng.step(1.0)
+    r = eng.parse("H2-R003").index
+    assert eng.rack_gpus_up[r] == 56
+    eng.repair("H2-R003-T4")
+    eng.step(1.0)
+    assert eng.tray_available()[tray] and eng.rack_gpus_up[r] == 64
