@@ -140,17 +140,20 @@ def cmd_run(args) -> int:
     seed = args.seed if args.seed is not None else (sc.seed if sc and sc.seed is not None else 0)
     eng = Engine(fac, seed=seed, scenario=sc, telemetry_capacity=min(int(args.duration / args.dt) + 2, 8 * 86400))
     t0 = time.perf_counter()
-    show = not args.quiet and sys.stderr.isatty() or (not args.quiet and args.duration >= 3600)
+    tty = sys.stderr.isatty()
+    show = not args.quiet and (tty or args.duration >= 6 * 3600)
 
     def progress(frac: float):
         el = time.perf_counter() - t0
         eta = el / frac * (1 - frac) if frac > 0 else 0
-        print(f"\rsimulated {frac * args.duration / 3600:7.2f} h of {args.duration / 3600:.2f} h "
-              f"({frac:5.1%}) elapsed {el:5.0f} s, about {eta:4.0f} s left", end="", file=sys.stderr, flush=True)
+        line = (f"simulated {frac * args.duration / 3600:7.2f} h of {args.duration / 3600:.2f} h "
+                f"({frac:5.1%}) elapsed {el:5.0f} s, about {eta:4.0f} s left")
+        print(("\r" + line) if tty else line, end="" if tty else "\n", file=sys.stderr, flush=True)
 
+    # a live line on a terminal; ten plain lines in a log
     paths = write_run(eng, args.duration, args.dt, out, progress=progress if show else None,
-                      progress_every_s=max(60.0, args.duration / 100))
-    if show:
+                      progress_every_s=max(60.0, args.duration / (100 if tty else 10)))
+    if show and tty:
         print(file=sys.stderr)
     s = eng.summary()
     print(f"wrote {', '.join(str(p) for p in paths)}")
