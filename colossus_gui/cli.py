@@ -65,13 +65,21 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--quick", action="store_true", help="fewer repetitions (a smoke run)")
     b.add_argument("--gui", action="store_true", help="also measure GUI frame times (needs Qt)")
 
+    s = sub.add_parser("snapshot", help="run to a time and write a snapshot bundle (views rendered offscreen)")
+    s.add_argument("--facility", default=None)
+    s.add_argument("--scenario", default=None)
+    s.add_argument("--seed", type=int, default=None)
+    s.add_argument("--at", type=parse_duration, default=None, help="simulated time of the snapshot (e.g. 30m)")
+    s.add_argument("--out", required=True, help="bundle folder, or a .zip file")
+    s.add_argument("--no-images", action="store_true", help="skip the PNGs (no Qt needed)")
+
     sub.add_parser("facilities", help="list the built-in facilities and scenarios")
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    commands = {"gui", "run", "validate", "bench", "facilities"}
+    commands = {"gui", "run", "validate", "bench", "facilities", "snapshot"}
     if not argv or (argv[0] not in commands and argv[0] not in ("-h", "--help", "--version")):
         return _gui(argv)
     args = build_parser().parse_args(argv)
@@ -87,6 +95,8 @@ def main(argv: list[str] | None = None) -> int:
             return run_bench(quick=args.quick, gui=args.gui)
         if args.command == "facilities":
             return cmd_facilities()
+        if args.command == "snapshot":
+            return cmd_snapshot(args)
     except UsageError as e:
         print(f"colossus-gui: {e}", file=sys.stderr)
         return EXIT_USAGE
@@ -160,6 +170,33 @@ def cmd_run(args) -> int:
     print(f"{s['gpus']:,} GPUs, {s['duration_s'] / 3600:.2f} h: IT {s['it_energy_mwh']:.1f} MWh, PUE "
           f"{s['pue_mean']:.3f}, hottest GPU {s['gpu_temp_max_c']:.1f} C, {s['interruptions']} interruptions, "
           f"goodput {s['goodput']:.3f} ({time.perf_counter() - t0:.1f} s wall)")
+    return 0
+
+
+def cmd_snapshot(args) -> int:
+    from .io.bundle import BundleError, write_bundle
+    from .sim.engine import Engine
+    fac, sc = _load(args.facility, args.scenario)
+    out = Path(args.out)
+    _check_out_dir(str(out.parent if out.suffix.lower() == ".zip" else out))
+    seed = args.seed if args.seed is not None else (sc.seed if sc and sc.seed is not None else 0)
+    eng = Engine(fac, seed=seed, scenario=sc)
+    t0 = time.perf_counter()
+    if args.at:
+        eng.run(args.at)
+    writers = None
+    if not args.no_images:
+        try:
+            from .ui.render import bundle_png_writers
+        except ImportError as e:  # Qt missing or broken: say so, still write the data
+            print(f"colossus-gui: images skipped ({e})", file=sys.stderr)
+        else:
+            writers = bundle_png_writers(eng)
+    try:
+        path = write_bundle(eng, out, png_writers=writers)
+    except BundleError as e:
+        raise UsageError(str(e)) from None
+    print(f"wrote {path} ({eng.facility.name}, t = {eng.t:.0f} s, {time.perf_counter() - t0:.1f} s wall)")
     return 0
 
 

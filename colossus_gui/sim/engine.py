@@ -169,6 +169,8 @@ class Engine:
         self._rack_max_f32 = self._tj_t.max(axis=0)
         self.rack_hottest_c = self._rack_max_f32.astype(np.float64)
         self.rack_throttled = np.zeros(nr, dtype=np.int32)
+        self.rack_throttling = np.zeros(nr, dtype=bool)  # latched: began, not yet ended (30 s quiet)
+        self.rack_quiet_s = np.zeros(nr)
         self.rack_gpus_up = np.full(nr, gpr, dtype=np.int32)
         self.power_cap_w = np.full(topo.n_halls, np.inf)  # operator power cap per GPU, per hall
         # site
@@ -233,7 +235,7 @@ class Engine:
         "tj", "tp", "gpu_ok", "gpu_tripped", "gpu_clock", "gpu_power_w", "tray_drained", "tray_slid_out",
         "psu_ok", "nic_ok", "t_ret", "t_sup", "flow_frac", "pump_ok", "pump_switch_s", "leak", "loop_inventory",
         "rack_isolated", "fan_ok", "fan_age0_h", "rack_power_w", "rack_q_water_w", "rack_q_air_w",
-        "rack_q_room_w", "rack_hottest_c", "rack_throttled", "rack_gpus_up", "power_cap_w", "chiller_ok",
+        "rack_q_room_w", "rack_hottest_c", "rack_throttled", "rack_throttling", "rack_quiet_s", "rack_gpus_up", "power_cap_w", "chiller_ok",
         "chiller_load_w", "gt_state", "gt_timer", "gt_w", "job_state", "job_timer", "job_since_ckpt_s",
         "job_unsaved_gpu_s", "job_useful_gpu_s", "job_interruptions", "job_phase_t", "job_speed", "job_gpus",
     )
@@ -683,6 +685,12 @@ class Engine:
     def _random_failures(self, dt: float) -> None:
         fl = self.facility.failures
         topo = self.topo
+        grid = self.facility.site.grid
+        if grid.fluctuation_sags_per_day > 0 and self.sag_until < self.t and self.outage_until < self.t:
+            # the utility's own small sags: a few a day, a few percent for a second or two
+            if self.rng.random() < grid.fluctuation_sags_per_day * dt / 86400.0:
+                self.inject("grid_sag", "GRID", depth=float(self.rng.uniform(0.02, max(0.021, grid.fluctuation_depth))),
+                            duration=float(self.rng.uniform(0.5, 3.0)), cause="random")
         gpu_days = self.n_gpus * dt / 86400.0
         years = dt / (365.25 * 86400.0)
         fan_rate_h = 1.0 / (7.0 * self.facility.rack.rdhx.fan_l10_h)
@@ -763,11 +771,9 @@ class Engine:
             cooled = np.setdiff1d(was, hot)
             if cooled.size:
                 self.gpu_clock[cooled] = 1.0
-                for r in cooled:
-                    if self.rack_throttled[r]:
-                        self._event("throttle_ended", self.topo.rack_address(int(r)))
                 self.rack_throttled[cooled] = 0
         self._hot_racks = hot
+        self._throttle_events(dt)
         self.job_speed[:] = 1.0
         if not hot.size:
             return
@@ -810,10 +816,12 @@ class Engine:
         clock = np.where(ph > 0, clock, 1.0).astype(np.float32)
         self.gpu_clock[hot] = clock
         n_thr = (clock < 0.999).sum(axis=1)
-        for i in np.flatnonzero((n_thr > 0) & (self.rack_throttled[hot] == 0)):
+        for i in np.flatnonzero((n_thr > 0) & ~self.rack_throttling[hot]):
             r = int(hot[i])
+            self.rack_throttling[r] = True
             self._event("throttle_began", self.topo.rack_address(r), f"{int(n_thr[i])} GPUs throttled")
         self.rack_throttled[hot] = n_thr
+        self.rack_quiet_s[hot[n_thr > 0]] = 0.0
         # synchronous jobs run at the pace of their slowest GPU
         if self.n_jobs:
             tray_min = clock.reshape(hot.size, self.topo.trays_per_rack, -1).min(axis=2)
@@ -823,6 +831,19 @@ class Engine:
             mins = tray_min.ravel()[in_job]
             if jt.size:
                 np.minimum.at(self.job_speed, jt, mins)
+
+    def _throttle_events(self, dt: float) -> None:
+        """A rack's throttling ends after 30 s without a throttled GPU (training swings would otherwise
+        begin and end it every iteration)."""
+        latched = np.flatnonzero(self.rack_throttling)
+        if not latched.size:
+            return
+        quiet = latched[self.rack_throttled[latched] == 0]
+        self.rack_quiet_s[quiet] += dt
+        for r in quiet[self.rack_quiet_s[quiet] >= 30.0]:
+            self.rack_throttling[r] = False
+            self.rack_quiet_s[r] = 0.0
+            self._event("throttle_ended", self.topo.rack_address(int(r)))
 
     def _update_flow(self, dt: float) -> None:
         cdu = self.facility.rack.cdu

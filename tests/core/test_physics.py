@@ -202,3 +202,58 @@ def test_gpu_failure_interrupts_its_job_and_the_tray_leaves_the_pool():
     eng.repair("H2-R003-T4")
     eng.step(1.0)
     assert eng.tray_available()[tray] and eng.rack_gpus_up[r] == 64
+
+
+def test_grid_outage_battery_then_turbines_and_soc_stays_in_bounds():
+    f = small_facility()
+    f.site.turbines.start_time_s = 300.0
+    eng = Engine(f, seed=8)
+    eng.run(120)
+    eng.inject("grid_outage", "GRID", duration=3600.0)
+    socs, turb, shed = [], [], []
+    for _ in range(2400):
+        eng.step(1.0)
+        socs.append(eng.soc)
+        turb.append(float(eng.gt_w.sum()))
+        shed.append(eng.shed_frac)
+    mp = f.site.megapacks
+    assert min(socs) >= mp.soc_min - 1e-9 and max(socs) <= mp.soc_max + 1e-9
+    assert eng.grid_w == 0.0
+    assert turb[200] == 0.0  # still starting
+    assert turb[-1] > 0.5 * eng.facility_w  # the turbines carry the site once online
+    assert eng.unserved_j == 0.0 and max(shed) == 0.0  # the Megapacks bridged the start
+    kinds = [e.kind for e in eng.events]
+    assert "turbine_starting" in kinds and "turbine_online" in kinds
+
+
+def test_heat_wave_lowers_chiller_cop_and_raises_pue():
+    def pue(delta):
+        e = Engine(small_facility(), seed=9)
+        if delta:
+            e.inject("heat_wave", "GRID", delta_c=delta)
+        e.run(900)
+        return np.mean(e.telemetry.series("pue")[-300:]), e.chiller_cop
+
+    (p0, cop0), (p1, cop1) = pue(0.0), pue(10.0)
+    assert cop1 < cop0 and p1 > p0
+
+
+def test_a_fault_stays_in_its_rack():
+    f = steady_facility()
+    base, eng = Engine(f, seed=12), Engine(f, seed=12)
+    for e in (base, eng):
+        e.run(300)
+    eng.inject("coolant_leak", "H2-R004")
+    for _ in range(900):
+        base.step(1.0)
+        eng.step(1.0)
+    r = eng.parse("H2-R004").index
+    assert eng.flow_frac[r] < 0.2 and eng.tj[r].max() > base.tj[r].max() + 10
+    others = np.arange(eng.n_racks) != r
+    assert (eng.flow_frac[others] == 1.0).all() and not eng.leak[others].any()
+    # Thermally the fault stays in its rack. (Its hall's job does feel it: a throttled or shut-down GPU
+    # slows or interrupts the synchronous job, which shifts its power swings; that is the workload, not heat.)
+    other_hall = eng.topo.rack_hall != eng.topo.rack_hall[r]
+    assert np.abs(eng.tj[other_hall] - base.tj[other_hall]).max() < 1.0
+    began = [e for e in eng.events if e.kind == "throttle_began"]
+    assert [e.address for e in began] == ["H2-R004"]  # one event for the rack, not one per swing
