@@ -154,6 +154,7 @@ class Engine:
         self.flow_frac = np.ones(nr)
         self.pump_ok = np.ones((nr, topo.pumps_per_cdu), dtype=bool)
         self.pump_switch_s = np.zeros(nr)
+        self.pump_capacity = np.ones((nr, topo.pumps_per_cdu))  # 1 healthy; lower when degrading
         self.leak = np.zeros(nr, dtype=bool)
         self.loop_inventory = np.ones(nr)
         self.rack_isolated = np.zeros(nr, dtype=bool)
@@ -178,6 +179,7 @@ class Engine:
         self.t_fs = sp
         self.t_fr = sp + 8.0
         self.chiller_ok = np.ones(ch.count, dtype=bool)
+        self.chiller_capacity = np.ones(ch.count)
         self.chiller_load_w = np.zeros(ch.count)
         self.chiller_cop = ch.cop_ref
         self.soc = f.site.megapacks.soc_initial
@@ -233,7 +235,8 @@ class Engine:
 
     _STATE_ARRAYS = (
         "tj", "tp", "gpu_ok", "gpu_tripped", "gpu_clock", "gpu_power_w", "tray_drained", "tray_slid_out",
-        "psu_ok", "nic_ok", "t_ret", "t_sup", "flow_frac", "pump_ok", "pump_switch_s", "leak", "loop_inventory",
+        "psu_ok", "nic_ok", "t_ret", "t_sup", "flow_frac", "pump_ok", "pump_switch_s", "pump_capacity",
+        "chiller_capacity", "leak", "loop_inventory",
         "rack_isolated", "fan_ok", "fan_age0_h", "rack_power_w", "rack_q_water_w", "rack_q_air_w",
         "rack_q_room_w", "rack_hottest_c", "rack_throttled", "rack_throttling", "rack_quiet_s", "rack_gpus_up", "power_cap_w", "chiller_ok",
         "chiller_load_w", "gt_state", "gt_timer", "gt_w", "job_state", "job_timer", "job_since_ckpt_s",
@@ -416,8 +419,9 @@ class Engine:
         elif a.kind in ("pump", "cdu"):
             r = a.index
             if a.kind == "pump":
-                changed = not self.pump_ok[r, a.sub]
+                changed = not self.pump_ok[r, a.sub] or self.pump_capacity[r, a.sub] < 1.0
                 self.pump_ok[r, a.sub] = True
+                self.pump_capacity[r, a.sub] = 1.0
             else:
                 changed = bool((~self.pump_ok[r]).any() or self.leak[r])
                 self._repair_rack_cooling(r, fans=False)
@@ -428,8 +432,9 @@ class Engine:
             self.fan_ok[r, sl] = True
             self.fan_age0_h[r, sl] = -self.t / 3600.0  # a new fan: age 0 now
         elif a.kind == "chiller":
-            changed = not self.chiller_ok[a.index]
+            changed = not self.chiller_ok[a.index] or self.chiller_capacity[a.index] < 1.0
             self.chiller_ok[a.index] = True
+            self.chiller_capacity[a.index] = 1.0
         elif a.kind == "turbine":
             changed = self.gt_state[a.index] == GT_TRIPPED
             if changed:
@@ -445,11 +450,24 @@ class Engine:
 
     def _repair_rack_cooling(self, r: int, fans: bool = True) -> None:
         self.pump_ok[r] = True
+        self.pump_capacity[r] = 1.0
         self.pump_switch_s[r] = 0.0
         self.leak[r] = False
         self.loop_inventory[r] = 1.0
         if fans:
             self.fan_ok[r] = True
+
+    def degrade(self, address: str, level: float) -> None:
+        """Set a pump's or chiller's capacity (1 = healthy, 0 = delivers nothing) for ramped faults such as
+        a pump wearing out over 20 minutes. Repair restores 1."""
+        a = self.parse(address)
+        level = float(min(1.0, max(0.0, level)))
+        if a.kind == "pump":
+            self.pump_capacity[a.index, a.sub] = level
+        elif a.kind == "chiller":
+            self.chiller_capacity[a.index] = level
+        else:
+            raise SimError(f"{a.text}: only pumps and chillers can be degraded (not a {a.kind})")
 
     def set_tray_service(self, address: str, drained: bool | None = None, slid_out: bool | None = None) -> None:
         """Technician actions: drain a tray (its GPUs leave their job) and slide it out (no heat, no power)."""
@@ -634,10 +652,10 @@ class Engine:
         q_water = float(self.rack_q_water_w.sum())
         derate = max(0.0, 1.0 - ch.capacity_derate_per_k * max(0.0, amb - ch.cop_ref_ambient_c))
         cap_each = ch.capacity_mw * 1e6 * derate
-        n_ok = int(self.chiller_ok.sum())
+        cap_units = self.chiller_ok * self.chiller_capacity  # per chiller, fraction of its rating
         want = q_water + self.fac_c * (self.t_fs - site.supply_setpoint_c) / 60.0
-        q_ch = min(max(want, 0.0), n_ok * cap_each)
-        self.chiller_load_w = np.where(self.chiller_ok, q_ch / max(n_ok, 1), 0.0)
+        q_ch = min(max(want, 0.0), float(cap_units.sum()) * cap_each)
+        self.chiller_load_w = cap_units / max(float(cap_units.sum()), 1e-9) * q_ch
         self.t_fs += (q_water - q_ch) * dt / self.fac_c
         self.t_fr = self.t_fs + q_water / self.fac_flow_c
         if amb < site.supply_setpoint_c - ch.free_cooling_margin_k:
@@ -847,8 +865,9 @@ class Engine:
 
     def _update_flow(self, dt: float) -> None:
         cdu = self.facility.rack.cdu
-        up = self.pump_ok.sum(axis=1)
-        target = np.minimum(1.0, up / cdu.pumps_needed)
+        # the first `pumps_needed` working pumps run (lead/lag); a degraded pump delivers less
+        sel = self.pump_ok & (np.cumsum(self.pump_ok, axis=1) <= cdu.pumps_needed)
+        target = np.minimum(1.0, (self.pump_capacity * sel).sum(axis=1) / cdu.pumps_needed)
         switching = self.pump_switch_s > 0
         if switching.any():
             target = np.where(switching, 0.3 * target, target)

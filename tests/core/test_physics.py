@@ -257,3 +257,17 @@ def test_a_fault_stays_in_its_rack():
     assert np.abs(eng.tj[other_hall] - base.tj[other_hall]).max() < 1.0
     began = [e for e in eng.events if e.kind == "throttle_began"]
     assert [e.address for e in began] == ["H2-R004"]  # one event for the rack, not one per swing
+
+
+def test_a_degrading_lead_pump_cuts_flow_until_it_fails_and_the_standby_takes_over():
+    eng = Engine(steady_facility(), seed=13)
+    eng.run(120)
+    r = eng.parse("H1-R002").index
+    eng.degrade("H1-R002-CDU-P1", 0.4)
+    eng.run(10)
+    assert eng.flow_frac[r] == pytest.approx(0.4, abs=0.01)
+    eng.inject("pump_failure", "H1-R002-CDU-P1")
+    eng.run(30)
+    assert eng.flow_frac[r] == pytest.approx(1.0, abs=0.01)  # the standby pump is healthy
+    eng.repair("H1-R002-CDU-P1")
+    assert eng.pump_capacity[r, 0] == 1.0
