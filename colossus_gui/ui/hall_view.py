@@ -1,0 +1,776 @@
+"""One hall in three tiers, as the building is: busways on top, GPU racks in the middle, cooling below.
+
+Everything is painted by one ``paintEvent``: the rack cells and the CDU cells are numpy RGBA images (one
+texel strip per row, drawn scaled without smoothing), so the cost of a repaint does not grow with the number
+of racks; only the few row labels, busway bars and outlines are separate draw calls. Text is drawn in screen
+space so it stays legible at any zoom.
+
+Zoom with the wheel (around the cursor), pan by dragging, double-click a rack to open it, ``F`` or the Fit
+button to fit the hall, arrow keys move the selection and Enter opens it.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from PySide6.QtCore import QEvent, QPoint, QPointF, QRect, QRectF, QSize, Qt, Signal
+from PySide6.QtGui import QColor, QFont, QFontMetricsF, QImage, QLinearGradient, QPainter, QPalette, QPen
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QSizePolicy,
+    QToolButton,
+    QToolTip,
+    QVBoxLayout,
+    QWidget,
+)
+
+from . import colors
+from .metrics import (
+    BUSWAY_CONTINUOUS_FRAC,
+    BUSWAY_CRIT_PCT,
+    BUSWAY_WARN_PCT,
+    RACK_METRICS,
+    Metric,
+    rack_fault_counts,
+    rack_fault_text,
+    rack_key_figures,
+    row_busway_load,
+)
+
+# ---- world layout, in rack pitches ---------------------------------------------------------------------------
+CELL_W = 0.84  # rack cell width (the rest is the gap to the next rack)
+TEXELS = 25  # texels per rack pitch in the strip images (gap = 4 texels)
+GAP_TEXELS = 4
+POWER_PITCH = 0.6  # busway bar pitch per row
+POWER_BAR_H = 0.42
+GPU_PITCH = 1.18  # rack row pitch (the rest is the aisle)
+GPU_CELL_H = 0.9
+COOL_PITCH = 0.85
+CDU_Y, CDU_H = 0.2, 0.42  # CDU cell inside a cooling row
+CDU_TEXEL0, CDU_TEXEL1 = 5, 20  # CDU cell spans these texels of a pitch (narrower than the rack)
+SUP_Y, RET_Y, PIPE_H = 0.04, 0.7, 0.11  # supply and return headers inside a cooling row
+MAX_SCALE = 70.0  # px per rack pitch when fitted (small halls would otherwise be huge)
+
+# CDU states (cooling tier colour)
+CDU_OK, CDU_REDUNDANCY, CDU_SWITCHING, CDU_LOW_FLOW, CDU_ISOLATED = range(5)
+CDU_PALETTE = np.array([colors.OK, colors.WARNING, (255, 214, 90, 255), colors.CRITICAL, colors.OUT_OF_SERVICE],
+                       dtype=np.uint8)
+CDU_LABELS = ("flow ok", "pump redundancy lost", "pump switching over", "low / no flow, leak", "isolated")
+
+
+def qcolor(rgba) -> QColor:
+    return QColor(int(rgba[0]), int(rgba[1]), int(rgba[2]), int(rgba[3]) if len(rgba) > 3 else 255)
+
+
+def cdu_states(engine) -> np.ndarray:
+    """Per rack CDU state code (see CDU_LABELS), vectorised."""
+    cdu = engine.facility.rack.cdu
+    up = engine.pump_ok.sum(axis=1)
+    st = np.full(engine.n_racks, CDU_OK, dtype=np.int8)
+    st[up < cdu.pumps] = CDU_REDUNDANCY
+    st[engine.pump_switch_s > 0] = CDU_SWITCHING
+    st[(up < cdu.pumps_needed) | engine.leak | (engine.flow_frac < 0.5)] = CDU_LOW_FLOW
+    st[engine.rack_isolated] = CDU_ISOLATED
+    return st
+
+
+def busway_color(pct: np.ndarray) -> np.ndarray:
+    """Busway load % -> RGBA: green below the continuous-load mark, amber above, red near the rating."""
+    out = np.empty((len(pct), 4), dtype=np.uint8)
+    out[:] = colors.OK
+    out[pct >= BUSWAY_WARN_PCT] = colors.WARNING
+    out[pct >= BUSWAY_CRIT_PCT] = colors.CRITICAL
+    return out
+
+
+def pipe_range(engine) -> tuple[float, float]:
+    """Pipe colour scale: facility supply setpoint (blue) to 12 K above it (red), so a rack's supply
+    (~3 K above the setpoint) reads blue and its return (~8-10 K above) reads red."""
+    sp = float(engine.facility.site.supply_setpoint_c)
+    return sp, sp + 12.0
+
+
+# ======================================================================================= legend
+class MetricLegendWidget(QWidget):
+    """A horizontal colour scale with the metric's limits marked, plus optional state swatches.
+    Shared by the hall view and the GPU heatmap."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("metricLegend")
+        self._metric: Metric | None = None
+        self._swatches: list[tuple[tuple, str]] = []
+        self.setFixedHeight(2 * self.fontMetrics().height() + 14)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+
+    def set_metric(self, metric: Metric, swatches: list[tuple[tuple, str]] | None = None) -> None:
+        self._metric = metric
+        self._swatches = list(swatches or [])
+        self.setToolTip(f"{metric.label}: {metric.limits_text()}")
+        self.update()
+
+    def sizeHint(self) -> QSize:  # noqa: N802 (Qt override)
+        return QSize(460, 2 * self.fontMetrics().height() + 14)
+
+    def paintEvent(self, _ev) -> None:  # noqa: N802
+        m = self._metric
+        if m is None:
+            return
+        p = QPainter(self)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing, False)
+        fm = p.fontMetrics()
+        text = self.palette().color(QPalette.ColorRole.WindowText)
+        sw_w = sum(fm.horizontalAdvance(t) + 24 for _, t in self._swatches)
+        bar_w = max(120, min(360, self.width() - sw_w - 20))
+        x0, bh = 6, 10
+        y0 = fm.height() + 1
+        # gradient through the metric's own mapping (so a piecewise severity scale reads right)
+        vals = np.linspace(m.vmin, m.vmax, 64)
+        rgba = m.rgba(vals)
+        grad = QLinearGradient(x0, 0, x0 + bar_w, 0)
+        for i, c in enumerate(rgba):
+            grad.setColorAt(i / 63.0, qcolor(c))
+        p.fillRect(QRectF(x0, y0, bar_w, bh), grad)
+        p.setPen(QPen(text, 1))
+        p.drawRect(QRectF(x0, y0, bar_w, bh))
+        # ends below the bar, limits above it (pushed apart when close)
+        ty = y0 + bh + fm.ascent() + 2
+        p.drawText(QPointF(x0, ty), m.format(m.vmin, unit=False))
+        hi = m.format(m.vmax)
+        p.drawText(QPointF(x0 + bar_w - fm.horizontalAdvance(hi), ty), hi)
+        right = x0
+        for v, col, tag in ((m.warn, colors.WARNING, "warn"), (m.crit, colors.CRITICAL, "crit")):
+            if v is None:
+                continue
+            x = x0 + (v - m.vmin) / ((m.vmax - m.vmin) or 1.0) * bar_w
+            p.setPen(QPen(qcolor(col), 3))
+            p.drawLine(QPointF(x, y0 - 2), QPointF(x, y0 + bh + 2))
+            p.setPen(QPen(text, 1))
+            lab = f"{tag} {m.format(v, unit=False)}"
+            w = fm.horizontalAdvance(lab)
+            left = max(right, min(x - w / 2, x0 + bar_w + 40 - w))
+            p.drawText(QPointF(left, fm.ascent()), lab)
+            right = left + w + 8
+        # swatches
+        x = x0 + bar_w + 48
+        for rgba_s, label in self._swatches:
+            p.fillRect(QRectF(x, y0 - 1, 12, 12), qcolor(rgba_s))
+            p.setPen(QPen(text, 1))
+            p.drawRect(QRectF(x, y0 - 1, 12, 12))
+            p.drawText(QPointF(x + 16, y0 + 10), label)
+            x += fm.horizontalAdvance(label) + 24
+        p.end()
+
+
+# ======================================================================================= the hall view
+class HallView(QWidget):
+    """One hall, three tiers. ``refresh()`` is cheap and repaints only when visible and changed."""
+
+    rack_selected = Signal(int)
+    rack_activated = Signal(int)
+    context_menu_requested = Signal(str, QPoint)
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("hallView")
+        self.setMouseTracking(True)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.setMinimumSize(360, 300)
+        self.engine = None
+        self.hall = 0
+        self.current_metric: Metric = RACK_METRICS["hottest_gpu"]
+        self._metric_name = "hottest_gpu"
+        self.selected = -1
+        self._hover = -1
+        self._zoom = 1.0
+        self._pan = QPointF(0, 0)
+        self._press: QPointF | None = None
+        self._panning = False
+        self._dirty = True
+        self._sig = None
+        self._rows = self._per_row = 0
+        self._r0 = 0  # first global rack of the hall
+        self._rack_img = self._cdu_img = self._sup_img = self._ret_img = None
+        self._bus_pct = self._bus_w = self._bus_rating = self._bus_rgba = None
+        self._values = None
+        self._tier_gap = 1.2  # world units kept for each tier's title line (fitted to the font)
+        self._label_w = 1.7  # world units left of the rows for row labels
+
+        # header: hall name, metric choice, legend, fit
+        self._header = QWidget(self)
+        hl = QHBoxLayout(self._header)
+        hl.setContentsMargins(6, 4, 6, 2)
+        self._title = QLabel(self._header)
+        self._title.setObjectName("hallTitle")
+        f = self._title.font()
+        f.setBold(True)
+        self._title.setFont(f)
+        self.metric_combo = QComboBox(self._header)
+        self.metric_combo.setObjectName("metricCombo")
+        self.metric_combo.setToolTip("Colour the racks by")
+        for name, m in RACK_METRICS.items():
+            self.metric_combo.addItem(m.label + (f" ({m.unit})" if m.unit else ""), name)
+        self.metric_combo.currentIndexChanged.connect(self._on_metric_combo_changed)
+        self.legend = MetricLegendWidget(self._header)
+        fit = QToolButton(self._header)
+        fit.setObjectName("hallFitButton")
+        fit.setText("Fit")
+        fit.setToolTip("Fit the hall in the view (F)")
+        fit.clicked.connect(self.fit)
+        hl.addWidget(self._title)
+        hl.addWidget(self.metric_combo)
+        hl.addWidget(self.legend, 1)
+        hl.addWidget(fit)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(self._header)
+        lay.addStretch(1)
+
+    # ------------------------------------------------------------------ API
+    def set_engine(self, engine) -> None:
+        self.engine = engine
+        self.selected = -1
+        self._hover = -1
+        self.set_hall(0)
+
+    def set_hall(self, index: int) -> None:
+        eng = self.engine
+        if eng is None:
+            return
+        topo = eng.topo
+        index = int(np.clip(index, 0, topo.n_halls - 1))
+        self.hall = index
+        spec = eng.facility.halls[index]
+        self._rows, self._per_row = spec.rows, spec.racks_per_row
+        self._r0 = int(topo.hall_rack_start[index])
+        self._n = spec.rows * spec.racks_per_row
+        self._title.setText(f"Hall {topo.hall_names[index]}")
+        self._alloc_images()
+        self._metric_resolved()
+        self._fit_margins()
+        self.fit()
+        self.refresh(force=True)
+
+    def set_metric(self, name: str) -> None:
+        if name not in RACK_METRICS:
+            raise ValueError(f"unknown rack metric {name!r} (known: {', '.join(RACK_METRICS)})")
+        self._metric_name = name
+        i = self.metric_combo.findData(name)
+        if i != self.metric_combo.currentIndex():
+            self.metric_combo.setCurrentIndex(i)  # comes back through _on_metric_combo_changed
+            return
+        self._metric_resolved()
+        self.refresh(force=True)
+
+    def metric_name(self) -> str:
+        return self._metric_name
+
+    def select(self, rack_index: int) -> None:
+        """Outline a rack (global index); switches hall if the rack lies in another. Emits nothing."""
+        if self.engine is None:
+            return
+        rack_index = int(rack_index)
+        if 0 <= rack_index < self.engine.n_racks:
+            h = int(self.engine.topo.rack_hall[rack_index])
+            if h != self.hall:
+                self.set_hall(h)
+        self.selected = rack_index
+        self.update()
+
+    def refresh(self, force: bool = False) -> None:
+        """Recolour from the engine. Cheap; does nothing while hidden or when nothing has changed."""
+        eng = self.engine
+        if eng is None:
+            return
+        if not self.isVisible() and not force:
+            self._dirty = True
+            return
+        sig = (eng.t, len(eng.events), self._metric_name, self.hall)
+        if sig == self._sig and not force and not self._dirty:
+            return
+        self._sig = sig
+        self._dirty = False
+        self._recolor()
+        self.update()
+
+    def fit(self) -> None:
+        self._zoom = 1.0
+        self._pan = QPointF(0, 0)
+        self.update()
+
+    # ------------------------------------------------------------------ test hooks / geometry
+    def rack_rect(self, index: int) -> QRect:
+        """Widget rectangle of a rack's cell (global rack index, in the current hall)."""
+        return self._world_rect(*self._rack_world(index)).toAlignedRect()
+
+    def rack_center(self, index: int) -> QPoint:
+        return self._world_rect(*self._rack_world(index)).center().toPoint()
+
+    def cdu_center(self, index: int) -> QPoint:
+        row, pos = self._row_pos(index)
+        y = self._cool_y0() + row * COOL_PITCH + CDU_Y
+        x = pos + (CDU_TEXEL0 + CDU_TEXEL1) / 2 / TEXELS
+        return self._to_screen(QPointF(x, y + CDU_H / 2)).toPoint()
+
+    def busway_rect(self, row: int) -> QRect:
+        y = self._power_y0() + row * POWER_PITCH
+        return self._world_rect(0.0, y, self._per_row - (1 - CELL_W), POWER_BAR_H).toAlignedRect()
+
+    def rack_at(self, pos: QPointF | QPoint) -> int:
+        """Global rack index whose rack cell or CDU cell lies under the widget point, else -1."""
+        hit = self._hit(QPointF(pos))
+        return hit[1] if hit and hit[0] in ("rack", "cdu") else -1
+
+    # ------------------------------------------------------------------ layout
+    def _power_y0(self) -> float:
+        return self._tier_gap
+
+    def _gpu_y0(self) -> float:
+        return self._power_y0() + self._rows * POWER_PITCH + self._tier_gap
+
+    def _cool_y0(self) -> float:
+        return self._gpu_y0() + self._rows * GPU_PITCH + self._tier_gap
+
+    def _fit_margins(self) -> None:
+        """Size the title lines and the row-label column in world units so that, at the fitted scale,
+        they hold one line of text (a fixed world size would waste room on a small hall, clip on a big one)."""
+        if not self._per_row:
+            return
+        fm = self.fontMetrics()
+        title_px, label_px = fm.height() + 10, fm.horizontalAdvance("R100") + 10
+        for _ in range(3):
+            a = self._area()
+            ww, wh = self._world_size()
+            fit = min(max(1.0, a.width() - 8) / ww, max(1.0, a.height() - 8) / wh, MAX_SCALE)
+            self._tier_gap = float(np.clip(title_px / fit, 0.4, 4.0))
+            self._label_w = float(np.clip(label_px / fit, 0.6, 6.0))
+
+    def resizeEvent(self, ev) -> None:  # noqa: N802
+        super().resizeEvent(ev)
+        self._fit_margins()
+
+    def _world_size(self) -> tuple[float, float]:
+        return self._label_w + self._per_row + 0.3, self._cool_y0() + self._rows * COOL_PITCH + 0.2
+
+    def _area(self) -> QRectF:
+        top = self._header.height() if self._header.isVisible() else 0
+        return QRectF(0, top, self.width(), self.height() - top)
+
+    def _scale_origin(self) -> tuple[float, QPointF]:
+        a = self._area()
+        ww, wh = self._world_size()
+        fit = min(max(1.0, a.width() - 8) / ww, max(1.0, a.height() - 8) / wh, MAX_SCALE)
+        s = fit * self._zoom
+        # at zoom 1 the hall is centred horizontally and sits at the top
+        ox = a.left() + (a.width() - ww * fit) / 2 + self._label_w * s
+        oy = a.top() + 4
+        return s, QPointF(ox + self._pan.x(), oy + self._pan.y())
+
+    def _to_screen(self, w: QPointF) -> QPointF:
+        s, o = self._scale_origin()
+        return QPointF(o.x() + w.x() * s, o.y() + w.y() * s)
+
+    def _to_world(self, p: QPointF) -> QPointF:
+        s, o = self._scale_origin()
+        return QPointF((p.x() - o.x()) / s, (p.y() - o.y()) / s)
+
+    def _world_rect(self, x: float, y: float, w: float, h: float) -> QRectF:
+        s, o = self._scale_origin()
+        return QRectF(o.x() + x * s, o.y() + y * s, w * s, h * s)
+
+    def _row_pos(self, index: int) -> tuple[int, int]:
+        topo = self.engine.topo
+        if not 0 <= index < self.engine.n_racks or int(topo.rack_hall[index]) != self.hall:
+            raise ValueError(f"rack {index} is not in hall {topo.hall_names[self.hall]}")
+        return int(topo.rack_row[index]), int(topo.rack_pos[index])
+
+    def _rack_world(self, index: int) -> tuple[float, float, float, float]:
+        row, pos = self._row_pos(index)
+        return float(pos), self._gpu_y0() + row * GPU_PITCH, CELL_W, GPU_CELL_H
+
+    def _hit(self, p: QPointF):
+        """What lies under a widget point: ('rack'|'cdu', global rack) or ('busway', row) or None."""
+        if self.engine is None or not self._per_row or p.y() < self._area().top():
+            return None
+        w = self._to_world(p)
+        x, y = w.x(), w.y()
+        col = math.floor(x)
+        if not 0 <= col < self._per_row:
+            return None
+        fx = x - col
+        y_p, y_g, y_c = self._power_y0(), self._gpu_y0(), self._cool_y0()
+        if y_p <= y < y_p + self._rows * POWER_PITCH:
+            row = int((y - y_p) // POWER_PITCH)
+            if (y - y_p) - row * POWER_PITCH <= POWER_BAR_H:
+                return ("busway", row)
+        elif y_g <= y < y_g + self._rows * GPU_PITCH:
+            row = int((y - y_g) // GPU_PITCH)
+            if (y - y_g) - row * GPU_PITCH <= GPU_CELL_H and fx <= CELL_W:
+                return ("rack", self._r0 + row * self._per_row + col)
+        elif y_c <= y < y_c + self._rows * COOL_PITCH:
+            row = int((y - y_c) // COOL_PITCH)
+            fy = (y - y_c) - row * COOL_PITCH
+            if fy <= RET_Y + PIPE_H and fx <= CELL_W:
+                return ("cdu", self._r0 + row * self._per_row + col)
+        return None
+
+    # ------------------------------------------------------------------ colouring
+    def _metric_resolved(self) -> None:
+        if self.engine is not None:
+            self.current_metric = RACK_METRICS[self._metric_name].resolved(self.engine)
+        else:
+            self.current_metric = RACK_METRICS[self._metric_name]
+        self.legend.set_metric(self.current_metric)
+
+    def _alloc_images(self) -> None:
+        r, p = self._rows, self._per_row
+        # strips: one texel row per hall row, TEXELS texels per rack pitch; gap texels stay transparent
+        self._rack_buf = np.zeros((r, p, TEXELS, 4), dtype=np.uint8)
+        self._cdu_buf = np.zeros((r, p, TEXELS, 4), dtype=np.uint8)
+        self._sup_buf = np.zeros((r, p, 4), dtype=np.uint8)
+        self._ret_buf = np.zeros((r, p, 4), dtype=np.uint8)
+
+    @staticmethod
+    def _qimage(buf: np.ndarray, w: int, h: int) -> QImage:
+        # QImage does not own the numpy memory: keep ``buf`` alive as long as the image (attributes below)
+        return QImage(buf.data, w, h, w * 4, QImage.Format.Format_RGBA8888)
+
+    def _recolor(self) -> None:
+        eng = self.engine
+        a, b = self._r0, self._r0 + self._n
+        r, p = self._rows, self._per_row
+        vals = self.current_metric.values(eng)[a:b]
+        self._values = vals
+        rgba = self.current_metric.rgba(vals).reshape(r, p, 4)
+        self._rack_buf[:, :, : TEXELS - GAP_TEXELS] = rgba[:, :, None, :]
+        self._rack_img = self._qimage(self._rack_buf, p * TEXELS, r)
+        st = cdu_states(eng)[a:b].reshape(r, p)
+        self._cdu_buf[:, :, CDU_TEXEL0:CDU_TEXEL1] = CDU_PALETTE[st][:, :, None, :]
+        self._cdu_img = self._qimage(self._cdu_buf, p * TEXELS, r)
+        lo, hi = pipe_range(eng)
+        self._sup_buf[:] = colors.colors_for(eng.t_sup[a:b], lo, hi, colors.PIPE_LUT).reshape(r, p, 4)
+        self._ret_buf[:] = colors.colors_for(eng.t_ret[a:b], lo, hi, colors.PIPE_LUT).reshape(r, p, 4)
+        self._sup_img = self._qimage(self._sup_buf, p, r)
+        self._ret_img = self._qimage(self._ret_buf, p, r)
+        power, rating = row_busway_load(eng)
+        rows_before = sum(h.rows for h in eng.facility.halls[: self.hall])
+        sl = slice(rows_before, rows_before + r)
+        self._bus_w, self._bus_rating = power[sl], rating[sl]
+        self._bus_pct = 100.0 * self._bus_w / np.maximum(self._bus_rating, 1.0)
+        self._bus_rgba = busway_color(self._bus_pct)
+        self._pumps_ok = eng.pump_ok[a:b]
+        self._cdu_state = st
+
+    # ------------------------------------------------------------------ painting
+    def paintEvent(self, _ev) -> None:  # noqa: N802
+        p = QPainter(self)
+        pal = self.palette()
+        area = self._area()
+        p.fillRect(area, pal.color(QPalette.ColorRole.Base))
+        if self.engine is None or self._rack_img is None:
+            p.setPen(pal.color(QPalette.ColorRole.PlaceholderText))
+            p.drawText(area, Qt.AlignmentFlag.AlignCenter, "No facility loaded")
+            p.end()
+            return
+        p.setClipRect(area)
+        text = pal.color(QPalette.ColorRole.Text)
+        dim = pal.color(QPalette.ColorRole.PlaceholderText)
+        s, o = self._scale_origin()
+        fm = p.fontMetrics()
+        r, n = self._rows, self._per_row
+        row_w = n - (1 - CELL_W)
+        small = QFont(self.font())
+        small.setPointSizeF(max(6.5, self.font().pointSizeF() * 0.85))
+        p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, False)
+
+        # ---- tier titles
+        bold = QFont(self.font())
+        bold.setBold(True)
+
+        def title(y_world: float, head: str, rest: str) -> None:
+            top = self._to_screen(QPointF(-self._label_w + 0.1, y_world - self._tier_gap))
+            rect = QRectF(top.x(), top.y(), area.right() - top.x(), self._tier_gap * s - 3)
+            al = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignBottom
+            p.setFont(bold)
+            p.setPen(text)
+            p.drawText(rect, al, head)
+            p.setFont(self.font())
+            p.setPen(dim)
+            p.drawText(rect.adjusted(QFontMetricsF(bold).horizontalAdvance(head) + 18, 0, 0, 0), al, rest)
+
+        title(self._power_y0(), "POWER", "busway per row: load % of rating "
+              f"(rating = row design power / {BUSWAY_CONTINUOUS_FRAC:.0%})  "
+              f"amber ≥ {BUSWAY_WARN_PCT:.0f} %, red ≥ {BUSWAY_CRIT_PCT:.0f} %")
+        title(self._gpu_y0(), "GPU RACKS", f"{self.current_metric.label} — {self.current_metric.limits_text()}")
+        lo, hi = pipe_range(self.engine)
+        title(self._cool_y0(), "COOLING", f"CDU per rack; supply (top) and return (bottom) headers, blue {lo:.0f} °C"
+              f" → red {hi:.0f} °C")
+
+        label_font = small if s * POWER_PITCH < fm.height() + 2 else self.font()
+        p.setFont(label_font)
+        lfm = p.fontMetrics()
+
+        def row_label(i: int, y_world: float, h_world: float, pitch: float) -> None:
+            step = max(1, math.ceil((lfm.height() - 1) / max(pitch * s, 1e-6)))  # thin out when rows are dense
+            if i % step and i != r - 1:
+                return
+            rect = QRectF(o.x() - self._label_w * s, o.y() + y_world * s, self._label_w * s - 6, h_world * s)
+            p.setFont(label_font)
+            p.setPen(dim)
+            p.drawText(rect.adjusted(0, -lfm.height(), 0, lfm.height()),
+                       Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, f"R{i + 1}")
+
+        # ---- power tier: one bar per row
+        y0 = self._power_y0()
+        track = QColor(pal.color(QPalette.ColorRole.Mid))
+        track.setAlpha(110)
+        for i in range(r):
+            y = y0 + i * POWER_PITCH
+            bar = self._world_rect(0.0, y, row_w, POWER_BAR_H)
+            p.fillRect(bar, track)
+            frac = float(min(self._bus_pct[i], 100.0)) / 100.0
+            p.fillRect(QRectF(bar.left(), bar.top(), bar.width() * frac, bar.height()), qcolor(self._bus_rgba[i]))
+            # mark the continuous-load limit on the track
+            xm = bar.left() + bar.width() * BUSWAY_WARN_PCT / 100.0
+            p.setPen(QPen(dim, 1))
+            p.drawLine(QPointF(xm, bar.top()), QPointF(xm, bar.bottom()))
+            row_label(i, y, POWER_BAR_H, POWER_PITCH)
+            if bar.height() >= lfm.ascent():
+                s_txt = f"{self._bus_pct[i]:.0f} %  {self._bus_w[i] / 1e6:.2f} MW"
+                p.setPen(QColor(*colors.text_on(self._bus_rgba[i])))
+                p.drawText(bar.adjusted(4, 0, 0, 0), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+                           s_txt)
+
+        # ---- GPU tier: one strip image per row
+        y0 = self._gpu_y0()
+        src_w = float(n * TEXELS)
+        for i in range(r):
+            y = y0 + i * GPU_PITCH
+            p.drawImage(self._world_rect(0.0, y, float(n), GPU_CELL_H), self._rack_img, QRectF(0, i, src_w, 1))
+            row_label(i, y, GPU_CELL_H, GPU_PITCH)
+        self._paint_cell_text(p, small)
+
+        # ---- cooling tier
+        y0 = self._cool_y0()
+        for i in range(r):
+            y = y0 + i * COOL_PITCH
+            p.drawImage(self._world_rect(0.0, y + SUP_Y, row_w, PIPE_H), self._sup_img, QRectF(0, i, n, 1))
+            p.drawImage(self._world_rect(0.0, y + RET_Y, row_w, PIPE_H), self._ret_img, QRectF(0, i, n, 1))
+            p.drawImage(self._world_rect(0.0, y + CDU_Y, float(n), CDU_H), self._cdu_img, QRectF(0, i, src_w, 1))
+            row_label(i, y + CDU_Y, CDU_H, COOL_PITCH)
+        if s >= 28:
+            self._paint_pumps(p)
+
+        # ---- outlines: hover thin, selection thick
+        for idx, width in ((self._hover, 1), (self.selected, 3)):
+            if idx < 0 or not self._r0 <= idx < self._r0 + self._n:
+                continue
+            pen = QPen(text, width)
+            pen.setJoinStyle(Qt.PenJoinStyle.MiterJoin)
+            p.setPen(pen)
+            p.setBrush(Qt.BrushStyle.NoBrush)
+            grow = width / 2 + 1
+            p.drawRect(self._world_rect(*self._rack_world(idx)).adjusted(-grow, -grow, grow, grow))
+            row, pos = self._row_pos(idx)
+            cdu = self._world_rect(pos + CDU_TEXEL0 / TEXELS, y0 + row * COOL_PITCH + CDU_Y,
+                                   (CDU_TEXEL1 - CDU_TEXEL0) / TEXELS, CDU_H)
+            p.drawRect(cdu.adjusted(-grow, -grow, grow, grow))
+        p.end()
+
+    def _visible_range(self, y0: float, pitch: float) -> tuple[int, int, int, int]:
+        """Rows and columns of a tier (starting at world y0, rows ``pitch`` apart) that are on screen, to
+        bound the per-cell drawing done when zoomed in."""
+        a = self._area()
+        tl, br = self._to_world(a.topLeft()), self._to_world(a.bottomRight())
+        c0 = max(0, math.floor(tl.x()))
+        c1 = min(self._per_row, math.ceil(br.x()) + 1)
+        r0 = max(0, math.floor((tl.y() - y0) / pitch))
+        r1 = min(self._rows, math.ceil((br.y() - y0) / pitch) + 1)
+        return r0, r1, c0, c1
+
+    def _paint_cell_text(self, p: QPainter, font: QFont) -> None:
+        """Rack number and value inside cells once they are big enough to hold them."""
+        s, _ = self._scale_origin()
+        p.setFont(font)
+        fm = p.fontMetrics()
+        if s * CELL_W < fm.horizontalAdvance("R000") + 4 or s * GPU_CELL_H < 2 * fm.height():
+            return
+        y0 = self._gpu_y0()
+        r0, r1, c0, c1 = self._visible_range(y0, GPU_PITCH)
+        vals = self._values.reshape(self._rows, self._per_row)
+        for i in range(r0, r1):
+            for j in range(c0, c1):
+                rect = self._world_rect(j, y0 + i * GPU_PITCH, CELL_W, GPU_CELL_H)
+                fill = self._rack_buf[i, j, 0]
+                p.setPen(QColor(*colors.text_on(fill)))
+                local = i * self._per_row + j
+                p.drawText(rect, Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop, f"R{local + 1:03d}")
+                p.drawText(rect, Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignBottom,
+                           self.current_metric.format(float(vals[i, j]), unit=False))
+
+    def _paint_pumps(self, p: QPainter) -> None:
+        """Pump dots inside CDU cells when zoomed in (visible cells only)."""
+        y0 = self._cool_y0()
+        r0, r1, c0, c1 = self._visible_range(y0, COOL_PITCH)
+        n_p = self._pumps_ok.shape[1]
+        p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        p.setPen(QPen(QColor(20, 20, 20), 1))
+        for i in range(r0, r1):
+            for j in range(c0, c1):
+                ok = self._pumps_ok[i * self._per_row + j]
+                for k in range(n_p):
+                    x = j + (CDU_TEXEL0 + (k + 0.5) * (CDU_TEXEL1 - CDU_TEXEL0) / n_p) / TEXELS
+                    c = self._to_screen(QPointF(x, y0 + i * COOL_PITCH + CDU_Y + CDU_H / 2))
+                    rad = self._scale_origin()[0] * 0.085
+                    p.setBrush(qcolor(colors.PUMP_RUNNING if ok[k] else colors.PUMP_FAILED))
+                    p.drawEllipse(c, rad, rad)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing, False)
+
+    # ------------------------------------------------------------------ tooltips
+    def event(self, ev) -> bool:  # noqa: D401
+        if ev.type() == QEvent.Type.ToolTip:
+            hit = self._hit(QPointF(ev.pos()))
+            html = self._tooltip(hit) if hit else ""
+            if html:
+                QToolTip.showText(ev.globalPos(), html, self)
+            else:
+                QToolTip.hideText()
+                ev.ignore()
+            return True
+        return super().event(ev)
+
+    def _tooltip(self, hit) -> str:
+        eng, m = self.engine, self.current_metric
+        kind, i = hit
+        if kind == "busway":
+            name = eng.topo.hall_names[self.hall]
+            return (f"<b>{name} row {i + 1} busway</b><br>{self._bus_w[i] / 1e6:.2f} MW of "
+                    f"{self._bus_rating[i] / 1e6:.2f} MW rating ({self._bus_pct[i]:.0f} %)<br>"
+                    f"<i>rating = row design power / {BUSWAY_CONTINUOUS_FRAC:.0%} [estimate]; "
+                    f"warning ≥ {BUSWAY_WARN_PCT:.0f} %, critical ≥ {BUSWAY_CRIT_PCT:.0f} %</i>")
+        addr = eng.topo.rack_address(i)
+        row, pos = int(eng.topo.rack_row[i]), int(eng.topo.rack_pos[i])
+        faults = rack_fault_text(eng, i, rack_fault_counts(eng))
+        if kind == "cdu":
+            pumps = ", ".join(f"P{k + 1} {'running' if ok else 'FAILED'}" for k, ok in enumerate(eng.pump_ok[i]))
+            state = CDU_LABELS[int(cdu_states(eng)[i])]
+            return (f"<b>{addr}-CDU</b> — {state}<br>pumps: {pumps}<br>flow {eng.flow_frac[i] * 100:.0f} % of "
+                    f"design<br>supply {eng.t_sup[i]:.1f} °C, return {eng.t_ret[i]:.1f} °C"
+                    f"{'<br><b>coolant leak</b>' if eng.leak[i] else ''}")
+        rows = "".join(f"<tr><td>{k}</td><td align='right'>{v}</td></tr>" for k, v in rack_key_figures(eng, i))
+        val = m.values(eng)[i]
+        return (f"<b>{addr}</b> (row {row + 1}, position {pos + 1})<table>{rows}</table>"
+                f"Failed parts: {faults}<br>{m.label}: <b>{m.format(float(val))}</b> — {m.limits_text()}")
+
+    # ------------------------------------------------------------------ mouse and keys
+    def mousePressEvent(self, ev) -> None:  # noqa: N802
+        if ev.button() == Qt.MouseButton.LeftButton:
+            self._press = ev.position()
+            self._pan_start = QPointF(self._pan)
+            self._panning = False
+        super().mousePressEvent(ev)
+
+    def mouseMoveEvent(self, ev) -> None:  # noqa: N802
+        pos = ev.position()
+        if self._press is not None and ev.buttons() & Qt.MouseButton.LeftButton:
+            d = pos - self._press
+            if self._panning or abs(d.x()) + abs(d.y()) > 4:
+                self._panning = True
+                self._pan = self._pan_start + d
+                self.update()
+                return
+        hit = self._hit(pos)
+        hov = hit[1] if hit and hit[0] in ("rack", "cdu") else -1
+        if hov != self._hover:
+            self._hover = hov
+            self.update()
+
+    def mouseReleaseEvent(self, ev) -> None:  # noqa: N802
+        if ev.button() == Qt.MouseButton.LeftButton and self._press is not None:
+            was_pan = self._panning
+            self._press, self._panning = None, False
+            if not was_pan:
+                r = self.rack_at(ev.position())
+                if r >= 0:
+                    self.selected = r
+                    self.update()
+                    self.rack_selected.emit(r)
+        super().mouseReleaseEvent(ev)
+
+    def mouseDoubleClickEvent(self, ev) -> None:  # noqa: N802
+        r = self.rack_at(ev.position())
+        if r >= 0:
+            self.selected = r
+            self.update()
+            self.rack_activated.emit(r)
+
+    def leaveEvent(self, ev) -> None:  # noqa: N802
+        if self._hover >= 0:
+            self._hover = -1
+            self.update()
+        super().leaveEvent(ev)
+
+    def wheelEvent(self, ev) -> None:  # noqa: N802
+        steps = ev.angleDelta().y() / 120.0
+        if not steps:
+            return
+        pos = ev.position()
+        before = self._to_world(pos)
+        self._zoom = float(np.clip(self._zoom * 1.25 ** steps, 0.5, 40.0))
+        after = self._to_screen(before)
+        self._pan += pos - after  # keep the point under the cursor still
+        self.update()
+        ev.accept()
+
+    def contextMenuEvent(self, ev) -> None:  # noqa: N802
+        if self.engine is None:
+            return
+        hit = self._hit(QPointF(ev.pos()))
+        topo = self.engine.topo
+        if hit is None or hit[0] == "busway":
+            addr = topo.hall_names[self.hall]
+        elif hit[0] == "cdu":
+            addr = topo.rack_address(hit[1]) + "-CDU"
+        else:
+            addr = topo.rack_address(hit[1])
+        self.context_menu_requested.emit(addr, ev.globalPos())
+
+    def keyPressEvent(self, ev) -> None:  # noqa: N802
+        k = ev.key()
+        if k == Qt.Key.Key_F:
+            self.fit()
+            return
+        if self.engine is None or not self._n:
+            return super().keyPressEvent(ev)
+        moves = {Qt.Key.Key_Left: (0, -1), Qt.Key.Key_Right: (0, 1), Qt.Key.Key_Up: (-1, 0),
+                 Qt.Key.Key_Down: (1, 0)}
+        if k in moves:
+            cur = self.selected if self._r0 <= self.selected < self._r0 + self._n else self._r0
+            row, pos = divmod(cur - self._r0, self._per_row)
+            dr, dc = moves[k]
+            row = int(np.clip(row + dr, 0, self._rows - 1))
+            pos = int(np.clip(pos + dc, 0, self._per_row - 1))
+            self.selected = self._r0 + row * self._per_row + pos
+            self.update()
+            self.rack_selected.emit(self.selected)
+            return
+        if k in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self.selected >= 0:
+            self.rack_activated.emit(self.selected)
+            return
+        super().keyPressEvent(ev)
+
+    def showEvent(self, ev) -> None:  # noqa: N802
+        super().showEvent(ev)
+        if self._dirty:
+            self.refresh()
+
+    # ------------------------------------------------------------------ slots
+    def _on_metric_combo_changed(self, i: int) -> None:
+        name = self.metric_combo.itemData(i)
+        if name:
+            self._metric_name = name
+            self._metric_resolved()
+            self.refresh(force=True)
