@@ -114,8 +114,8 @@ class Engine:
         self._rack_of_tray = rack_of_tray
         self._tray_idle_w = self.rack_idle_w[rack_of_tray]
         self._tray_idle_mem_w = self.rack_idle_mem_w[rack_of_tray]
-        self._job_compute_w = np.array([j.compute_w for j in self.jobs] + [0.0])
-        self._job_comm_w = np.array([j.comm_w for j in self.jobs] + [0.0])
+        self._job_idle_mem_w = np.array([self._tray_idle_mem_w[tray_job == j].mean() if (tray_job == j).any()
+                                         else 0.0 for j in range(nj)])
 
         # ---- preallocated scratch -----------------------------------------------------------------------
         self._r1 = np.zeros((gpr, nr), dtype=np.float32)
@@ -757,27 +757,20 @@ class Engine:
 
     def _job_power_levels(self, dt: float) -> np.ndarray:
         """Per-job GPU power for this step (last slot: no job). Advances checkpoint/restart timers."""
-        nj = self.n_jobs
-        out = np.zeros(nj + 1)
+        out = np.zeros(self.n_jobs + 1)
         for j, job in enumerate(self.jobs):
-            st = self.job_state[j]
-            if st != RUNNING:
+            if self.job_state[j] != RUNNING:
                 self.job_timer[j] -= dt
                 if self.job_timer[j] <= 0:
-                    if st == RESTARTING:
+                    if self.job_state[j] == RESTARTING:
                         self._event("job_restarted", job.halls[0], job.name)
                     self.job_state[j] = RUNNING
                     self.job_phase_t[j] = 0.0
-                    st = RUNNING
-            if st == RUNNING:
-                phase = (self.job_phase_t[j] % job.iteration_s) < job.compute_fraction * job.iteration_s
-                out[j] = job.compute_w if phase else job.comm_w
-            else:
-                out[j] = np.nan  # idle with memory allocated; filled per tray below
-        # idle-with-memory depends on the GPU model: use the mean of the job's trays' model idle_mem
-        if np.isnan(out).any():
-            for j in np.flatnonzero(np.isnan(out[:nj])):
-                out[j] = float(self._tray_idle_mem_w[self.tray_job == j][:1].mean()) if self.n_trays else 0.0
+            if self.job_state[j] == RUNNING:
+                computing = (self.job_phase_t[j] % job.iteration_s) < job.compute_fraction * job.iteration_s
+                out[j] = job.compute_w if computing else job.comm_w
+            else:  # checkpoint stall or restart: idle with memory allocated
+                out[j] = self._job_idle_mem_w[j]
         return out
 
     def _throttle(self, p: np.ndarray, dt: float) -> None:
