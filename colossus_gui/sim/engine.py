@@ -227,6 +227,7 @@ class Engine:
         self._tray_avail = np.ones(nt, dtype=bool)
         self._mask_t = np.ones((topo.trays_per_rack, topo.gpus_per_tray, nr), dtype=np.float32)
         self._hot_racks = np.zeros(0, dtype=np.int64)
+        self._any_tripped = False
         self.telemetry.clear()
         self.events.clear()
         self._event_cursor = 0
@@ -285,6 +286,7 @@ class Engine:
         self._tray_avail_dirty = True
         self._rack_max_f32 = self.rack_hottest_c.astype(np.float32)
         self._hot_racks = np.flatnonzero(self.rack_throttled > 0)
+        self._any_tripped = bool(self.gpu_tripped.any())
 
     # ====================================================================== public actions
     def parse(self, address: str) -> Address:
@@ -785,6 +787,7 @@ class Engine:
                 self.rack_throttled[cooled] = 0
         self._hot_racks = hot
         self._throttle_events(dt)
+        self._reset_thermal_trips()
         self.job_speed[:] = 1.0
         if not hot.size:
             return
@@ -807,6 +810,7 @@ class Engine:
         if shut.any():
             rr, gg = np.nonzero(shut)
             self.gpu_tripped[hot[rr], gg] = True
+            self._any_tripped = True
             self._tray_avail_dirty = True
             for r in np.unique(hot[rr]):
                 self._event("gpu_shutdown", self.topo.rack_address(int(r)),
@@ -815,14 +819,6 @@ class Engine:
                 self._interrupt_tray_job(tray, "thermal")
             capped = np.where(shut, 0.0, capped)
             clock = np.where(shut, 0.0, clock)
-        # thermal trips reset once the GPU has cooled
-        trip = self.gpu_tripped[hot]
-        if trip.any():
-            reset = trip & (tj < self.facility.failures.thermal_trip_reset_c)
-            if reset.any():
-                rr, gg = np.nonzero(reset)
-                self.gpu_tripped[hot[rr], gg] = False
-                self._tray_avail_dirty = True
         p[hot] = capped
         clock = np.where(ph > 0, clock, 1.0).astype(np.float32)
         self.gpu_clock[hot] = clock
@@ -842,6 +838,25 @@ class Engine:
             mins = tray_min.ravel()[in_job]
             if jt.size:
                 np.minimum.at(self.job_speed, jt, mins)
+
+    def _reset_thermal_trips(self) -> None:
+        """A GPU shut down by heat comes back once it has cooled below the reset temperature. Its rack is
+        by then far from the hot set, so this looks at every rack that has a tripped GPU."""
+        if not self._any_tripped:
+            return
+        racks = np.flatnonzero(self.gpu_tripped.any(axis=1))
+        if not racks.size:
+            self._any_tripped = False
+            return
+        trip = self.gpu_tripped[racks]
+        reset = trip & (self.tj[racks] < self.facility.failures.thermal_trip_reset_c)
+        if reset.any():
+            rr, gg = np.nonzero(reset)
+            self.gpu_tripped[racks[rr], gg] = False
+            self._tray_avail_dirty = True
+            for r in np.unique(racks[rr]):
+                self._event("gpu_reset", self.topo.rack_address(int(r)),
+                            f"{int((racks[rr] == r).sum())} GPU(s) back after cooling")
 
     def _throttle_events(self, dt: float) -> None:
         """A rack's throttling ends after 30 s without a throttled GPU (training swings would otherwise

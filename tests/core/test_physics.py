@@ -271,3 +271,22 @@ def test_a_degrading_lead_pump_cuts_flow_until_it_fails_and_the_standby_takes_ov
     assert eng.flow_frac[r] == pytest.approx(1.0, abs=0.01)  # the standby pump is healthy
     eng.repair("H1-R002-CDU-P1")
     assert eng.pump_capacity[r, 0] == 1.0
+
+
+def test_gpus_shut_down_by_heat_come_back_after_the_repair():
+    eng = Engine(steady_facility(), seed=14)
+    eng.run(60)
+    r = eng.parse("H1-R004").index
+    eng.inject("coolant_leak", "H1-R004")
+    eng.set_rack_isolated("H1-R004", False)
+    for _ in range(3000):
+        eng.step(1.0)
+        if eng.gpu_tripped[r].any():
+            break
+    assert eng.gpu_tripped[r].any(), "no flow for long enough must trip GPUs at 92 C"
+    assert any(e.kind == "gpu_shutdown" for e in eng.events)
+    eng.repair("H1-R004")
+    eng.run(900)
+    assert not eng.gpu_tripped[r].any()
+    assert eng.rack_gpus_up[r] == 64 and eng.tj[r].max() < 70
+    assert any(e.kind == "gpu_reset" for e in eng.events)
