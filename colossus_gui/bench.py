@@ -81,19 +81,20 @@ def run_bench(quick: bool = False, gui: bool = False) -> int:
     r = rss_figures(600 if quick else 3600)
     print(f"peak RSS of a {r['simulated_s'] / 3600:.2f} h 200k-GPU run with telemetry: {r['rss_mb']:.0f} MB "
           "(target <= 400 MB)")
-    try:
-        from .ops.bench import ops_bench  # alarms overhead, when the ops layer is present
-    except ImportError:
-        ops_bench = None
-    if ops_bench is not None:
-        for line in ops_bench(quick=quick):
-            print(line)
+    from .ops.bench_ops import ops_overhead_figures
+    o = ops_overhead_figures(repeats=60 if quick else 300)
+    a, w = o["alarms"], o["ops_step"]
+    print(f"alarm evaluation, {o['gpus']:,} GPUs, {o['standing_alarms']} standing alarms: "
+          f"{a['extra_us_median']:.0f} us on a {a['step_ms_median']:.2f} ms step = "
+          f"{100 * a['extra_us_median'] / 1e3 / a['step_ms_median']:.1f} % (target <= 20 %); whole ops step "
+          f"with {o['work_orders']} work orders: {w['extra_us_median']:.0f} us")
     if gui:
         try:
             from .ui.bench import gui_bench_lines
+            from .ui.render import export_bench_lines
         except ImportError as e:
             print(f"GUI figures unavailable: {e}")
         else:
-            for line in gui_bench_lines(quick=quick):
+            for line in [*gui_bench_lines(quick=quick), *export_bench_lines(quick=quick)]:
                 print(line)
     return 0

@@ -56,6 +56,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--dt", type=float, default=1.0, help="engine step in seconds (default 1)")
     r.add_argument("--out", required=True, help="output folder (created if missing)")
     r.add_argument("--quiet", action="store_true", help="no progress line")
+    r.add_argument("--no-ops", action="store_true",
+                   help="no technicians: failed parts are repaired after a drawn repair time instead")
+    r.add_argument("--ops-config", default=None, help="alarm rules, staffing, spares (default: built-in)")
 
     v = sub.add_parser("validate", help="check a facility or scenario file and name every problem")
     v.add_argument("file")
@@ -161,8 +164,20 @@ def cmd_run(args) -> int:
         print(("\r" + line) if tty else line, end="" if tty else "\n", file=sys.stderr, flush=True)
 
     # a live line on a terminal; ten plain lines in a log
+    ops = None
+    if not args.no_ops:
+        from .io.loader import LoadError
+        from .io.ops_loader import load_ops_config
+        from .ops.workflow import OpsManager
+        try:
+            cfg = load_ops_config(args.ops_config)
+        except LoadError as e:
+            raise UsageError(e.problems[0]) from None
+        ops = OpsManager(eng, cfg, seed=seed)
     paths = write_run(eng, args.duration, args.dt, out, progress=progress if show else None,
-                      progress_every_s=max(60.0, args.duration / (100 if tty else 10)))
+                      progress_every_s=max(60.0, args.duration / (100 if tty else 10)),
+                      after_step=ops.step if ops else None,
+                      extra_summary=(lambda: {"maintenance": ops.figures()}) if ops else None)
     if show and tty:
         print(file=sys.stderr)
     s = eng.summary()

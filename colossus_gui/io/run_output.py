@@ -44,7 +44,11 @@ def write_events_csv(engine: Engine, path: Path) -> None:
 
 
 def write_run(engine: Engine, duration_s: float, dt: float, out: Path,
-              progress: Callable[[float], None] | None = None, progress_every_s: float = 3600.0) -> list[Path]:
+              progress: Callable[[float], None] | None = None, progress_every_s: float = 3600.0,
+              after_step: Callable[[float], None] | None = None,
+              extra_summary: Callable[[], dict] | None = None) -> list[Path]:
+    """Run ``duration_s`` and write the three files. ``after_step(dt)`` runs after each engine step (the
+    maintenance layer); ``extra_summary()`` adds sections to summary.json."""
     out.mkdir(parents=True, exist_ok=True)
     ts_path, ev_path, sum_path = out / "timeseries.csv", out / "events.csv", out / "summary.json"
     steps = int(round(duration_s / dt))
@@ -63,6 +67,8 @@ def write_run(engine: Engine, duration_s: float, dt: float, out: Path,
             start_count = tel.count
             for i in range(n):
                 engine.step(dt)
+                if after_step is not None:
+                    after_step(dt)
                 if progress is not None and (done + i + 1) % every == 0:
                     progress((done + i + 1) / steps)
             idx = np.arange(start_count, tel.count) % tel.capacity
@@ -72,6 +78,9 @@ def write_run(engine: Engine, duration_s: float, dt: float, out: Path,
             done += n
     write_events_csv(engine, ev_path)
     with atomic_open(sum_path, "w") as fh:
-        json.dump(engine.summary(), fh, indent=2, default=lambda o: o.item() if hasattr(o, "item") else str(o))
+        summary = engine.summary()
+        if extra_summary is not None:
+            summary.update(extra_summary())
+        json.dump(summary, fh, indent=2, default=lambda o: o.item() if hasattr(o, "item") else str(o))
         fh.write("\n")
     return [ts_path, ev_path, sum_path]
