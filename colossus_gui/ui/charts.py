@@ -1,0 +1,547 @@
+"""Live charts of the facility (pyqtgraph): power balance, Megapack SoC, water, GPU temperatures, PUE,
+GPUs in service and goodput.
+
+Data arrival is separate from redraw (PyDM's lesson): the engine fills its telemetry rings every step; this
+panel reads views of the rings at a capped rate, only when visible and only when new rows arrived. Curves,
+threshold lines and event markers are created once and fed with ``setData``/``setPos`` (never clear+plot,
+pyqtgraph #2348). Clip-to-view plus peak downsampling shows min/max when data is denser than pixels.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+
+from .sim_driver import format_clock
+
+TIME_RANGES: tuple[tuple[str, float | None], ...] = (
+    ("1 min", 60.0), ("5 min", 300.0), ("15 min", 900.0), ("1 h", 3600.0), ("6 h", 21600.0), ("all", None),
+)
+MAX_EVENT_MARKERS = 24  # per plot; older markers are reused for newer faults
+
+# Curve colours per theme: legible on a dark control-room wall and on a printed (light) report.
+_COLORS = {
+    "dark": {"it": "#5aa9ff", "grid": "#c8c8c8", "battery": "#4cd964", "turbine": "#ff9f40",
+             "grid_avail": "#808080", "soc": "#4cd964", "supply": "#4fa3ff", "return": "#ff6b6b",
+             "hot": "#ffb347", "max": "#ff6b6b", "p99": "#ffb347", "mean": "#5aa9ff", "pue": "#c792ea",
+             "in_service": "#5aa9ff", "goodput": "#4cd964", "warn": "#ffb347", "crit": "#ff5252",
+             "marker": "#ff9f40", "bg": "#1b1e23", "fg": "#c8ccd2", "grid_lines": 60},
+    "light": {"it": "#1f5fbf", "grid": "#444444", "battery": "#1b8a3a", "turbine": "#c0600a",
+              "grid_avail": "#999999", "soc": "#1b8a3a", "supply": "#1565c0", "return": "#c62828",
+              "hot": "#e65100", "max": "#c62828", "p99": "#e65100", "mean": "#1565c0", "pue": "#6a1b9a",
+              "in_service": "#1565c0", "goodput": "#1b8a3a", "warn": "#e65100", "crit": "#c62828",
+              "marker": "#d35400", "bg": "#ffffff", "fg": "#303030", "grid_lines": 40},
+}
+
+
+def ring_tail(ring, n: int | None) -> np.ndarray:
+    """The last ``n`` rows of a telemetry ring in time order (all rows if ``n`` is None).
+
+    A view whenever the rows are contiguous in the buffer; a copy of only those rows when they straddle the
+    wrap point (``Ring.view()`` would copy the whole ring, ~15 MB for a day, on every redraw)."""
+    total = len(ring)
+    n = total if n is None else max(0, min(int(n), total))
+    if n == 0:
+        return ring.data[:0]
+    cap, end = ring.capacity, ring.count % ring.capacity
+    if ring.count <= cap:
+        return ring.data[total - n:total]
+    start = (ring.count - n) % cap
+    if end == 0:
+        end = cap
+    if start < end:
+        return ring.data[start:end]
+    return np.concatenate([ring.data[start:], ring.data[:end]])
+
+
+_NICE_STEPS_S = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400,
+                 172800, 604800)
+
+
+class SimTimeAxisItem(pg.AxisItem):
+    """Bottom axis in simulated time: ticks on clock-friendly steps (10 s, 1 min, 5 min, 1 h ...), labelled
+    ``hh:mm:ss`` (``hh:mm`` for steps of a minute or more, with the day when past the first)."""
+
+    def tickSpacing(self, minVal, maxVal, size):  # noqa: N802 (pyqtgraph API)
+        span = maxVal - minVal
+        if span <= 0 or size <= 0:
+            return super().tickSpacing(minVal, maxVal, size)
+        max_ticks = max(2.0, size / 95.0)  # room for one "0d 00:00" label every ~95 px
+        major = next((st for st in _NICE_STEPS_S if span / st <= max_ticks), _NICE_STEPS_S[-1])
+        return [(float(major), 0.0)]
+
+    def tickStrings(self, values, scale, spacing):  # noqa: N802 (pyqtgraph API)
+        out = []
+        for v in values:
+            if v < 0:
+                out.append("")
+                continue
+            d, hms = format_clock(v).split(" ")
+            if spacing >= 60:
+                hms = hms[:5]
+            out.append(hms if d == "0d" else f"{d} {hms}")
+        return out
+
+
+@dataclass
+class _CurveSpec:
+    key: str            # telemetry channel (or rack channel for the water chart in rack mode)
+    label: str
+    color: str          # key into the theme colours
+    scale: float = 1.0
+    unit: str = ""
+    fmt: str = "{:.1f}"
+    dashed: bool = False
+
+
+@dataclass
+class _ChartSpec:
+    name: str
+    title: str
+    curves: list[_CurveSpec]
+    zero_line: bool = False
+    min_span: float = 1.0  # smallest y span shown (a flat line must not fill the plot with noise)
+
+
+def _chart_specs() -> list[_ChartSpec]:
+    return [
+        _ChartSpec("power", "Power MW", [
+            _CurveSpec("it_mw", "IT", "it"), _CurveSpec("grid_mw", "grid", "grid"),
+            _CurveSpec("battery_mw", "Megapacks", "battery", fmt="{:+.1f}"),
+            _CurveSpec("turbine_mw", "turbines", "turbine"),
+            _CurveSpec("grid_available_mw", "avail.", "grid_avail", fmt="{:.0f}", dashed=True)], zero_line=True,
+            min_span=0.5),
+        _ChartSpec("soc", "Megapack SoC %", [_CurveSpec("soc", "SoC", "soc", scale=100.0, fmt="{:.1f}")],
+                   min_span=5.0),
+        _ChartSpec("water", "Water °C", [
+            _CurveSpec("supply_c", "supply", "supply"), _CurveSpec("return_c", "return", "return"),
+            _CurveSpec("hottest_return_c", "hottest rack return", "hot")], min_span=2.0),
+        _ChartSpec("gpu", "GPU °C", [
+            _CurveSpec("hottest_gpu_c", "max", "max"), _CurveSpec("p99_gpu_c", "p99", "p99"),
+            _CurveSpec("mean_gpu_c", "mean", "mean")], min_span=5.0),
+        _ChartSpec("pue", "PUE", [_CurveSpec("pue", "PUE", "pue", fmt="{:.3f}")], min_span=0.05),
+        _ChartSpec("service", "Service %", [
+            _CurveSpec("gpus_in_service", "GPUs in service", "in_service", fmt="{:.2f}"),
+            _CurveSpec("goodput", "goodput", "goodput", scale=100.0, fmt="{:.2f}")], min_span=2.0),
+    ]
+
+
+# In rack mode the water chart shows the selected rack's own figures (rack telemetry, every 10 s).
+_RACK_WATER = [("supply_c", "supply"), ("return_c", "return"), ("hottest_c", "hottest GPU")]
+
+
+class ChartPanelWidget(QWidget):
+    """The stacked live charts with a shared, linked time axis."""
+
+    follow_changed = Signal(bool)
+
+    def __init__(self, engine=None, parent: QWidget | None = None, dark: bool = True):
+        super().__init__(parent)
+        self.setObjectName("chartPanel")
+        self.engine = None
+        self._dark = dark
+        self._range_s: float | None = 300.0
+        self._follow = True
+        self._rack: int | None = None
+        self._drawn_count = -1
+        self._drawn_key: tuple = ()
+        self._event_cursor = 0
+        self._marker_times: deque[tuple[float, str]] = deque(maxlen=MAX_EVENT_MARKERS)
+        self._markers_dirty = True
+        self._setting_range = False
+        self.redraw_count = 0
+        self._notes: dict[str, str] = {}
+        self._dense = True
+        self._yrange: dict[str, tuple[float, float]] = {}
+        self._fed: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {}
+
+        bar = QHBoxLayout()
+        bar.setContentsMargins(4, 2, 4, 0)
+        bar.addWidget(QLabel("Range"))
+        self.range_combo = QComboBox(self)
+        self.range_combo.setObjectName("chartRangeCombo")
+        self.range_combo.setToolTip("Time span shown by the charts")
+        for label, _ in TIME_RANGES:
+            self.range_combo.addItem(label)
+        self.range_combo.setCurrentIndex(1)
+        self.range_combo.currentIndexChanged.connect(self._on_range_combo_changed)
+        bar.addWidget(self.range_combo)
+        self.follow_button = QPushButton("Following", self)
+        self.follow_button.setObjectName("chartFollowButton")
+        self.follow_button.setCheckable(True)
+        self.follow_button.setChecked(True)
+        self.follow_button.setToolTip("Charts scroll with the simulation; panning or zooming a chart pauses "
+                                      "scrolling, click to resume")
+        self.follow_button.toggled.connect(self.set_follow)
+        bar.addWidget(self.follow_button)
+        bar.addStretch(1)
+        self.context_label = QLabel("", self)
+        self.context_label.setObjectName("chartContextLabel")
+        bar.addWidget(self.context_label)
+
+        self.canvas = pg.GraphicsLayoutWidget(self)
+        self.canvas.setObjectName("chartCanvas")
+        self.canvas.ci.layout.setSpacing(0)
+        self.canvas.ci.setContentsMargins(2, 2, 2, 2)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(2)
+        lay.addLayout(bar)
+        lay.addWidget(self.canvas, 1)
+
+        self.specs = _chart_specs()
+        self.plots: dict[str, pg.PlotItem] = {}
+        self.curves: dict[str, list[pg.PlotDataItem]] = {}
+        self.thresholds: dict[str, list[pg.InfiniteLine]] = {}
+        self.markers: dict[str, list[pg.InfiniteLine]] = {}
+        master = None
+        for i, spec in enumerate(self.specs):
+            axis = SimTimeAxisItem(orientation="bottom")
+            p = self.canvas.addPlot(row=i, col=0, axisItems={"bottom": axis})
+            p.setMenuEnabled(False)
+            p.hideButtons()
+            p.setClipToView(True)
+            p.setDownsampling(auto=True, mode="peak")
+            p.showGrid(x=False, y=False)
+            p.getAxis("left").setWidth(48)
+            for ax in ("left", "bottom"):  # units are in the titles; SI prefixes re-lay out labels every frame
+                p.getAxis(ax).enableAutoSIPrefix(False)
+            if i < len(self.specs) - 1:
+                p.hideAxis("bottom")  # one time axis for the stack (and one less axis to regenerate)
+            vb = p.getViewBox()
+            vb.setMouseEnabled(x=True, y=False)
+            # y ranges are fitted here with hysteresis (see _fit_y): pyqtgraph's autorange would rescale,
+            # and regenerate the axis, on every frame
+            vb.disableAutoRange()
+            vb.sigRangeChangedManually.connect(self._on_plot_range_changed_manually)
+            vb.sigXRangeChanged.connect(self._on_plot_x_range_changed)
+            if master is None:
+                master = p
+            else:
+                p.setXLink(master)
+            self.plots[spec.name] = p
+            # dynamicRangeLimit off: our values are bounded, and it would re-path every curve on each y change
+            # autoDownsampleFactor 2: in peak mode, one min/max pair per pixel column
+            self.curves[spec.name] = [p.plot(skipFiniteCheck=True, dynamicRangeLimit=None, autoDownsampleFactor=2.0,
+                                             name=c.label) for c in spec.curves]
+            self.thresholds[spec.name] = []
+            if spec.zero_line:
+                self.thresholds[spec.name].append(self._hline(p, 0.0, "fg", include=False, solid=True))
+            ml = []
+            for _ in range(MAX_EVENT_MARKERS):
+                line = pg.InfiniteLine(angle=90, movable=False)
+                line.setVisible(False)
+                p.addItem(line, ignoreBounds=True)
+                ml.append(line)
+            self.markers[spec.name] = ml
+        self.master = master
+        self.apply_theme(dark)
+        if engine is not None:
+            self.set_engine(engine)
+
+    # ------------------------------------------------------------------ configuration
+    def _hline(self, plot, y: float, color: str, include: bool = True, solid: bool = False) -> pg.InfiniteLine:
+        """A horizontal threshold line; ``include``: keep it inside the y range (distance to a limit shows)."""
+        line = pg.InfiniteLine(pos=y, angle=0, movable=False)
+        line._theme_color = color  # re-coloured on theme change
+        line._solid = solid
+        line._include = include
+        plot.addItem(line, ignoreBounds=True)
+        return line
+
+    def set_engine(self, engine) -> None:
+        self.engine = engine
+        self._event_cursor = 0
+        self._marker_times.clear()
+        self._markers_dirty = True
+        self._drawn_count = -1
+        self._rack = None
+        for name in ("soc", "gpu", "power"):
+            for line in self.thresholds[name][(1 if name == "power" else 0):]:
+                self.plots[name].removeItem(line)
+            del self.thresholds[name][(1 if name == "power" else 0):]
+        f = engine.facility
+        mp = f.site.megapacks
+        soc = self.plots["soc"]
+        self.thresholds["soc"] += [self._hline(soc, mp.soc_min * 100, "crit"), self._hline(soc, mp.soc_max * 100, "warn")]
+        self._notes["soc"] = f"┄ limits {mp.soc_min:.0%} / {mp.soc_max:.0%}"
+        models = [f.gpu_model(h.gpu_model) for h in f.halls]
+        cap = min(m.t_max_op_c for m in models)
+        slow = min(m.t_slowdown_c for m in models)
+        gpu = self.plots["gpu"]
+        self.thresholds["gpu"] += [self._hline(gpu, cap, "warn"), self._hline(gpu, slow, "crit")]
+        self._notes["gpu"] = f"┄ cap {cap:g} · slowdown {slow:g}"
+        self._yrange.clear()
+        self.apply_theme(self._dark)
+        self.redraw(force=True)
+        self.refresh_text()
+
+    def set_rack(self, rack: int | None) -> None:
+        """Follow a rack (its water and hottest GPU in the water chart) or the facility (None)."""
+        if rack == self._rack:
+            return
+        self._rack = rack
+        self._drawn_count = -1
+        if self.isVisible():
+            self.redraw(force=True)
+            self.refresh_text()
+
+    @property
+    def rack(self) -> int | None:
+        return self._rack
+
+    def set_range(self, seconds: float | None) -> None:
+        for i, (_, s) in enumerate(TIME_RANGES):
+            if s == seconds:
+                self.range_combo.setCurrentIndex(i)
+                return
+        raise ValueError(f"no time range of {seconds} s")
+
+    @property
+    def range_s(self) -> float | None:
+        return self._range_s
+
+    def _on_range_combo_changed(self, i: int) -> None:
+        self._range_s = TIME_RANGES[i][1]
+        self._drawn_count = -1
+        self.set_follow(True)
+
+    @property
+    def follow(self) -> bool:
+        return self._follow
+
+    def set_follow(self, on: bool) -> None:
+        on = bool(on)
+        changed = on != self._follow
+        self._follow = on
+        if self.follow_button.isChecked() != on:
+            self.follow_button.setChecked(on)
+        self.follow_button.setText("Following" if on else "Paused: click to follow")
+        if on:
+            self._drawn_count = -1
+            self.redraw(force=True)
+        if changed:
+            self.follow_changed.emit(on)
+
+    def _on_plot_x_range_changed(self, *_):
+        if not self._setting_range and self._fed:
+            self._fit_all_y()
+
+    def _on_plot_range_changed_manually(self, *_):
+        if not self._setting_range and self._follow:
+            self.set_follow(False)
+
+    def apply_theme(self, dark: bool) -> None:
+        self._dark = dark
+        c = _COLORS["dark" if dark else "light"]
+        self.canvas.setBackground(c["bg"])
+        fg = pg.mkColor(c["fg"])
+        for spec in self.specs:
+            p = self.plots[spec.name]
+            for ax in ("left", "bottom"):
+                a = p.getAxis(ax)
+                a.setPen(fg)
+                a.setTextPen(fg)
+            for curve, cs in zip(self.curves[spec.name], spec.curves, strict=True):
+                style = Qt.PenStyle.DashLine if cs.dashed else Qt.PenStyle.SolidLine
+                curve.setPen(pg.mkPen(c[cs.color], width=1, style=style))  # width 1: drawn as one path, ~2x faster
+            for line in self.thresholds[spec.name]:
+                col = pg.mkColor(c[line._theme_color])
+                if line._solid:
+                    col.setAlpha(110)
+                line.setPen(pg.mkPen(col, width=1, style=Qt.PenStyle.SolidLine if line._solid
+                                     else Qt.PenStyle.DashLine))
+            mcol = pg.mkColor(c["marker"])
+            mcol.setAlpha(170)
+            for line in self.markers[spec.name]:
+                line.setPen(pg.mkPen(mcol, width=1, style=Qt.PenStyle.DotLine))
+        self.refresh_text()
+
+    # ------------------------------------------------------------------ drawing
+    def _collect_events(self) -> None:
+        ev = self.engine.events
+        if len(ev) < self._event_cursor:  # restored to an earlier state
+            self._event_cursor = 0
+            self._marker_times.clear()
+            self._markers_dirty = True
+        for e in ev[self._event_cursor:]:
+            if e.kind == "fault_started":
+                self._marker_times.append((e.t_s, f"{format_clock(e.t_s)}  {e.address}: {e.detail}"))
+                self._markers_dirty = True
+        self._event_cursor = len(ev)
+
+    def _place_markers(self) -> None:
+        times = list(self._marker_times)
+        for name in self.markers:
+            for i, line in enumerate(self.markers[name]):
+                if i < len(times):
+                    line.setPos(times[i][0])
+                    line.setToolTip(times[i][1])
+                    line.setVisible(True)
+                else:
+                    line.setVisible(False)
+        self._markers_dirty = False
+
+    def redraw(self, force: bool = False) -> bool:
+        """Feed the curves from the telemetry rings. Skipped when hidden or nothing new. True if drawn."""
+        eng = self.engine
+        if eng is None or (not force and not self.isVisible()):
+            return False
+        tel = eng.telemetry
+        ring = tel.facility
+        key = (self._range_s, self._rack, self._follow)
+        if not force and ring.count == self._drawn_count and key == self._drawn_key:
+            return False
+        self._drawn_count, self._drawn_key = ring.count, key
+        self._collect_events()
+        if self._markers_dirty:
+            self._place_markers()
+        if len(ring) == 0:
+            return False
+        idx = tel.index
+        t_col = idx["t_s"]
+        if self._range_s is None or not self._follow:  # not following: all of it, to pan back in time
+            rows = ring_tail(ring, None)
+        else:
+            last = ring_tail(ring, 2)[:, t_col]
+            dt = float(last[-1] - last[0]) if len(last) == 2 and last[-1] > last[0] else 1.0
+            rows = ring_tail(ring, int(self._range_s / dt) + 2)
+        t = rows[:, t_col]
+        n_gpus = max(1, eng.n_gpus)
+        # Clip-to-view and peak downsampling (min/max per pixel column) when there are more points than
+        # pixels or the user pans over the whole history; off for a short followed window, where every
+        # range change would otherwise make each curve re-clip and re-sample its data twice per frame.
+        dense = not self._follow or len(t) > 2.0 * max(1.0, self.master.getViewBox().width())
+        if dense != self._dense:
+            for p in self.plots.values():
+                p.setClipToView(dense)
+                p.setDownsampling(auto=dense, mode="peak")
+            self._dense = dense
+        if self._follow:
+            # range first, then data: the curves clip and downsample once, to the new range
+            # a fixed-width window ending now; until there is that much history it starts at the first row,
+            # so a fresh run grows from the left instead of hugging the right edge
+            t_end = float(t[-1])
+            t_first = float(ring.data[0 if ring.count <= ring.capacity else ring.count % ring.capacity, t_col])
+            if self._range_s is None:
+                t_start, t_stop = t_first, max(t_end, t_first + 1.0)
+            else:
+                t_start = max(t_end - self._range_s, t_first)
+                t_stop = t_start + self._range_s
+            self._setting_range = True
+            try:
+                self.master.setXRange(t_start, t_stop, padding=0.0)
+            finally:
+                self._setting_range = False
+        for spec in self.specs:
+            curves = self.curves[spec.name]
+            if spec.name == "water" and self._rack is not None:
+                self._fed[spec.name] = self._draw_rack_water(curves)
+                continue
+            fed = []
+            for curve, cs in zip(curves, spec.curves, strict=True):
+                y = rows[:, idx[cs.key]]
+                if cs.key == "gpus_in_service":
+                    y = y * (100.0 / n_gpus)
+                elif cs.scale != 1.0:
+                    y = y * cs.scale
+                curve.setData(t, y, skipFiniteCheck=True)
+                fed.append((t, y))
+            self._fed[spec.name] = fed
+        self._fit_all_y()
+        self.redraw_count += 1
+        return True
+
+    def _fit_all_y(self) -> None:
+        x0, x1 = self.master.getViewBox().viewRange()[0]
+        for spec in self.specs:
+            lo, hi = np.inf, -np.inf
+            for t, y in self._fed.get(spec.name, ()):
+                i0, i1 = np.searchsorted(t, (x0, x1))
+                seg = y[max(0, i0 - 1):i1 + 1]
+                if seg.size:
+                    lo, hi = min(lo, float(np.nanmin(seg))), max(hi, float(np.nanmax(seg)))
+            if not np.isfinite(lo) or not np.isfinite(hi):
+                continue
+            for line in self.thresholds[spec.name]:
+                if line._include:
+                    lo, hi = min(lo, line.value()), max(hi, line.value())
+            self._fit_y(spec, lo, hi)
+
+    def _fit_y(self, spec: _ChartSpec, lo: float, hi: float) -> None:
+        """Grow at once when data leaves the range; shrink only when the data uses < 40 % of it."""
+        span = max(hi - lo, spec.min_span)
+        mid = (lo + hi) / 2
+        lo, hi = min(lo, mid - span / 2), max(hi, mid + span / 2)
+        pad = 0.08 * (hi - lo)
+        cur = self._yrange.get(spec.name)
+        if cur is not None and cur[0] <= lo and hi <= cur[1] and (hi - lo) >= 0.4 * (cur[1] - cur[0]):
+            return
+        want = (lo - pad, hi + pad)
+        self._yrange[spec.name] = want
+        self.plots[spec.name].setYRange(*want, padding=0.0)
+
+    def _draw_rack_water(self, curves) -> None:
+        tel = self.engine.telemetry
+        rt = tel.rack_t
+        if len(rt) == 0:
+            for c in curves:
+                c.setData([], [])
+            return []
+        n = None if self._range_s is None else int(self._range_s / tel.rack_every_s) + 2
+        n = len(rt) if n is None or not self._follow else min(n, len(rt))
+        pos = np.arange(rt.count - n, rt.count) % rt.capacity
+        t = rt.data[pos]
+        fed = []
+        for curve, (ch, _) in zip(curves, _RACK_WATER, strict=True):
+            y = tel.racks.data[pos, tel.rack_index[ch], self._rack]
+            curve.setData(t, y, skipFiniteCheck=True)
+            fed.append((t, y))
+        return fed
+
+    def refresh_text(self) -> None:
+        """Chart titles with the latest value of each curve (text is costly: call at ~1 Hz)."""
+        c = _COLORS["dark" if self._dark else "light"]
+        eng = self.engine
+        latest = eng.telemetry.latest() if eng is not None else {}
+        n_gpus = max(1, eng.n_gpus) if eng is not None else 1
+        for spec in self.specs:
+            parts = []
+            if spec.name == "water" and self._rack is not None and eng is not None:
+                title = f"Rack {eng.topo.rack_address(self._rack)} °C"
+                now = {"supply_c": float(eng.t_sup[self._rack]), "return_c": float(eng.t_ret[self._rack]),
+                       "hottest_c": float(eng.rack_hottest_c[self._rack])}
+                for (ch, label), cs in zip(_RACK_WATER, spec.curves, strict=True):
+                    parts.append(self._swatch(c[cs.color], label, f"{now[ch]:.1f}"))
+            else:
+                title = spec.title
+                for cs in spec.curves:
+                    v = latest.get(cs.key)
+                    if v is None:
+                        val = "–"
+                    elif cs.key == "gpus_in_service":
+                        val = f"{v * 100.0 / n_gpus:.2f} ({v:,.0f})"
+                    else:
+                        val = cs.fmt.format(v * cs.scale)
+                    parts.append(self._swatch(c[cs.color], cs.label, val))
+            note = self._notes.get(spec.name)
+            if note:
+                parts.append(f"<span style='color:{c['warn']}'>{note}</span>")
+            html = (f"<span style='color:{c['fg']}'><b>{title}</b></span>&nbsp;&nbsp;" + "&nbsp;&nbsp;".join(parts))
+            self.plots[spec.name].setTitle(html, size="8pt")
+        if eng is not None:
+            where = f"rack {eng.topo.rack_address(self._rack)}" if self._rack is not None else "facility"
+            self.context_label.setText(f"water chart: {where}")
+
+    @staticmethod
+    def _swatch(color: str, label: str, value: str) -> str:
+        return f"<span style='color:{color}'>━ {label} <b>{value}</b></span>"
+
+    def item_count(self) -> int:
+        """Graphics items in the chart scene (must not grow while running)."""
+        return len(self.canvas.scene().items())

@@ -1,0 +1,1134 @@
+"""The facility window: views (site, hall, all GPUs, rack, tray), navigator, inspector, charts, event log,
+toolbar and status bar, driven in real time by a :class:`SimDriver`.
+
+Refresh discipline (PyDM/Friture): the driver advances the engine at ~30 Hz; the visible view and the charts
+redraw at most at 10 Hz and only when something changed; text (status bar, inspector, chart titles) at 1 Hz.
+Hidden views and docks do no work.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import platform
+import sys
+import time
+import traceback
+
+import numpy as np
+from PySide6.QtCore import QByteArray, QEvent, QPoint, QSettings, QStringListModel, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (
+    QApplication,
+    QComboBox,
+    QCompleter,
+    QDialog,
+    QDialogButtonBox,
+    QDockWidget,
+    QFileDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QMainWindow,
+    QMenu,
+    QMessageBox,
+    QSizePolicy,
+    QTableWidget,
+    QTableWidgetItem,
+    QTabWidget,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from .. import __version__
+from ..io.loader import LoadError, check_scenario_targets, load_facility, load_scenario
+from ..model.addresses import Address, AddressError
+from ..model.scenario import FAULT_TARGETS
+from ..sim.engine import Engine, SimError
+from .event_log import EventLogView
+from .inspector import SITE, InspectorWidget
+from .navigator import NavigatorWidget
+from .sim_driver import SPEED_PRESETS, SimDriver, format_clock
+from .site_view import SiteView
+
+REDRAW_MS = 100      # views and charts: at most 10 Hz
+TEXT_MS = 1000       # status bar, inspector, chart titles: 1 Hz
+SETTINGS_ORG, SETTINGS_APP = "ColossusGUI", "colossus-gui"
+
+# Parameters for faults that need them when injected from a menu (a "what if" with typical values).
+FAULT_DEFAULTS: dict[str, dict] = {
+    "grid_sag": {"depth": 0.3, "duration": 60.0},
+    "grid_outage": {"duration": 300.0},
+    "heat_wave": {"delta_c": 6.0, "ramp_s": 1800.0, "duration": 4 * 3600.0},
+}
+FAULT_LABELS: dict[str, str] = {
+    "gpu_failure": "GPU failure", "hbm_failure": "HBM failure", "nic_failure": "NIC failure",
+    "psu_failure": "PSU failure", "fan_failure": "Door fan failure", "pump_failure": "Pump failure",
+    "coolant_leak": "Coolant leak", "chiller_trip": "Chiller trip", "grid_sag": "Grid sag (30 % for 60 s)",
+    "grid_outage": "Grid outage (5 min)", "turbine_trip": "Turbine trip",
+    "heat_wave": "Heat wave (+6 °C over 30 min, 4 h)",
+}
+# key: (module, class, objectName, what it is, tab label, tab tooltip)
+VIEW_SPECS: dict[str, tuple[str, str, str, str, str, str]] = {
+    "site": ("site_view", "SiteView", "siteView", "site view", "Site", "Grid, Megapacks, turbines, chillers and halls"),
+    "hall": ("hall_view", "HallView", "hallView", "hall view", "Hall", "One hall in three tiers: power, racks, cooling"),
+    "gpus": ("gpu_heatmap_view", "GpuHeatmapView", "gpuHeatmapView", "all-GPUs heatmap", "All GPUs",
+             "Every GPU of the facility by the chosen metric"),
+    "rack": ("rack_view", "RackView", "rackView", "rack view", "Rack", "Rack elevation: trays, CDU, manifolds, door fans"),
+    "tray": ("tray_view", "TrayView", "trayView", "tray view", "Tray", "One tray: GPUs, CPUs, PSUs, NICs"),
+}
+# Views (and the charts) that need pyqtgraph, whose import alone takes ~0.6 s: with ``defer_heavy`` they are
+# built right after the window's first paint, so the window shows in well under the 2.5 s launch budget.
+DEFERRED_VIEWS = ("gpus", "tray")
+
+
+def settings_enabled() -> bool:
+    return os.environ.get("COLOSSUS_GUI_NO_SETTINGS", "") not in ("1", "true", "yes")
+
+
+def fault_options(engine, address: str) -> list[tuple[str | None, str, str, str, dict]]:
+    """Fault menu entries valid for ``address``: (submenu or None, label, kind, target, params).
+
+    A rack offers its pumps, door fans and a coolant leak; a tray offers its GPUs (GPU and HBM failure),
+    PSUs and NICs; site components offer what FAULT_TARGETS allows for their kind."""
+    topo = engine.topo
+    if address.upper() == "SITE":
+        a = Address("site", 0, text="SITE")
+    else:
+        a = topo.parse(address)
+    out: list[tuple[str | None, str, str, str, dict]] = []
+    if a.kind in ("rack", "cdu", "rdhx"):
+        r = a.index
+        ra = topo.rack_address(r)
+        if a.kind in ("rack", "cdu"):
+            for p in range(topo.pumps_per_cdu):
+                out.append((None, f"Pump failure P{p + 1}", "pump_failure", topo.pump_address(r, p), {}))
+        if a.kind in ("rack", "rdhx"):
+            for f in range(topo.fans_per_door):
+                out.append(("Door fan failure", f"F{f + 1}", "fan_failure", topo.fan_address(r, f), {}))
+        if a.kind in ("rack", "cdu"):
+            out.append((None, "Coolant leak", "coolant_leak", ra, {}))
+        return out
+    if a.kind == "tray":
+        ta = a.text
+        for kind in ("gpu_failure", "hbm_failure"):
+            for g in range(topo.gpus_per_tray):
+                out.append((FAULT_LABELS[kind], f"G{g + 1}", kind, f"{ta}-G{g + 1}", {}))
+        for p in range(topo.psus_per_tray):
+            out.append(("PSU failure", f"PSU{p + 1}", "psu_failure", f"{ta}-PSU{p + 1}", {}))
+        out.append((None, "NIC failure (tray)", "nic_failure", ta, {}))
+        return out
+    for kind, targets in FAULT_TARGETS.items():
+        if a.kind in targets:
+            out.append((None, FAULT_LABELS[kind], kind, a.text, dict(FAULT_DEFAULTS.get(kind, {}))))
+    if a.kind in ("chiller", "turbine", "megapack"):  # site-wide what-ifs are offered on site parts too
+        out.append((None, FAULT_LABELS["heat_wave"], "heat_wave", "GRID", dict(FAULT_DEFAULTS["heat_wave"])))
+    return out
+
+
+def _breadcrumb_chain(addr: Address) -> list[tuple[str, str]]:
+    """[(label, address)] from the site down to ``addr``."""
+    chain = [("Site", "SITE")]
+    text = addr.text
+    if addr.kind in ("site",):
+        return chain
+    if addr.kind in ("grid", "chiller", "megapack", "turbine"):
+        return chain + [(text, text)]
+    parts = text.split("-")
+    chain.append((parts[0], parts[0]))
+    if len(parts) >= 2:
+        chain.append((parts[1], "-".join(parts[:2])))
+    for i in range(2, len(parts)):
+        chain.append((parts[i], "-".join(parts[:i + 1])))
+    return chain
+
+
+class _Pending(QLabel):
+    """Stands in for a view that is built just after the first paint (``defer_heavy``)."""
+
+    def __init__(self, key: str):
+        super().__init__("Loading…")
+        self.key = key
+        self.setObjectName(f"{VIEW_SPECS[key][2]}Pending")
+        self.setAlignment(Qt.AlignmentFlag.AlignCenter)
+
+
+class _Placeholder(QLabel):
+    """Stands in for a view whose module is missing, so the rest of the window still works."""
+
+    def __init__(self, text: str, name: str):
+        super().__init__(text)
+        self.setObjectName(name)
+        self.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.setWordWrap(True)
+
+
+def _make_view(module: str, cls: str, object_name: str, title: str) -> QWidget:
+    try:
+        mod = importlib.import_module(f".{module}", __package__)
+        klass = getattr(mod, cls)
+    except (ImportError, AttributeError) as e:
+        print(f"colossus-gui: {title} unavailable: {e}", file=sys.stderr)
+        return _Placeholder(f"The {title} is not available in this build ({e}).", object_name)
+    return klass()
+
+
+def _call(widget: QWidget, method: str, *args):
+    fn = getattr(widget, method, None)
+    return fn(*args) if callable(fn) else None
+
+
+class ShortcutsDialog(QDialog):
+    def __init__(self, rows: list[tuple[str, str]], parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("shortcutsDialog")
+        self.setWindowTitle("Keyboard shortcuts")
+        table = QTableWidget(len(rows), 2, self)
+        table.setObjectName("shortcutsTable")
+        table.setHorizontalHeaderLabels(["Keys", "Action"])
+        table.verticalHeader().setVisible(False)
+        table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        table.horizontalHeader().setStretchLastSection(True)
+        table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        for i, (keys, what) in enumerate(rows):
+            table.setItem(i, 0, QTableWidgetItem(keys))
+            table.setItem(i, 1, QTableWidgetItem(what))
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
+        buttons.rejected.connect(self.reject)
+        lay = QVBoxLayout(self)
+        lay.addWidget(table)
+        lay.addWidget(buttons)
+        self.table = table
+        self.resize(520, min(720, 80 + 26 * len(rows)))
+
+
+class MainWindow(QMainWindow):
+    """The application window. ``MainWindow(facility, seed)`` builds an engine; ``engine=`` reuses one."""
+
+    engine_changed = Signal()
+    location_changed = Signal(str)
+
+    def __init__(self, facility=None, seed: int = 0, scenario=None, engine: Engine | None = None,
+                 speed: float = 1.0, paused: bool = False, dark: bool | None = None,
+                 facility_ref: str | None = None, defer_heavy: bool = False, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("mainWindow")
+        self.seed = int(seed)
+        self.facility_ref = facility_ref
+        if engine is None:
+            if facility is None:
+                facility = load_facility("colossus")
+            engine = Engine(facility, seed=self.seed, scenario=scenario)
+        self.engine = engine
+        self.settings = QSettings(SETTINGS_ORG, SETTINGS_APP) if settings_enabled() else None
+        if dark is None:
+            dark = True
+            if self.settings is not None:
+                dark = str(self.settings.value("theme", "dark")) != "light"
+        self.dark = dark
+        self._history: list[str] = []
+        self._hist_pos = -1
+        self._location: Address = SITE
+        self._selection: Address = SITE
+        self._dirty = True
+        self._last_error_dialog: QMessageBox | None = None
+        self.frame_count = 0
+        self._completer_prefix = None
+        self.charts = None
+        self._startup_done = False
+
+        self.driver = SimDriver(engine, speed=speed, parent=self)
+        self.driver.ticked.connect(self._on_driver_ticked)
+        self.driver.running_changed.connect(self._on_driver_running_changed)
+        self.driver.speed_changed.connect(self._on_driver_speed_changed)
+
+        self._build_views(defer_heavy)
+        self._build_central()
+        self._build_docks()
+        self._build_actions()
+        self._build_menus()
+        self._build_toolbar()
+        self._build_statusbar()
+
+        self._redraw_timer = QTimer(self)
+        self._redraw_timer.setObjectName("redrawTimer")
+        self._redraw_timer.setInterval(REDRAW_MS)
+        self._redraw_timer.timeout.connect(self._on_redraw_timer_timeout)
+        self._text_timer = QTimer(self)
+        self._text_timer.setObjectName("textTimer")
+        self._text_timer.setInterval(TEXT_MS)
+        self._text_timer.timeout.connect(self._on_text_timer_timeout)
+
+        self.resize(1600, 1000)
+        self._restore_settings()
+        self.set_engine(engine)
+        self.set_theme(self.dark, save=False)
+        self._on_tabs_current_changed(self.tabs.currentIndex())
+        self._redraw_timer.start()
+        self._text_timer.start()
+        if not paused:
+            self.driver.start()
+        self._update_run_action()
+        if defer_heavy:  # the tab bar is painted in the window's first frame, whichever view is current
+            self.tabs.tabBar().installEventFilter(self)
+            QTimer.singleShot(3000, self.finish_startup)  # in case the window is never painted (minimised)
+        else:
+            self.finish_startup()
+
+    def eventFilter(self, obj, ev):  # noqa: N802
+        if ev.type() == QEvent.Type.Paint and obj is self.tabs.tabBar() and not self._startup_done:
+            obj.removeEventFilter(self)
+            QTimer.singleShot(0, self.finish_startup)
+        return super().eventFilter(obj, ev)
+
+    def finish_startup(self) -> None:
+        """Build what was deferred past the first paint: the charts and the pyqtgraph-based views."""
+        if self._startup_done:
+            return
+        self._startup_done = True
+        from .charts import ChartPanelWidget
+        self.charts = ChartPanelWidget(dark=self.dark)
+        old = self.charts_dock.widget()
+        self.charts_dock.setWidget(self.charts)
+        if old is not None:
+            old.deleteLater()
+        self.charts.set_engine(self.engine)
+        self.charts.set_rack(self.engine.topo.rack_of(self._selection) if self._selection.kind != "site" else None)
+        for key in DEFERRED_VIEWS:
+            self._ensure_view(key)
+        self._mark_dirty()
+
+    # ================================================================== construction
+    def _build_views(self, defer_heavy: bool) -> None:
+        self.views: dict[str, QWidget] = {}
+        self.tabs = QTabWidget()
+        self.tabs.setObjectName("viewTabs")
+        self.tabs.setDocumentMode(True)
+        for key, spec in VIEW_SPECS.items():
+            view = _Pending(key) if defer_heavy and key in DEFERRED_VIEWS else self._create_view(key)
+            self.views[key] = view
+            i = self.tabs.addTab(view, spec[4])
+            self.tabs.setTabToolTip(i, spec[5])
+        self.tabs.currentChanged.connect(self._on_tabs_current_changed)
+
+    def _create_view(self, key: str) -> QWidget:
+        module, cls, name, what = VIEW_SPECS[key][:4]
+        view = SiteView() if key == "site" else _make_view(module, cls, name, what)
+        # wiring of the views' signals (each optional: the views grow features independently)
+        if key == "site":
+            view.hall_activated.connect(self._on_site_hall_activated)
+            view.component_selected.connect(self._on_view_address_selected)
+        else:
+            for sig in ("gpu_selected", "component_selected", "address_selected"):
+                if hasattr(view, sig):
+                    getattr(view, sig).connect(self._on_view_component_selected)
+        if hasattr(view, "rack_selected"):
+            view.rack_selected.connect(self._on_view_rack_selected)
+        if hasattr(view, "rack_activated"):
+            view.rack_activated.connect(self._on_view_rack_activated)
+        if hasattr(view, "tray_activated"):
+            view.tray_activated.connect(self._on_rack_tray_activated)
+        if hasattr(view, "context_menu_requested"):
+            view.context_menu_requested.connect(self.show_fault_menu)
+        return view
+
+    def _ensure_view(self, key: str) -> QWidget:
+        """The real view for ``key`` (built now if it was deferred), with the current engine."""
+        view = self.views[key]
+        if not isinstance(view, _Pending):
+            return view
+        new = self._create_view(key)
+        self.views[key] = new
+        if self.engine is not None:
+            _call(new, "set_engine", self.engine)
+        _call(new, "set_dark", self.dark)
+        idx = self.tabs.indexOf(view)
+        current = self.tabs.currentIndex() == idx
+        self.tabs.blockSignals(True)
+        try:
+            self.tabs.removeTab(idx)
+            self.tabs.insertTab(idx, new, VIEW_SPECS[key][4])
+            self.tabs.setTabToolTip(idx, VIEW_SPECS[key][5])
+            if current:
+                self.tabs.setCurrentIndex(idx)
+        finally:
+            self.tabs.blockSignals(False)
+        view.deleteLater()
+        loc = self._location
+        if key == "tray" and loc.kind in ("tray", "gpu", "cpu", "psu", "nic"):
+            _call(new, "set_tray", loc.index if loc.kind != "gpu" else loc.index // self.engine.topo.gpus_per_tray)
+        return new
+
+    site_view = property(lambda self: self.views["site"])
+    hall_view = property(lambda self: self.views["hall"])
+    gpu_view = property(lambda self: self.views["gpus"])
+    rack_view = property(lambda self: self.views["rack"])
+    tray_view = property(lambda self: self.views["tray"])
+
+    def _build_central(self) -> None:
+        self.breadcrumb_bar = QWidget()
+        self.breadcrumb_bar.setObjectName("breadcrumbBar")
+        self._crumb_layout = QHBoxLayout(self.breadcrumb_bar)
+        self._crumb_layout.setContentsMargins(6, 2, 6, 2)
+        self._crumb_layout.setSpacing(2)
+        central = QWidget()
+        central.setObjectName("centralArea")
+        lay = QVBoxLayout(central)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(0)
+        lay.addWidget(self.breadcrumb_bar)
+        lay.addWidget(self.tabs, 1)
+        self.setCentralWidget(central)
+
+    def _dock(self, title: str, name: str, widget: QWidget, area) -> QDockWidget:
+        d = QDockWidget(title, self)
+        d.setObjectName(name)
+        d.setWidget(widget)
+        d.setAllowedAreas(Qt.DockWidgetArea.AllDockWidgetAreas)
+        self.addDockWidget(area, d)
+        return d
+
+    def _build_docks(self) -> None:
+        self.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.navigator = NavigatorWidget()
+        self.navigator.address_selected.connect(self.select)
+        self.navigator.address_activated.connect(self.navigate)
+        self.navigator.context_menu_requested.connect(self.show_fault_menu)
+        self.navigator_dock = self._dock("Navigator", "navigatorDock", self.navigator, Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.inspector = InspectorWidget()
+        self.inspector.context_menu_requested.connect(self.show_fault_menu)
+        self.inspector_dock = self._dock("Inspector", "inspectorDock", self.inspector, Qt.DockWidgetArea.LeftDockWidgetArea)
+        pending = QLabel("Loading charts…")
+        pending.setObjectName("chartPanelPending")
+        pending.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.charts_dock = self._dock("Charts", "chartsDock", pending, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.event_log = EventLogView()
+        self.event_log.address_activated.connect(self.navigate)
+        self.events_dock = self._dock("Event log", "eventLogDock", self.event_log, Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.resizeDocks([self.navigator_dock, self.inspector_dock], [420, 480], Qt.Orientation.Vertical)
+        self.resizeDocks([self.navigator_dock, self.charts_dock], [330, 540], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.events_dock], [190], Qt.Orientation.Vertical)
+        self.charts_dock.visibilityChanged.connect(lambda _v: self._mark_dirty())
+
+    def _action(self, name: str, text: str, slot, shortcut=None, tip: str = "", checkable: bool = False) -> QAction:
+        a = QAction(text, self)
+        a.setObjectName(name)
+        if shortcut is not None:
+            seqs = shortcut if isinstance(shortcut, list) else [shortcut]
+            a.setShortcuts([QKeySequence(s) for s in seqs])
+            a.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        if tip:
+            a.setToolTip(tip + (f" ({a.shortcut().toString(QKeySequence.SequenceFormat.NativeText)})"
+                                if shortcut is not None else ""))
+            a.setStatusTip(tip)
+        a.setCheckable(checkable)
+        a.triggered.connect(slot)
+        self.addAction(a)  # shortcuts work even when the toolbar is hidden
+        return a
+
+    def _build_actions(self) -> None:
+        A = self._action
+        self.act_run = A("actionRunPause", "Run", self._on_run_triggered, "Space", "Run or pause the simulation")
+        self.act_step = A("actionStep", "Step", self._on_step_triggered, ".", "Advance one engine step (1 s)")
+        self.act_slower = A("actionSlower", "Slower", lambda: self.driver.speed_down(), "[", "Halve the speed (presets)")
+        self.act_faster = A("actionFaster", "Faster", lambda: self.driver.speed_up(), "]", "Increase the speed (presets)")
+        self.act_back = A("actionBack", "Back", self.go_back, "Alt+Left",
+                          "Back to the previous location")
+        self.act_forward = A("actionForward", "Forward", self.go_forward, "Alt+Right", "Forward")
+        self.act_search = A("actionSearch", "Go to address…", self.focus_search, "Ctrl+L",
+                            "Jump to any address (H1, H1-R003, H1-R003-T2-G5, CH1, GT3, GRID)")
+        self.act_open = A("actionOpenFacility", "Open facility…", self._on_open_facility_triggered, "Ctrl+O",
+                          "Open a facility file (YAML or JSON)")
+        self.act_open_scenario = A("actionOpenScenario", "Open scenario…", self._on_open_scenario_triggered,
+                                   "Ctrl+Shift+O", "Open a scenario file with timed faults (restarts the run)")
+        self.act_quit = A("actionQuit", "Quit", self.close, "Ctrl+Q", "Quit Colossus GUI")
+        self.act_dark = A("actionDarkTheme", "Dark theme", self._on_dark_triggered, None,
+                          "Dark theme for a control-room wall; light for printed reports", checkable=True)
+        self.act_shortcuts = A("actionShortcuts", "Keyboard shortcuts", self.show_shortcuts, "F1",
+                               "List every keyboard shortcut")
+        self.act_about = A("actionAbout", "About Colossus GUI", self.show_about, None, "Versions")
+        self.view_actions: list[QAction] = []
+        for i, (key, label) in enumerate((("site", "Site"), ("hall", "Hall"), ("gpus", "All GPUs"),
+                                          ("rack", "Rack"), ("tray", "Tray"))):
+            act = A(f"actionShow{key.capitalize()}", f"{label} view",
+                    lambda _c=False, i=i: self.tabs.setCurrentIndex(i), f"Ctrl+{i + 1}", f"Show the {label} view")
+            self.view_actions.append(act)
+
+    def _build_menus(self) -> None:
+        mb = self.menuBar()
+        mb.setObjectName("menuBar")
+        m = mb.addMenu("&File")
+        m.setObjectName("menuFile")
+        m.addActions([self.act_open, self.act_open_scenario])
+        m.addSeparator()
+        m.addAction(self.act_quit)
+        m = mb.addMenu("&Simulation")
+        m.setObjectName("menuSimulation")
+        m.addActions([self.act_run, self.act_step, self.act_slower, self.act_faster])
+        m = mb.addMenu("&View")
+        m.setObjectName("menuView")
+        m.addActions(self.view_actions)
+        m.addSeparator()
+        for d in (self.navigator_dock, self.inspector_dock, self.charts_dock, self.events_dock):
+            act = d.toggleViewAction()
+            act.setObjectName(f"toggle_{d.objectName()}")
+            m.addAction(act)
+        m.addSeparator()
+        m.addActions([self.act_back, self.act_forward, self.act_search])
+        m.addSeparator()
+        m.addAction(self.act_dark)
+        m = mb.addMenu("&Help")
+        m.setObjectName("menuHelp")
+        m.addActions([self.act_shortcuts, self.act_about])
+
+    def _build_toolbar(self) -> None:
+        tb = self.addToolBar("Simulation")
+        tb.setObjectName("mainToolBar")
+        tb.setMovable(False)
+        tb.addActions([self.act_back, self.act_forward])
+        tb.addSeparator()
+        tb.addActions([self.act_run, self.act_step])
+        tb.addSeparator()
+        tb.addAction(self.act_slower)
+        self.speed_combo = QComboBox()
+        self.speed_combo.setObjectName("speedCombo")
+        self.speed_combo.setToolTip("Simulation speed: simulated seconds per wall-clock second ([ and ])")
+        for s in SPEED_PRESETS:
+            self.speed_combo.addItem(f"{s:g}×", float(s))
+        self.speed_combo.activated.connect(self._on_speed_combo_activated)
+        i = self.speed_combo.findData(float(self.driver.speed))
+        if i >= 0:
+            self.speed_combo.setCurrentIndex(i)
+        tb.addWidget(self.speed_combo)
+        tb.addAction(self.act_faster)
+        tb.addSeparator()
+        self.metric_label = QLabel(" Colour racks by ")
+        self.metric_label.setObjectName("hallMetricLabel")
+        tb.addWidget(self.metric_label)
+        self.metric_combo = QComboBox()
+        self.metric_combo.setObjectName("hallMetricCombo")
+        self.metric_combo.setToolTip("Metric that colours the racks in the Hall view")
+        try:
+            from .metrics import RACK_METRICS
+            for name, m in RACK_METRICS.items():
+                self.metric_combo.addItem(m.label + (f" ({m.unit})" if m.unit else ""), name)
+        except ImportError:
+            self.metric_combo.setEnabled(False)
+        self.metric_combo.activated.connect(self._on_metric_combo_activated)
+        tb.addWidget(self.metric_combo)
+        # one metric control: the toolbar's; the hall view's own chooser would duplicate it
+        inner = getattr(self.hall_view, "metric_combo", None)
+        if inner is not None:
+            inner.hide()
+        spacer = QWidget()
+        spacer.setObjectName("toolbarSpacer")
+        spacer.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        tb.addWidget(spacer)
+        self.search_edit = QLineEdit()
+        self.search_edit.setObjectName("addressSearch")
+        self.search_edit.setPlaceholderText("Go to address (Ctrl+L): H1-R003, H1-R003-T2-G5, CH1 …")
+        self.search_edit.setClearButtonEnabled(True)
+        self.search_edit.setMinimumWidth(300)
+        self.search_edit.setToolTip(self.act_search.toolTip())
+        self._completer_model = QStringListModel(self)
+        self.completer = QCompleter(self._completer_model, self)
+        self.completer.setObjectName("addressCompleter")
+        self.completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        self.completer.setMaxVisibleItems(16)
+        self.search_edit.setCompleter(self.completer)
+        self.completer.activated.connect(self.navigate)
+        self.search_edit.returnPressed.connect(self._on_search_return_pressed)
+        self.search_edit.textEdited.connect(self._on_search_text_edited)
+        tb.addWidget(self.search_edit)
+        for act in tb.actions():
+            w = tb.widgetForAction(act)
+            if w is not None and not w.objectName() and act.objectName():
+                w.setObjectName(act.objectName().replace("action", "button", 1))
+        self.toolbar = tb
+
+    def _build_statusbar(self) -> None:
+        sb = self.statusBar()
+        sb.setObjectName("statusBar")
+
+        def label(name: str, tip: str, min_chars: int) -> QLabel:
+            lab = QLabel()
+            lab.setObjectName(name)
+            lab.setToolTip(tip)
+            lab.setMinimumWidth(self.fontMetrics().horizontalAdvance("0" * min_chars))
+            lab.setContentsMargins(6, 0, 6, 0)
+            sb.addPermanentWidget(lab)
+            return lab
+
+        self.clock_label = label("clockLabel", "Simulated time (days hh:mm:ss)", 12)
+        self.speed_label = label("speedLabel", "Set speed and the speed actually achieved on this machine", 22)
+        self.it_label = label("itLabel", "IT load of the facility", 11)
+        self.pue_label = label("pueLabel", "Power usage effectiveness: facility power / IT power", 10)
+        self.alarm_label = label("alarmLabel", "Throttled GPUs and failed parts (GPUs, PSUs, NICs, pumps, fans, "
+                                 "leaks, chillers, turbines)", 36)
+
+    # ================================================================== engine
+    def set_engine(self, engine: Engine) -> None:
+        """Show another engine (a newly opened facility or scenario)."""
+        self.engine = engine
+        self.driver.set_engine(engine)
+        for v in self.views.values():
+            _call(v, "set_engine", engine)
+        if self.charts is not None:
+            self.charts.set_engine(engine)
+        self.navigator.set_engine(engine)
+        self.inspector.set_engine(engine)
+        self.event_log.set_engine(engine)
+        self._history.clear()
+        self._hist_pos = -1
+        self._completer_prefix = None
+        self._set_completer_base()
+        f = engine.facility
+        self.setWindowTitle(f"Colossus GUI — {f.name}: {engine.n_gpus:,} GPUs in {engine.topo.n_halls} halls"
+                            + (f" — scenario {engine.scenario.title}" if engine.scenario is not None else ""))
+        self.navigate("SITE")
+        self._mark_dirty()
+        self.refresh_text()
+        self.engine_changed.emit()
+
+    # ================================================================== navigation
+    def _parse(self, text: str) -> Address:
+        t = text.strip().upper()
+        if t in ("", "SITE"):
+            return SITE
+        return self.engine.topo.parse(t)
+
+    def navigate(self, text: str, record: bool = True) -> bool:
+        """Go to an address: open the view that shows it and inspect it. Invalid -> status message, False."""
+        try:
+            addr = self._parse(text)
+        except AddressError as e:
+            self.statusBar().showMessage(f"Cannot go there: {e}", 10000)
+            return False
+        self._show(addr)
+        if record:
+            del self._history[self._hist_pos + 1:]
+            if not self._history or self._history[-1] != addr.text:
+                self._history.append(addr.text)
+            self._hist_pos = len(self._history) - 1
+        self._update_history_actions()
+        return True
+
+    def _show(self, addr: Address) -> None:
+        topo = self.engine.topo
+        self._location = addr
+        rack = topo.rack_of(addr) if addr.kind != "site" else None
+        if addr.kind in ("site", "grid", "chiller", "megapack", "turbine"):
+            self.tabs.setCurrentWidget(self.site_view)
+        elif addr.kind == "hall":
+            _call(self.hall_view, "set_hall", addr.index)
+            self.tabs.setCurrentWidget(self.hall_view)
+        elif addr.kind in ("rack", "cdu", "pump", "rdhx", "fan"):
+            _call(self.rack_view, "set_rack", rack)
+            _call(self.hall_view, "select", rack)
+            self.tabs.setCurrentWidget(self.rack_view)
+        else:  # tray, gpu, cpu, psu, nic
+            tray = addr.index if addr.kind != "gpu" else addr.index // topo.gpus_per_tray
+            _call(self.rack_view, "set_rack", rack)
+            self._ensure_view("tray")
+            _call(self.tray_view, "set_tray", tray)
+            _call(self.hall_view, "select", rack)
+            self.tabs.setCurrentWidget(self.tray_view)
+        self._set_selection(addr)
+        self._update_breadcrumbs(addr)
+        if addr.kind != "site":
+            self.navigator.reveal(addr.text)
+        if self.search_edit.text().strip().upper() != addr.text and not self.search_edit.hasFocus():
+            self.search_edit.setText("" if addr.kind == "site" else addr.text)
+        self._mark_dirty()
+        self.location_changed.emit(addr.text)
+
+    def select(self, text: str) -> bool:
+        """Inspect an address (and let the charts follow its rack) without changing the view."""
+        try:
+            addr = self._parse(text)
+        except AddressError as e:
+            self.statusBar().showMessage(f"Cannot select: {e}", 10000)
+            return False
+        self._set_selection(addr)
+        return True
+
+    def _set_selection(self, addr: Address) -> None:
+        self._selection = addr
+        self.inspector.set_address(addr)
+        rack = self.engine.topo.rack_of(addr) if addr.kind != "site" else None
+        if self.charts is not None:
+            self.charts.set_rack(rack)
+
+    @property
+    def selection(self) -> Address:
+        return self._selection
+
+    @property
+    def location(self) -> Address:
+        return self._location
+
+    def go_back(self) -> None:
+        if self._hist_pos > 0:
+            self._hist_pos -= 1
+            self.navigate(self._history[self._hist_pos], record=False)
+
+    def go_forward(self) -> None:
+        if self._hist_pos < len(self._history) - 1:
+            self._hist_pos += 1
+            self.navigate(self._history[self._hist_pos], record=False)
+
+    def _update_history_actions(self) -> None:
+        self.act_back.setEnabled(self._hist_pos > 0)
+        self.act_forward.setEnabled(self._hist_pos < len(self._history) - 1)
+
+    def _update_breadcrumbs(self, addr: Address) -> None:
+        lay = self._crumb_layout
+        while lay.count():
+            w = lay.takeAt(0).widget()
+            if w is not None:
+                w.hide()
+                w.deleteLater()
+        self._crumbs: list[QToolButton] = []
+        chain = _breadcrumb_chain(addr)
+        for i, (label, target) in enumerate(chain):
+            if i:
+                sep = QLabel("›")
+                sep.setObjectName(f"crumbSep{i}")
+                lay.addWidget(sep)
+            b = QToolButton()
+            b.setObjectName(f"crumb{i}")
+            b.setText(label)
+            b.setAutoRaise(True)
+            b.setToolTip(f"Go to {target}")
+            if i == len(chain) - 1:
+                f = b.font()
+                f.setBold(True)
+                b.setFont(f)
+            b.clicked.connect(lambda _c=False, t=target: self.navigate(t))
+            lay.addWidget(b)
+            self._crumbs.append(b)
+        lay.addStretch(1)
+
+    def breadcrumbs(self) -> list[str]:
+        return [b.text() for b in self._crumbs]
+
+    def focus_search(self) -> None:
+        self.search_edit.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        self.search_edit.selectAll()
+
+    def _on_search_return_pressed(self) -> None:
+        text = self.search_edit.text()
+        if self.navigate(text):
+            self.search_edit.clearFocus()
+            self.search_edit.setText(self._location.text if self._location.kind != "site" else "")
+        else:
+            self.search_edit.selectAll()
+
+    def _set_completer_base(self) -> None:
+        topo = self.engine.topo
+        base = ["SITE", "GRID", *topo.hall_names, *(topo.chiller_address(i) for i in range(topo.n_chillers)),
+                *(topo.turbine_address(i) for i in range(topo.n_turbines)), "MP001"]
+        self._completer_base = base + [topo.rack_address(r) for r in range(topo.n_racks)]
+        self._completer_model.setStringList(self._completer_base)
+
+    def _on_search_text_edited(self, text: str) -> None:
+        # below a rack, complete its parts (a full list of 100k+ GPU addresses would cost launch time)
+        t = text.strip().upper()
+        parts = t.split("-")
+        prefix = "-".join(parts[:2]) if len(parts) >= 3 else None
+        if prefix == self._completer_prefix:
+            return
+        self._completer_prefix = prefix
+        if prefix is None:
+            self._completer_model.setStringList(self._completer_base)
+            return
+        try:
+            a = self.engine.topo.parse(prefix)
+        except AddressError:
+            return
+        if a.kind != "rack":
+            return
+        topo, r = self.engine.topo, a.index
+        items = [f"{prefix}-CDU", *(topo.pump_address(r, p) for p in range(topo.pumps_per_cdu)), f"{prefix}-RDHX",
+                 *(topo.fan_address(r, f) for f in range(topo.fans_per_door))]
+        for t_i in range(topo.trays_per_rack):
+            ta = f"{prefix}-T{t_i + 1}"
+            items.append(ta)
+            items += [f"{ta}-G{g + 1}" for g in range(topo.gpus_per_tray)]
+            items += [f"{ta}-C{c + 1}" for c in range(topo.cpus_per_tray)]
+            items += [f"{ta}-PSU{p + 1}" for p in range(topo.psus_per_tray)]
+            items += [f"{ta}-N{n + 1}" for n in range(topo.nics_per_tray)]
+        self._completer_model.setStringList(items)
+
+    # ---- view signals
+    def _on_site_hall_activated(self, h: int) -> None:
+        self.navigate(self.engine.topo.hall_names[h])
+
+    def _on_view_address_selected(self, address: str) -> None:
+        self.select(address)
+
+    def _on_view_component_selected(self, what) -> None:
+        if isinstance(what, int):  # a GPU index from the tray view
+            what = self.engine.topo.gpu_address(what)
+        self.select(str(what))
+
+    def _on_view_rack_selected(self, r: int) -> None:
+        if 0 <= r < self.engine.n_racks:
+            self.select(self.engine.topo.rack_address(r))
+
+    def _on_view_rack_activated(self, r: int) -> None:
+        if 0 <= r < self.engine.n_racks:
+            self.navigate(self.engine.topo.rack_address(r))
+
+    def _on_rack_tray_activated(self, tray: int) -> None:
+        if 0 <= tray < self.engine.n_trays:
+            self.navigate(self.engine.topo.tray_address(tray))
+
+    def _on_tabs_current_changed(self, _i: int) -> None:
+        w = self.tabs.currentWidget()
+        if isinstance(w, _Pending):
+            self._ensure_view(w.key)
+        self.metric_combo.setEnabled(self.tabs.currentWidget() is self.hall_view and self.metric_combo.count() > 0)
+        self.metric_label.setEnabled(self.metric_combo.isEnabled())
+        self._mark_dirty()
+        self.refresh_views()
+
+    def _on_metric_combo_activated(self, i: int) -> None:
+        name = self.metric_combo.itemData(i)
+        if name:
+            _call(self.hall_view, "set_metric", name)
+            self._mark_dirty()
+
+    # ================================================================== faults
+    def fault_menu(self, address: str) -> QMenu | None:
+        try:
+            options = fault_options(self.engine, address)
+        except AddressError as e:
+            self.statusBar().showMessage(str(e), 8000)
+            return None
+        menu = QMenu(self)
+        menu.setObjectName("faultMenu")
+        menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        title = menu.addAction(address)
+        title.setEnabled(False)
+        inject = menu.addMenu("Inject fault")
+        inject.setObjectName("injectFaultMenu")
+        subs: dict[str, QMenu] = {}
+        for group, label, kind, target, params in options:
+            parent = inject
+            if group is not None:
+                parent = subs.get(group)
+                if parent is None:
+                    parent = subs[group] = inject.addMenu(group)
+            act = parent.addAction(label)
+            act.setToolTip(f"{kind} on {target}")
+            act.triggered.connect(lambda _c=False, k=kind, t=target, p=params: self.inject_fault(k, t, **p))
+        inject.setEnabled(bool(options))
+        if address.upper() != "SITE":
+            rep = menu.addAction("Repair")
+            rep.setObjectName("repairAction")
+            rep.triggered.connect(lambda _c=False, a=address: self.repair(a))
+        menu.addSeparator()
+        go = menu.addAction("Go to " + address)
+        go.triggered.connect(lambda _c=False, a=address: self.navigate(a))
+        return menu
+
+    def show_fault_menu(self, address: str, global_pos: QPoint) -> None:
+        menu = self.fault_menu(address)
+        if menu is not None:
+            menu.popup(global_pos)
+
+    def inject_fault(self, kind: str, target: str, **params) -> bool:
+        """Inject a fault now (what the context menu's actions call). Errors -> a message box."""
+        try:
+            self.engine.inject(kind, target, **params)
+        except SimError as e:
+            self._error_box("Cannot inject the fault", str(e))
+            return False
+        self.statusBar().showMessage(f"Injected {kind.replace('_', ' ')} on {target}", 6000)
+        self._after_user_action()
+        return True
+
+    def repair(self, address: str) -> bool:
+        try:
+            changed = self.engine.repair(address)
+        except SimError as e:
+            self._error_box("Cannot repair", str(e))
+            return False
+        self.statusBar().showMessage(f"Repaired {address}" if changed else f"{address}: nothing to repair", 6000)
+        self._after_user_action()
+        return changed
+
+    def _after_user_action(self) -> None:
+        self._mark_dirty()
+        self.event_log.pull()
+        self.refresh_views(force=True)
+        self.inspector.refresh()
+
+    def _error_box(self, title: str, text: str, details: str = "") -> QMessageBox:
+        box = QMessageBox(QMessageBox.Icon.Warning, title, text, QMessageBox.StandardButton.Ok, self)
+        box.setObjectName("errorDialog")
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        if details:
+            box.setDetailedText(details)
+        self._last_error_dialog = box
+        box.open()  # window-modal, does not block the caller (nor a test)
+        return box
+
+    # ================================================================== files
+    def _on_open_facility_triggered(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open facility", "", "Facility files (*.yaml *.yml *.json);;All files (*)")
+        if path:
+            self.open_facility(path)
+
+    def _on_open_scenario_triggered(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open scenario", "", "Scenario files (*.yaml *.yml *.json);;All files (*)")
+        if path:
+            self.open_scenario(path)
+
+    def show_problems(self, title: str, what: str, problems: list[str]) -> QMessageBox:
+        """A dialog listing every problem of a file; the current facility stays open."""
+        shown = problems[:40]
+        more = f"\n… and {len(problems) - len(shown)} more (see details)" if len(problems) > len(shown) else ""
+        box = QMessageBox(QMessageBox.Icon.Critical, title, f"{what}\nThe current facility stays open.",
+                          QMessageBox.StandardButton.Ok, self)
+        box.setObjectName("loadErrorDialog")
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.setInformativeText("\n".join(shown) + more)
+        box.setDetailedText("\n".join(problems))
+        box.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self._last_error_dialog = box
+        box.open()
+        return box
+
+    @property
+    def last_error_dialog(self) -> QMessageBox | None:
+        return self._last_error_dialog
+
+    def open_facility(self, path: str) -> bool:
+        try:
+            fac = load_facility(path)
+        except LoadError as e:
+            n = len(e.problems)
+            self.show_problems("Cannot open facility", f"{path} has {n} problem{'s' if n != 1 else ''}:", e.problems)
+            return False
+        was_running = self.driver.running
+        self.driver.pause()
+        self.facility_ref = str(path)
+        self.set_engine(Engine(fac, seed=self.seed))
+        if self.settings is not None:
+            self.settings.setValue("lastFacility", os.path.abspath(path) if os.path.exists(path) else str(path))
+        self.statusBar().showMessage(f"Opened facility {fac.name!r}: {fac.n_gpus:,} GPUs", 8000)
+        self.driver.set_running(was_running)
+        return True
+
+    def open_scenario(self, path: str) -> bool:
+        try:
+            sc = load_scenario(path)
+            fac = self.engine.facility
+            if sc.facility and sc.facility not in (fac.name, self.facility_ref):
+                fac = load_facility(sc.facility)
+            check_scenario_targets(sc, fac, str(path))
+        except LoadError as e:
+            n = len(e.problems)
+            self.show_problems("Cannot open scenario", f"{path} has {n} problem{'s' if n != 1 else ''}:", e.problems)
+            return False
+        was_running = self.driver.running
+        self.driver.pause()
+        self.set_engine(Engine(fac, seed=sc.seed if sc.seed is not None else self.seed, scenario=sc))
+        self.statusBar().showMessage(f"Scenario {sc.title!r}: {len(sc.faults)} timed faults; the run restarted", 8000)
+        self.driver.set_running(was_running)
+        return True
+
+    # ================================================================== running
+    def _on_run_triggered(self) -> None:
+        self.driver.toggle()
+
+    def _on_step_triggered(self) -> None:
+        self.driver.step_once()
+        self.refresh_views(force=True)
+        self.refresh_text()
+
+    def _on_driver_running_changed(self, running: bool) -> None:
+        self._update_run_action()
+        self.refresh_text()
+
+    def _update_run_action(self) -> None:
+        running = self.driver.running
+        self.act_run.setText("Pause" if running else "Run")
+        self.act_run.setToolTip(("Pause" if running else "Run") + " the simulation (Space)")
+        self.act_step.setEnabled(not running)
+
+    def _on_driver_speed_changed(self, speed: float) -> None:
+        i = self.speed_combo.findData(float(speed))
+        if i >= 0:
+            self.speed_combo.setCurrentIndex(i)
+        else:
+            self.speed_combo.setEditText(f"{speed:g}×")
+        self.refresh_text()
+
+    def _on_speed_combo_activated(self, i: int) -> None:
+        self.driver.set_speed(float(self.speed_combo.itemData(i)))
+
+    def _on_driver_ticked(self) -> None:
+        self._dirty = True
+
+    def _mark_dirty(self) -> None:
+        self._dirty = True
+
+    def _on_redraw_timer_timeout(self) -> None:
+        self.refresh_views()
+
+    def _on_text_timer_timeout(self) -> None:
+        self.refresh_text()
+
+    def refresh_views(self, force: bool = False) -> None:
+        """Redraw the visible view and the charts if anything changed (or ``force``)."""
+        if not (self._dirty or force) or self.isMinimized():
+            return
+        self._dirty = False
+        view = self.tabs.currentWidget()
+        _call(view, "refresh")
+        if self.charts is not None and self.charts.isVisible():
+            self.charts.redraw(force=force)
+        if self.event_log.isVisible():
+            self.event_log.pull()
+        self.clock_label.setText(format_clock(self.engine.t))
+
+    def refresh_text(self) -> None:
+        """The 1 Hz text: status bar, inspector, chart titles."""
+        eng = self.engine
+        self.clock_label.setText(format_clock(eng.t))
+        state = "running" if self.driver.running else "paused"
+        actual = self.driver.actual_speed()
+        self.speed_label.setText(f"{state} · set {self.driver.speed:g}× · actual {actual:.3g}×"
+                                 if self.driver.running else f"{state} · set {self.driver.speed:g}×")
+        self.it_label.setText(f"IT {eng.it_w / 1e6:.1f} MW")
+        self.pue_label.setText(f"PUE {eng.facility_w / eng.it_w:.3f}" if eng.it_w > 0 else "PUE –")
+        throttled = int(eng.rack_throttled.sum())
+        failed = self.failed_parts()
+        self.alarm_label.setText(f"throttled GPUs {throttled:,} · failed parts {failed:,}")
+        bad = throttled > 0 or failed > 0
+        warn = "#f0a020" if self.dark else "#a04d00"
+        self.alarm_label.setStyleSheet(f"color: {warn}; font-weight: bold;" if bad else "")
+        if self.inspector.isVisible():
+            self.inspector.refresh()
+        if self.charts is not None and self.charts.isVisible():
+            self.charts.refresh_text()
+
+    def failed_parts(self) -> int:
+        e = self.engine
+        return int((~e.gpu_ok).sum() + (~e.psu_ok).sum() + (~e.nic_ok).sum() + (~e.pump_ok).sum()
+                   + (~e.fan_ok).sum() + e.leak.sum() + (~e.chiller_ok).sum() + (e.gt_state == 3).sum())
+
+    def frame_once(self, wall_dt: float = REDRAW_MS / 1000.0) -> float:
+        """One frame as the user sees it: a driver tick of ``wall_dt`` wall seconds, then the visible view and
+        the charts redrawn and painted. Returns the wall seconds it took (benchmarks)."""
+        t0 = time.perf_counter()
+        self.driver.tick_once(wall_dt)
+        self._dirty = True
+        self.refresh_views()
+        QApplication.processEvents()
+        self.frame_count += 1
+        return time.perf_counter() - t0
+
+    def visible_view(self) -> QWidget:
+        return self.tabs.currentWidget()
+
+    # ================================================================== theme, help
+    def _on_dark_triggered(self, checked: bool) -> None:
+        self.set_theme(bool(checked))
+
+    def set_theme(self, dark: bool, save: bool = True) -> None:
+        from .app import apply_theme
+        self.dark = bool(dark)
+        app = QApplication.instance()
+        if app is not None:
+            apply_theme(app, self.dark)
+        self.act_dark.setChecked(self.dark)
+        if self.charts is not None:
+            self.charts.apply_theme(self.dark)
+        self.event_log.log_model.dark = self.dark
+        for v in self.views.values():
+            _call(v, "set_dark", self.dark)
+            v.update()
+        if save and self.settings is not None:
+            self.settings.setValue("theme", "dark" if self.dark else "light")
+        self.refresh_views(force=True)
+
+    def shortcut_rows(self) -> list[tuple[str, str]]:
+        rows = []
+        for a in self.actions():
+            keys = ", ".join(s.toString(QKeySequence.SequenceFormat.NativeText) for s in a.shortcuts())
+            if keys:
+                rows.append((keys, a.statusTip() or a.text().replace("&", "").rstrip("…")))
+        rows += [("Double-click a rack", "Open its rack elevation"), ("Click a tray", "Open the tray"),
+                 ("Right-click a component", "Inject a fault / repair"),
+                 ("Mouse wheel / drag on a chart", "Zoom / pan time (pauses scrolling)")]
+        return rows
+
+    def show_shortcuts(self) -> ShortcutsDialog:
+        dlg = ShortcutsDialog(self.shortcut_rows(), self)
+        dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dlg.open()
+        return dlg
+
+    @staticmethod
+    def versions() -> dict[str, str]:
+        import pydantic
+        import pyqtgraph
+        import PySide6
+        from PySide6.QtCore import qVersion
+        return {"Colossus GUI": __version__, "Python": platform.python_version(), "Qt": qVersion(),
+                "PySide6": PySide6.__version__, "pyqtgraph": pyqtgraph.__version__, "numpy": np.__version__,
+                "pydantic": pydantic.VERSION, "Platform": platform.platform(terse=True)}
+
+    def show_about(self) -> QMessageBox:
+        v = self.versions()
+        text = ("<h3>Colossus GUI</h3><p>See, simulate and train on a 100,000-GPU liquid-cooled AI training "
+                "facility.</p><table>" + "".join(f"<tr><td>{k}&nbsp;&nbsp;</td><td>{val}</td></tr>"
+                                                  for k, val in v.items()) + "</table>")
+        box = QMessageBox(QMessageBox.Icon.Information, "About Colossus GUI", text, QMessageBox.StandardButton.Ok, self)
+        box.setObjectName("aboutDialog")
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()
+        return box
+
+    # ================================================================== settings, teardown
+    def _restore_settings(self) -> None:
+        self.restored_geometry = False
+        if self.settings is None:
+            return
+        geo = self.settings.value("geometry")
+        if isinstance(geo, QByteArray | bytes):
+            self.restored_geometry = bool(self.restoreGeometry(geo))
+        state = self.settings.value("windowState")
+        if isinstance(state, QByteArray | bytes):
+            self.restoreState(state)
+
+    def save_settings(self) -> None:
+        if self.settings is None:
+            return
+        self.settings.setValue("geometry", self.saveGeometry())
+        self.settings.setValue("windowState", self.saveState())
+        self.settings.setValue("theme", "dark" if self.dark else "light")
+        if self.facility_ref:
+            self.settings.setValue("lastFacility", self.facility_ref)
+        self.settings.sync()
+
+    def shutdown(self) -> None:
+        """Stop every timer (deterministic teardown: PySide6 may crash at exit otherwise)."""
+        self.driver.stop()
+        self._redraw_timer.stop()
+        self._text_timer.stop()
+
+    def closeEvent(self, e):  # noqa: N802
+        try:
+            self.save_settings()
+        except Exception:  # settings must never block quitting
+            traceback.print_exc()
+        self.shutdown()
+        super().closeEvent(e)
