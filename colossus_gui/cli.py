@@ -85,6 +85,8 @@ def main(argv: list[str] | None = None) -> int:
     commands = {"gui", "run", "validate", "bench", "facilities", "snapshot"}
     if not argv or (argv[0] not in commands and argv[0] not in ("-h", "--help", "--version")):
         return _gui(argv)
+    if argv[0] == "gui":  # the app parses its own options (argparse's REMAINDER would drop them)
+        return _gui(argv[1:])
     args = build_parser().parse_args(argv)
     try:
         if args.command == "gui":

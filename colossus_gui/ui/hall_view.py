@@ -185,6 +185,10 @@ class HallView(QWidget):
         self._metric_name = "hottest_gpu"
         self.selected = -1
         self._hover = -1
+        # optional: () -> int8 per rack (0 none, 1 warning, 2 critical), e.g. AlarmManager.rack_severity;
+        # racks with an active alarm get an amber or red frame whatever the colour metric
+        self.alarm_severity_fn = None
+        self.alarm_text_fn = None  # optional: rack index -> short text of its active alarms (tooltip)
         self._zoom = 1.0
         self._pan = QPointF(0, 0)
         self._press: QPointF | None = None
@@ -564,7 +568,14 @@ class HallView(QWidget):
         if s >= 28:
             self._paint_pumps(p)
 
-        # ---- outlines: hover thin, selection thick
+        # ---- alarm frames (amber warning, red critical), then hover thin, selection thick
+        if self.alarm_severity_fn is not None:
+            sev = np.asarray(self.alarm_severity_fn())[self._r0:self._r0 + self._n]
+            p.setBrush(Qt.BrushStyle.NoBrush)
+            for level, rgba in ((1, colors.WARNING), (2, colors.CRITICAL)):
+                p.setPen(QPen(qcolor(rgba), 2.5))
+                for k in np.flatnonzero(sev == level):
+                    p.drawRect(self._world_rect(*self._rack_world(self._r0 + int(k))).adjusted(-2, -2, 2, 2))
         for idx, width in ((self._hover, 1), (self.selected, 3)):
             if idx < 0 or not self._r0 <= idx < self._r0 + self._n:
                 continue
@@ -662,8 +673,10 @@ class HallView(QWidget):
                     f"{'<br><b>coolant leak</b>' if eng.leak[i] else ''}")
         rows = "".join(f"<tr><td>{k}</td><td align='right'>{v}</td></tr>" for k, v in rack_key_figures(eng, i))
         val = m.values(eng)[i]
+        alarms = self.alarm_text_fn(i) if self.alarm_text_fn is not None else ""
         return (f"<b>{addr}</b> (row {row + 1}, position {pos + 1})<table>{rows}</table>"
-                f"Failed parts: {faults}<br>{m.label}: <b>{m.format(float(val))}</b> — {m.limits_text()}")
+                f"Failed parts: {faults}<br>{m.label}: <b>{m.format(float(val))}</b> — {m.limits_text()}"
+                + (f"<br><b>Alarms:</b> {alarms}" if alarms else ""))
 
     # ------------------------------------------------------------------ mouse and keys
     def mousePressEvent(self, ev) -> None:  # noqa: N802

@@ -44,14 +44,18 @@ from PySide6.QtWidgets import (
 
 from .. import __version__
 from ..io.loader import LoadError, check_scenario_targets, load_facility, load_scenario
+from ..io.ops_loader import load_ops_config
 from ..model.addresses import Address, AddressError
 from ..model.scenario import FAULT_TARGETS
+from ..ops.workflow import OpsManager
 from ..sim.engine import Engine, SimError
+from .alarm_panel import AlarmPanelWidget
 from .event_log import EventLogView
 from .inspector import SITE, InspectorWidget
 from .navigator import NavigatorWidget
 from .sim_driver import SPEED_PRESETS, SimDriver, format_clock
 from .site_view import SiteView
+from .work_order_panel import WorkOrderPanelWidget
 
 REDRAW_MS = 100      # views and charts: at most 10 Hz
 TEXT_MS = 1000       # status bar, inspector, chart titles: 1 Hz
@@ -238,8 +242,12 @@ class MainWindow(QMainWindow):
         self._completer_prefix = None
         self.charts = None
         self._startup_done = False
+        self.ops: OpsManager | None = None
+        self.store = None
+        self.ops_config = load_ops_config()
 
         self.driver = SimDriver(engine, speed=speed, parent=self)
+        self.driver.step_hooks.append(self._on_engine_stepped)
         self.driver.ticked.connect(self._on_driver_ticked)
         self.driver.running_changed.connect(self._on_driver_running_changed)
         self.driver.speed_changed.connect(self._on_driver_speed_changed)
@@ -408,9 +416,18 @@ class MainWindow(QMainWindow):
         self.event_log = EventLogView()
         self.event_log.address_activated.connect(self.navigate)
         self.events_dock = self._dock("Event log", "eventLogDock", self.event_log, Qt.DockWidgetArea.BottomDockWidgetArea)
+        # alarm list and work-order board: their widgets are (re)built with each engine's OpsManager
+        self.alarms_dock = self._dock("Alarms", "alarmsDock", QWidget(), Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.work_orders_dock = self._dock("Work orders", "workOrdersDock", QWidget(),
+                                           Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.tabifyDockWidget(self.events_dock, self.alarms_dock)
+        self.tabifyDockWidget(self.alarms_dock, self.work_orders_dock)
+        self.alarms_dock.raise_()
+        self.alarm_panel: AlarmPanelWidget | None = None
+        self.work_order_panel: WorkOrderPanelWidget | None = None
         self.resizeDocks([self.navigator_dock, self.inspector_dock], [420, 480], Qt.Orientation.Vertical)
         self.resizeDocks([self.navigator_dock, self.charts_dock], [330, 540], Qt.Orientation.Horizontal)
-        self.resizeDocks([self.events_dock], [190], Qt.Orientation.Vertical)
+        self.resizeDocks([self.events_dock], [230], Qt.Orientation.Vertical)
         self.charts_dock.visibilityChanged.connect(lambda _v: self._mark_dirty())
 
     def _action(self, name: str, text: str, slot, shortcut=None, tip: str = "", checkable: bool = False) -> QAction:
@@ -445,6 +462,13 @@ class MainWindow(QMainWindow):
         self.act_open_scenario = A("actionOpenScenario", "Open scenario…", self._on_open_scenario_triggered,
                                    "Ctrl+Shift+O", "Open a scenario file with timed faults (restarts the run)")
         self.act_quit = A("actionQuit", "Quit", self.close, "Ctrl+Q", "Quit Colossus GUI")
+        self.act_export = A("actionExport", "Export…", self.export, "Ctrl+E",
+                            "Export a PNG of any view or chart, or CSV of racks, GPUs, events, chart data")
+        self.act_save_snapshot = A("actionSaveSnapshot", "Save snapshot bundle…", self.save_snapshot,
+                                   "Ctrl+Shift+S", "One folder or zip: PNGs, CSVs, manifest and the engine state "
+                                   "(reopen it to resume exactly here)")
+        self.act_open_snapshot = A("actionOpenSnapshot", "Open snapshot…", lambda: self.open_snapshot_file(),
+                                   "Ctrl+Shift+P", "Resume from a snapshot bundle")
         self.act_dark = A("actionDarkTheme", "Dark theme", self._on_dark_triggered, None,
                           "Dark theme for a control-room wall; light for printed reports", checkable=True)
         self.act_shortcuts = A("actionShortcuts", "Keyboard shortcuts", self.show_shortcuts, "F1",
@@ -462,7 +486,9 @@ class MainWindow(QMainWindow):
         mb.setObjectName("menuBar")
         m = mb.addMenu("&File")
         m.setObjectName("menuFile")
-        m.addActions([self.act_open, self.act_open_scenario])
+        m.addActions([self.act_open, self.act_open_scenario, self.act_open_snapshot])
+        m.addSeparator()
+        m.addActions([self.act_export, self.act_save_snapshot])
         m.addSeparator()
         m.addAction(self.act_quit)
         m = mb.addMenu("&Simulation")
@@ -581,6 +607,7 @@ class MainWindow(QMainWindow):
         self.navigator.set_engine(engine)
         self.inspector.set_engine(engine)
         self.event_log.set_engine(engine)
+        self._install_ops(engine)
         self._history.clear()
         self._hist_pos = -1
         self._completer_prefix = None
@@ -830,7 +857,15 @@ class MainWindow(QMainWindow):
         if address.upper() != "SITE":
             rep = menu.addAction("Repair")
             rep.setObjectName("repairAction")
+            rep.setToolTip("Restore it at once (a what-if; technicians use work orders)")
             rep.triggered.connect(lambda _c=False, a=address: self.repair(a))
+            if self.ops is not None:
+                wo = menu.addAction("Create work order")
+                wo.setObjectName("createWorkOrderAction")
+                wo.triggered.connect(lambda _c=False, a=address: self.create_work_order(a))
+                ack = menu.addAction("Acknowledge alarms here")
+                ack.setObjectName("acknowledgeHereAction")
+                ack.triggered.connect(lambda _c=False, a=address: self.acknowledge_alarms_at(a))
         menu.addSeparator()
         go = menu.addAction("Go to " + address)
         go.triggered.connect(lambda _c=False, a=address: self.navigate(a))
@@ -877,6 +912,96 @@ class MainWindow(QMainWindow):
         self._last_error_dialog = box
         box.open()  # window-modal, does not block the caller (nor a test)
         return box
+
+    # ================================================================== operations
+    def _install_ops(self, engine: Engine) -> None:
+        """A new OpsManager (alarms, work orders, technicians, spares) for ``engine``, with the workspace
+        database when settings are enabled. A foreign or damaged database: a message, and no persistence."""
+        store = None
+        if self.store is not None:
+            self.store.close()
+            self.store = None
+        if settings_enabled():
+            from PySide6.QtCore import QStandardPaths
+
+            from ..io.store import Store, StoreError
+            folder = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppDataLocation)
+            path = os.path.join(folder, f"{engine.facility.name}.sqlite")
+            try:
+                store = Store(path)
+            except StoreError as e:
+                QTimer.singleShot(0, lambda m=str(e): self._error_box(
+                    "Workspace database not used", m + "\nThe file was left untouched; alarms and work orders "
+                    "will not be saved this session."))
+        self.store = store
+        self.ops = OpsManager(engine, self.ops_config, store=store, seed=self.seed)
+        for attr, dock, cls in (("alarm_panel", self.alarms_dock, AlarmPanelWidget),
+                                ("work_order_panel", self.work_orders_dock, WorkOrderPanelWidget)):
+            panel = cls(self.ops, engine)
+            panel.address_activated.connect(self.navigate)
+            old = dock.widget()
+            dock.setWidget(panel)
+            if old is not None:
+                old.deleteLater()
+            setattr(self, attr, panel)
+        hall = self.views.get("hall")
+        if hall is not None:
+            hall.alarm_severity_fn = self.ops.alarms.rack_severity
+            hall.alarm_text_fn = self._rack_alarm_text
+        self.work_order_panel.message_shown.connect(lambda m: self.statusBar().showMessage(m, 8000))
+        self.work_order_panel.work_order_changed.connect(lambda _i: self._after_user_action())
+        self.alarm_panel.acknowledged.connect(lambda _ids: self.refresh_text())
+
+    def _rack_alarm_text(self, rack: int) -> str:
+        if self.ops is None:
+            return ""
+        found = [a for a in self.ops.alarms.active() if a.rack == rack]
+        return "; ".join(f"{a.severity_name} {a.message}" for a in found[:4]) + (" …" if len(found) > 4 else "")
+
+    def _on_engine_stepped(self, dt: float) -> None:
+        if self.ops is not None:
+            self.ops.step(dt)
+
+    def create_work_order(self, address: str):
+        """A work order by hand for any component (context menu); shows it on the board."""
+        if self.work_order_panel is None:
+            return None
+        wo = self.work_order_panel.create_for(address)
+        if wo is not None:
+            self.work_orders_dock.show()
+            self.work_orders_dock.raise_()
+            self.work_order_panel.select_order(wo.id)
+        return wo
+
+    def acknowledge_alarms_at(self, address: str) -> int:
+        if self.ops is None:
+            return 0
+        a = address.upper()
+        ids = [al.id for al in self.ops.alarms.alarms() if not al.acked and
+               (al.component == a or al.component.startswith(a + "-"))]
+        if ids:
+            self.ops.acknowledge(ids, who="operator")
+        self.statusBar().showMessage(f"Acknowledged {len(ids)} alarm(s) at {address}", 6000)
+        self.refresh_text()
+        return len(ids)
+
+    # ================================================================== export
+    def export(self) -> None:
+        from .export_dialog import export_dialog
+        export_dialog(self, self.engine, self, self.visible_view(), self.charts)
+
+    def save_snapshot(self):
+        from .export_dialog import save_snapshot
+        return save_snapshot(self, self.engine, self.driver)
+
+    def open_snapshot_file(self, path: str | None = None) -> bool:
+        from .export_dialog import open_snapshot
+        eng = open_snapshot(self, path)
+        if eng is None:
+            return False
+        self.set_engine(eng)
+        self.statusBar().showMessage(f"Opened snapshot at {format_clock(eng.t)}", 8000)
+        return True
 
     # ================================================================== files
     def _on_open_facility_triggered(self) -> None:
@@ -1010,14 +1135,26 @@ class MainWindow(QMainWindow):
         self.pue_label.setText(f"PUE {eng.facility_w / eng.it_w:.3f}" if eng.it_w > 0 else "PUE –")
         throttled = int(eng.rack_throttled.sum())
         failed = self.failed_parts()
-        self.alarm_label.setText(f"throttled GPUs {throttled:,} · failed parts {failed:,}")
+        text = f"throttled GPUs {throttled:,} · failed parts {failed:,}"
         bad = throttled > 0 or failed > 0
+        if self.ops is not None:
+            c = self.ops.alarms.counts()
+            wo = self.ops.backlog()
+            open_wo = sum(wo.get(k, 0) for k in ("open", "assigned", "in_progress", "testing"))
+            text = (f"alarms {c['critical']} critical · {c['warning']} warning · {c['unacknowledged']} unack · "
+                    f"work orders {open_wo} · " + text)
+            bad = bad or c["critical"] > 0 or c["unacknowledged"] > 0
+        self.alarm_label.setText(text)
         warn = "#f0a020" if self.dark else "#a04d00"
         self.alarm_label.setStyleSheet(f"color: {warn}; font-weight: bold;" if bad else "")
         if self.inspector.isVisible():
             self.inspector.refresh()
         if self.charts is not None and self.charts.isVisible():
             self.charts.refresh_text()
+        if self.alarm_panel is not None and self.alarm_panel.isVisible():
+            self.alarm_panel.refresh()
+        if self.work_order_panel is not None and self.work_order_panel.isVisible():
+            self.work_order_panel.refresh()
 
     def failed_parts(self) -> int:
         e = self.engine
@@ -1124,6 +1261,9 @@ class MainWindow(QMainWindow):
         self.driver.stop()
         self._redraw_timer.stop()
         self._text_timer.stop()
+        if self.store is not None:
+            self.store.close()
+            self.store = None
 
     def closeEvent(self, e):  # noqa: N802
         try:

@@ -40,6 +40,8 @@ class SimDriver(QObject):
         self._samples: deque[tuple[float, float]] = deque(maxlen=256)  # (driver wall s, engine.t)
         self.last_steps = 0
         self.last_tick_ms = 0.0
+        # called after every engine step with dt: the maintenance layer (alarms, technicians)
+        self.step_hooks: list = []
         self.dropped_s = 0.0           # simulated time given up because the machine could not keep up
         self._timer = QTimer(self)
         self._timer.setObjectName("simDriverTimer")
@@ -139,6 +141,8 @@ class SimDriver(QObject):
         t0 = time.perf_counter()
         while steps < n:
             self.engine.step(self.dt_s)
+            for hook in self.step_hooks:
+                hook(self.dt_s)
             steps += 1
             if time.perf_counter() - t0 > self.budget_s:
                 break
@@ -153,6 +157,8 @@ class SimDriver(QObject):
     def step_once(self) -> None:
         """One engine step now, running or paused (the Step button)."""
         self.engine.step(self.dt_s)
+        for hook in self.step_hooks:
+            hook(self.dt_s)
         self.last_steps = 1
         self.ticked.emit()
 

@@ -355,3 +355,77 @@ def test_open_scenario_restarts_with_timed_faults(win, tmp_path):
     text = win.last_error_dialog.informativeText()
     assert "faults.0.target" in text and "faults.1.target" in text
     win.last_error_dialog.close()
+
+
+def test_pump_failure_raises_an_alarm_and_a_work_order_on_the_board(qtbot):
+    from colossus_gui.testing import small_facility
+    from colossus_gui.ui.main_window import MainWindow
+
+    w = MainWindow(small_facility(), seed=1, paused=True)
+    qtbot.addWidget(w)
+    w.show()
+    w.driver.set_speed(10)
+    w.driver.start()
+    w.inject_fault("pump_failure", "H1-R002-CDU-P1")
+    w.inject_fault("pump_failure", "H1-R002-CDU-P2")
+    for _ in range(12):
+        w.driver.tick_once(1.0)  # 120 simulated s, every step seen by the alarms
+    w.refresh_text()
+    assert w.ops.alarms.counts()["critical"] >= 1
+    w.alarm_panel.refresh(force=True)
+    assert any(a.component.startswith("H1-R002") for a in w.alarm_panel.visible_alarms())
+    assert "critical" in w.alarm_label.text()
+    w.work_order_panel.refresh()
+    assert any(wo.target.startswith("H1-R002") for wo in w.work_order_panel.visible_orders())
+    # acknowledging from the context-menu path clears the unacknowledged count for that rack
+    assert w.acknowledge_alarms_at("H1-R002") >= 1
+    assert not [a for a in w.ops.alarms.alarms() if a.component.startswith("H1-R002") and not a.acked]
+    # and a manual work order for another rack lands on the board
+    wo = w.create_work_order("H2-R001-RDHX-F3")
+    assert wo is not None and w.work_order_panel.selected_id() == wo.id
+    w.shutdown()
+
+
+def test_file_menu_has_export_and_snapshot_shortcuts(qtbot):
+    from colossus_gui.testing import small_facility
+    from colossus_gui.ui.main_window import MainWindow
+
+    w = MainWindow(small_facility(), seed=1, paused=True)
+    qtbot.addWidget(w)
+    assert w.act_export.shortcut().toString() == "Ctrl+E"
+    assert w.act_save_snapshot.shortcut().toString() == "Ctrl+Shift+S"
+    keys = [k for k, _ in w.shortcut_rows()]
+    assert "Ctrl+E" in keys and "Ctrl+Shift+S" in keys
+    w.shutdown()
+
+
+def test_hall_view_frames_racks_with_critical_alarms_in_red(qtbot):
+    from colossus_gui.testing import small_facility
+    from colossus_gui.ui import colors
+    from colossus_gui.ui.main_window import MainWindow
+
+    w = MainWindow(small_facility(), seed=1, paused=True)
+    qtbot.addWidget(w)
+    w.resize(1400, 900)
+    w.show()
+    w.navigate("H1")
+    w.inject_fault("pump_failure", "H1-R003-CDU-P1")
+    w.inject_fault("pump_failure", "H1-R003-CDU-P2")
+    w.driver.set_speed(10)
+    w.driver.start()
+    for _ in range(12):
+        w.driver.tick_once(1.0)
+    hall = w.hall_view
+    r = w.engine.parse("H1-R003").index
+    assert w.ops.alarms.rack_severity()[r] == 2
+    hall.refresh()
+    img = hall.grab().toImage()
+    rect = hall.rack_rect(r).adjusted(-2, -2, 2, 2)
+    edge = [img.pixelColor(rect.left() + k, rect.top()) for k in range(2, rect.width() - 2)]
+    red = colors.CRITICAL[:3]
+    assert any(abs(c.red() - red[0]) < 40 and c.green() < 90 for c in edge)
+    other = hall.rack_rect(r + 2).adjusted(-2, -2, 2, 2)
+    edge2 = [img.pixelColor(other.left() + k, other.top()) for k in range(2, other.width() - 2)]
+    assert not any(abs(c.red() - red[0]) < 40 and c.green() < 90 and c.blue() < 90 for c in edge2)
+    assert "Alarms:" in hall._tooltip(("rack", r))
+    w.shutdown()
