@@ -41,6 +41,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=None, help="random seed (default 0, or the scenario's)")
     p.add_argument("--speed", type=float, default=1.0, help="simulation speed, simulated s per wall s (default 1)")
     p.add_argument("--paused", action="store_true", help="start paused")
+    p.add_argument("--goto", default=None, metavar="ADDRESS",
+                   help="open at an address: H2, H2-R014, H2-R014-T3, GPUS (all GPUs), SITE")
     theme = p.add_mutually_exclusive_group()
     theme.add_argument("--dark", dest="dark", action="store_const", const=True, default=None, help="dark theme")
     theme.add_argument("--light", dest="dark", action="store_const", const=False, help="light theme")
@@ -97,8 +99,9 @@ def describe_exception(exc_type, exc, tb) -> tuple[str, str]:
 
 
 def _excepthook(exc_type, exc, tb) -> None:
-    sys.stderr.write("".join(traceback.format_exception(exc_type, exc, tb)))
-    sys.stderr.flush()
+    if sys.stderr is not None:  # None in a windowed (no console) Windows build
+        sys.stderr.write("".join(traceback.format_exception(exc_type, exc, tb)))
+        sys.stderr.flush()
     if issubclass(exc_type, KeyboardInterrupt):
         app = QApplication.instance()
         if app is not None:
@@ -221,6 +224,18 @@ def main(argv: list[str] | None = None) -> int:
     win = MainWindow(fac, seed=seed, scenario=scenario, speed=args.speed, paused=args.paused, dark=dark,
                      facility_ref=ref, defer_heavy=True)
     install_excepthook(win)
+    from PySide6.QtGui import QIcon
+
+    from ..resources import resource
+    icon = resource("icons", "colossus-gui.svg")
+    if icon.is_file():
+        app.setWindowIcon(QIcon(str(icon)))
+    QGuiApplication.setDesktopFileName("colossus-gui")  # matches the .desktop entry
+    if args.goto:
+        if args.goto.strip().upper() == "GPUS":
+            win.tabs.setCurrentIndex(2)
+        elif not win.navigate(args.goto):
+            print(f"colossus-gui: --goto {args.goto}: not an address of this facility", file=sys.stderr)
     # Ctrl+C in the terminal quits cleanly (Python only sees signals when the interpreter runs: poll)
     signal.signal(signal.SIGINT, lambda *_: app.quit())
     sig_timer = QTimer()

@@ -58,6 +58,7 @@ from .site_view import SiteView
 from .work_order_panel import WorkOrderPanelWidget
 
 REDRAW_MS = 100      # views and charts: at most 10 Hz
+LAYOUT_VERSION = 2   # bump when docks change: an older saved layout is then ignored, not half-applied
 TEXT_MS = 1000       # status bar, inspector, chart titles: 1 Hz
 SETTINGS_ORG, SETTINGS_APP = "ColossusGUI", "colossus-gui"
 
@@ -1244,13 +1245,13 @@ class MainWindow(QMainWindow):
             self.restored_geometry = bool(self.restoreGeometry(geo))
         state = self.settings.value("windowState")
         if isinstance(state, QByteArray | bytes):
-            self.restoreState(state)
+            self.restoreState(state, LAYOUT_VERSION)
 
     def save_settings(self) -> None:
         if self.settings is None:
             return
         self.settings.setValue("geometry", self.saveGeometry())
-        self.settings.setValue("windowState", self.saveState())
+        self.settings.setValue("windowState", self.saveState(LAYOUT_VERSION))
         self.settings.setValue("theme", "dark" if self.dark else "light")
         if self.facility_ref:
             self.settings.setValue("lastFacility", self.facility_ref)
