@@ -11,7 +11,6 @@ import contextlib
 import json
 import os
 import shutil
-import tempfile
 import time
 import zipfile
 from collections.abc import Callable
@@ -25,6 +24,7 @@ from .. import __version__
 from ..model.facility import Facility
 from ..model.scenario import Scenario
 from ..sim.engine import Engine, Event, SimError
+from .atomic import temp_dir_beside, temp_file_beside
 from .loader import format_validation_error
 from .tables import write_chart_csv, write_events_csv, write_gpu_csv, write_rack_csv
 
@@ -97,7 +97,7 @@ def write_bundle(engine: Engine, out: str | Path, png_writers: dict[str, tuple[s
     parent = out.parent
     try:
         parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=parent))
+        tmp = temp_dir_beside(out)
     except OSError as e:
         raise BundleError(f"{out}: cannot write here ({e.strerror or e})") from None
     files = dict(FILES)
@@ -134,7 +134,7 @@ def write_bundle(engine: Engine, out: str | Path, png_writers: dict[str, tuple[s
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2))
         progress(0.97, "finishing")
         if as_zip:
-            fd, ztmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=parent)
+            fd, ztmp = temp_file_beside(out)
             os.close(fd)
             try:
                 with zipfile.ZipFile(ztmp, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as z:

@@ -16,7 +16,6 @@ import argparse
 import os
 import signal
 import sys
-import tempfile
 import time
 import traceback
 from pathlib import Path
@@ -24,6 +23,8 @@ from pathlib import Path
 from PySide6.QtCore import QEvent, QObject, QSettings, Qt, QTimer
 from PySide6.QtGui import QColor, QGuiApplication, QPalette
 from PySide6.QtWidgets import QApplication, QMessageBox
+
+from ..io.atomic import temp_file_beside
 
 EXIT_USAGE = 2
 
@@ -148,7 +149,7 @@ class _FirstPaintWatcher(QObject):
 def save_png_atomic(image, path: str | Path) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(suffix=".png", dir=path.parent)
+    fd, tmp = temp_file_beside(path, ".png")
     os.close(fd)
     try:
         if not image.save(tmp, "PNG"):

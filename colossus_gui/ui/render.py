@@ -29,6 +29,7 @@ from PySide6.QtGui import QColor, QFont, QFontMetrics, QImage, QPainter, QRegion
 from PySide6.QtWidgets import QApplication, QWidget
 
 from .. import __version__
+from ..io.atomic import temp_file_beside
 from .sim_driver import format_clock
 
 IMAGE_W, IMAGE_H = 1920, 1080  # bundle images, caption included (fits a slide and a report page)
@@ -154,7 +155,7 @@ def render_image(widget, caption: str | tuple[str, str] | None = None, scale: in
 def save_png(image, path: str | Path) -> Path:
     """Write a QImage as PNG atomically. Raises OSError naming the file when Qt cannot write it."""
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".png", dir=path.parent)
+    fd, tmp = temp_file_beside(path, ".png")
     os.close(fd)
     try:
         if not image.save(tmp, "PNG", PNG_QUALITY):

@@ -141,3 +141,19 @@ def test_full_disk_leaves_no_half_written_bundle(tmp_path, monkeypatch):
     with pytest.raises(BundleError, match="No space left on device.*nothing was written"):
         write_bundle(eng, tmp_path / "snap")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_written_files_get_ordinary_permissions(tmp_path):
+    import os
+    import stat
+    old = os.umask(0o022)
+    try:
+        eng = Engine(small_facility(), seed=6)
+        eng.run(10)
+        out = write_bundle(eng, tmp_path / "b")
+        write_rack_csv(eng, tmp_path / "racks.csv")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(out.stat().st_mode) == 0o755
+    assert stat.S_IMODE((out / "racks.csv").stat().st_mode) == 0o644
+    assert stat.S_IMODE((tmp_path / "racks.csv").stat().st_mode) == 0o644
