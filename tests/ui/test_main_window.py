@@ -357,75 +357,103 @@ def test_open_scenario_restarts_with_timed_faults(win, tmp_path):
     win.last_error_dialog.close()
 
 
-def test_pump_failure_raises_an_alarm_and_a_work_order_on_the_board(qtbot):
-    from colossus_gui.testing import small_facility
-    from colossus_gui.ui.main_window import MainWindow
-
-    w = MainWindow(small_facility(), seed=1, paused=True)
-    qtbot.addWidget(w)
-    w.show()
-    w.driver.set_speed(10)
-    w.driver.start()
-    w.inject_fault("pump_failure", "H1-R002-CDU-P1")
-    w.inject_fault("pump_failure", "H1-R002-CDU-P2")
+def test_pump_failure_raises_an_alarm_and_a_work_order_on_the_board(win):
+    win.driver.set_speed(10)
+    win.driver.start()
+    win.inject_fault("pump_failure", "H1-R002-CDU-P1")
+    win.inject_fault("pump_failure", "H1-R002-CDU-P2")
     for _ in range(12):
-        w.driver.tick_once(1.0)  # 120 simulated s, every step seen by the alarms
-    w.refresh_text()
-    assert w.ops.alarms.counts()["critical"] >= 1
-    w.alarm_panel.refresh(force=True)
-    assert any(a.component.startswith("H1-R002") for a in w.alarm_panel.visible_alarms())
-    assert "critical" in w.alarm_label.text()
-    w.work_order_panel.refresh()
-    assert any(wo.target.startswith("H1-R002") for wo in w.work_order_panel.visible_orders())
-    # acknowledging from the context-menu path clears the unacknowledged count for that rack
-    assert w.acknowledge_alarms_at("H1-R002") >= 1
-    assert not [a for a in w.ops.alarms.alarms() if a.component.startswith("H1-R002") and not a.acked]
-    # and a manual work order for another rack lands on the board
-    wo = w.create_work_order("H2-R001-RDHX-F3")
-    assert wo is not None and w.work_order_panel.selected_id() == wo.id
-    w.shutdown()
+        win.driver.tick_once(1.0)  # 120 simulated s, every step seen by the alarms
+    win.refresh_text()
+    assert win.ops.alarms.counts()["critical"] >= 1
+    win.alarm_panel.refresh(force=True)
+    assert any(a.component.startswith("H1-R002") for a in win.alarm_panel.visible_alarms())
+    assert "critical" in win.alarm_label.text()
+    win.work_order_panel.refresh()
+    assert any(wo.target.startswith("H1-R002") for wo in win.work_order_panel.visible_orders())
+    # acknowledging from the context-menu path clears the unacknowledged alarms of that rack
+    assert win.acknowledge_alarms_at("H1-R002") >= 1
+    assert not [a for a in win.ops.alarms.alarms() if a.component.startswith("H1-R002") and not a.acked]
+    # and a manual work order for another rack lands on the board, selected
+    wo = win.create_work_order("H2-R001-RDHX-F3")
+    assert wo is not None and win.work_order_panel.selected_id() == wo.id
 
 
-def test_file_menu_has_export_and_snapshot_shortcuts(qtbot):
-    from colossus_gui.testing import small_facility
-    from colossus_gui.ui.main_window import MainWindow
-
-    w = MainWindow(small_facility(), seed=1, paused=True)
-    qtbot.addWidget(w)
-    assert w.act_export.shortcut().toString() == "Ctrl+E"
-    assert w.act_save_snapshot.shortcut().toString() == "Ctrl+Shift+S"
-    keys = [k for k, _ in w.shortcut_rows()]
+def test_file_menu_has_export_and_snapshot_shortcuts(win):
+    assert win.act_export.shortcut().toString() == "Ctrl+E"
+    assert win.act_save_snapshot.shortcut().toString() == "Ctrl+Shift+S"
+    keys = [k for k, _ in win.shortcut_rows()]
     assert "Ctrl+E" in keys and "Ctrl+Shift+S" in keys
-    w.shutdown()
 
 
-def test_hall_view_frames_racks_with_critical_alarms_in_red(qtbot):
-    from colossus_gui.testing import small_facility
+def _is_red(c) -> bool:
     from colossus_gui.ui import colors
-    from colossus_gui.ui.main_window import MainWindow
+    red = colors.CRITICAL[:3]
+    return abs(c.red() - red[0]) < 40 and c.green() < 90 and c.blue() < 90
 
-    w = MainWindow(small_facility(), seed=1, paused=True)
-    qtbot.addWidget(w)
-    w.resize(1400, 900)
-    w.show()
-    w.navigate("H1")
-    w.inject_fault("pump_failure", "H1-R003-CDU-P1")
-    w.inject_fault("pump_failure", "H1-R003-CDU-P2")
-    w.driver.set_speed(10)
-    w.driver.start()
+
+def test_hall_view_frames_racks_with_critical_alarms_in_red(win):
+    win.navigate("H1")
+    win.inject_fault("pump_failure", "H1-R003-CDU-P1")
+    win.inject_fault("pump_failure", "H1-R003-CDU-P2")
+    win.driver.set_speed(10)
+    win.driver.start()
     for _ in range(12):
-        w.driver.tick_once(1.0)
-    hall = w.hall_view
-    r = w.engine.parse("H1-R003").index
-    assert w.ops.alarms.rack_severity()[r] == 2
+        win.driver.tick_once(1.0)
+    hall = win.hall_view
+    r = win.engine.parse("H1-R003").index
+    assert win.ops.alarms.rack_severity()[r] == 2
     hall.refresh()
     img = hall.grab().toImage()
     rect = hall.rack_rect(r).adjusted(-2, -2, 2, 2)
-    edge = [img.pixelColor(rect.left() + k, rect.top()) for k in range(2, rect.width() - 2)]
-    red = colors.CRITICAL[:3]
-    assert any(abs(c.red() - red[0]) < 40 and c.green() < 90 for c in edge)
+    assert any(_is_red(img.pixelColor(rect.left() + k, rect.top())) for k in range(2, rect.width() - 2))
     other = hall.rack_rect(r + 2).adjusted(-2, -2, 2, 2)
-    edge2 = [img.pixelColor(other.left() + k, other.top()) for k in range(2, other.width() - 2)]
-    assert not any(abs(c.red() - red[0]) < 40 and c.green() < 90 and c.blue() < 90 for c in edge2)
+    assert not any(_is_red(img.pixelColor(other.left() + k, other.top())) for k in range(2, other.width() - 2))
     assert "Alarms:" in hall._tooltip(("rack", r))
-    w.shutdown()
+
+
+def test_pump_pair_failed_from_the_menu_turns_the_rack_hot_when_the_engine_says(win):
+    """The hall view's colour for the rack crosses the warning colour at the simulated time a headless copy
+    of the engine predicts, and the rack elevation draws both pumps red."""
+    from colossus_gui.sim.engine import Engine
+    from colossus_gui.ui.metrics import RACK_METRICS
+
+    eng = win.engine
+    win.navigate("H1")
+    r = eng.parse("H1-R004").index
+    warn = RACK_METRICS["hottest_gpu"].warn
+    # prediction: a copy of the engine, same state, same faults
+    twin = Engine(eng.facility, seed=eng.seed)
+    twin.restore(eng.snapshot())
+    twin.inject("pump_failure", "H1-R004-CDU-P1")
+    twin.inject("pump_failure", "H1-R004-CDU-P2")
+    t0 = twin.t
+    while twin.rack_hottest_c[r] < warn:
+        twin.step(1.0)
+        assert twin.t - t0 < 300, "the engine should predict overheating within minutes"
+    t_pred = twin.t
+
+    hall = win.hall_view
+    hall.refresh()
+    before = hall.grab().toImage().pixelColor(hall.rack_center(r))
+    for pump in ("Pump failure P1", "Pump failure P2"):
+        menu = win.fault_menu("H1-R004")
+        _menu_action(menu, "Inject fault", pump).trigger()
+        menu.close()
+    win.driver.set_speed(1)
+    win.driver.start()
+    while eng.t < t_pred:
+        win.driver.tick_once(1.0)
+    assert eng.rack_hottest_c[r] >= warn
+    hall.refresh()
+    after = hall.grab().toImage().pixelColor(hall.rack_center(r))
+    assert before.blue() > before.red()                     # cool: the blue-green end of the scale
+    assert after.red() > 180 and after.red() > after.blue() + 80  # at or past warning: amber to red
+    # the rack elevation draws both pumps red
+    win.navigate("H1-R004")
+    rack = win.views["rack"]
+    rack.refresh()
+    assert not eng.pump_ok[r].any()
+    img = rack.grab().toImage()
+    reds = sum(_is_red(img.pixelColor(x, y)) for x in range(0, img.width(), 3) for y in range(0, img.height(), 3))
+    assert reds > 50
