@@ -29,7 +29,9 @@ class Ring:
 
     def __init__(self, capacity: int, shape: tuple[int, ...], dtype=np.float64):
         self.capacity = int(capacity)
-        self.data = np.zeros((self.capacity, *shape), dtype=dtype)
+        # np.full touches every page now: memory is taken once, up front, and RSS does not creep as the
+        # ring fills (np.zeros would map pages lazily, looking like a leak for the first hours)
+        self.data = np.full((self.capacity, *shape), np.nan, dtype=dtype)
         self.count = 0  # total rows ever pushed
 
     def push(self, row) -> None:

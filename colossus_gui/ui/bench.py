@@ -91,6 +91,45 @@ def launch_time(facility_name: str = "colossus", timeout_s: float = 60.0) -> dic
     return {"first_paint_s": first, "first_paint_after_main_s": inner}
 
 
+def _rss_mb() -> float:
+    with open("/proc/self/statm") as fh:
+        return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def soak(facility_name: str = "colossus", speed: float = 10.0, app_minutes: float = 10.0, view: str = "hall",
+         seed: int = 1) -> dict:
+    """Run the window for ``app_minutes`` of application time (frames of 0.1 s) and compare memory and the
+    number of graphics items at the start (after a warm-up) and at the end."""
+    app = _app()
+    from ..io.loader import load_facility
+    from .main_window import MainWindow
+    win = MainWindow(load_facility(facility_name), seed=seed, speed=speed, paused=True, dark=True)
+    try:
+        win.resize(1920, 1080)
+        win.show()
+        app.processEvents()
+        win.tabs.setCurrentIndex(VIEWS.index(view))
+        win.driver.set_timer_enabled(False)
+        win.driver.start()
+        frames = int(app_minutes * 600)
+        warm = min(300, frames // 5)
+        for i in range(frames):
+            win.frame_once(0.1)
+            if i % 10 == 0:
+                win.refresh_text()
+            if i == warm:
+                rss0, items0 = _rss_mb(), win.charts.item_count()
+        rss1, items1 = _rss_mb(), win.charts.item_count()
+        return {"app_minutes": app_minutes, "simulated_s": float(win.engine.t), "rss_start_mb": rss0,
+                "rss_end_mb": rss1, "rss_growth_pct": 100.0 * (rss1 - rss0) / rss0, "items_start": items0,
+                "items_end": items1}
+    finally:
+        win.shutdown()
+        win.close()
+        win.deleteLater()
+        app.processEvents()
+
+
 def gui_bench(facility_name: str = "colossus", speed: float = 10.0, frames: int = 200, view: str = "hall",
               launch: bool = True) -> dict:
     """Frame figures for one view, plus the launch-to-first-paint time (``launch=False`` skips it)."""
@@ -107,6 +146,10 @@ def gui_bench_lines(quick: bool = False):
         r = frame_times(fac, speed=10.0, frames=frames, view=view)
         yield (f"GUI frame, {r['gpus']:,} GPUs at 10x, {r['size']}, {view} view + charts: "
                f"{r['frame_ms_median']:.1f} ms median, p90 {r['frame_ms_p90']:.1f} ms (target <= {target:g} ms)")
+    sk = soak("colossus", app_minutes=2.0 if quick else 10.0)
+    yield (f"soak, {sk['app_minutes']:g} min of the window at 10x ({sk['simulated_s']:.0f} simulated s): RSS "
+           f"{sk['rss_start_mb']:.0f} -> {sk['rss_end_mb']:.0f} MB ({sk['rss_growth_pct']:+.1f} %, target within 5 %), "
+           f"chart items {sk['items_start']} -> {sk['items_end']}")
     lt = launch_time("colossus")
     yield (f"launch to first painted window (default facility): {lt['first_paint_s']:.2f} s "
            f"({lt['first_paint_after_main_s']:.2f} s after main()) (target <= 2.5 s)")
