@@ -77,12 +77,14 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--no-images", action="store_true", help="skip the PNGs (no Qt needed)")
 
     sub.add_parser("facilities", help="list the built-in facilities and scenarios")
+    from .train_cli import add_parsers as add_train_parsers
+    add_train_parsers(sub)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    commands = {"gui", "run", "validate", "bench", "facilities", "snapshot"}
+    commands = {"gui", "run", "validate", "bench", "facilities", "snapshot", "train", "sessions"}
     if not argv or (argv[0] not in commands and argv[0] not in ("-h", "--help", "--version")):
         return _gui(argv)
     if argv[0] == "gui":  # the app parses its own options (argparse's REMAINDER would drop them)
@@ -102,6 +104,11 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_facilities()
         if args.command == "snapshot":
             return cmd_snapshot(args)
+        if args.command in ("train", "sessions"):
+            from . import train_cli
+            if args.command == "train":
+                return train_cli.cmd_train(args, UsageError, _check_out_dir)
+            return train_cli.cmd_sessions(args, UsageError)
     except UsageError as e:
         print(f"colossus-gui: {e}", file=sys.stderr)
         return EXIT_USAGE
@@ -228,7 +235,13 @@ def cmd_validate(args) -> int:
             print(f"{path}: valid facility {f.name!r}: {len(f.halls)} halls, {f.n_racks:,} racks, {f.n_gpus:,} GPUs")
         else:
             from .io.loader import _read_mapping
-            sc = validate_data(Scenario, _read_mapping(path), str(path))
+            data = _read_mapping(path)
+            if set(data) - set(Scenario.model_fields) or any(
+                    isinstance(f, dict) and "at" not in f for f in data.get("faults") or []):
+                from .train_cli import validate_training  # a training scenario (triggers, scoring, ...)
+                print(validate_training(path, args.facility))
+                return 0
+            sc = validate_data(Scenario, data, str(path))
             fac = load_facility(args.facility or sc.facility)
             check_scenario_targets(sc, fac, str(path))
             print(f"{path}: valid scenario {sc.title!r}: {len(sc.faults)} faults on facility {fac.name!r}")
