@@ -114,6 +114,11 @@ class Engine:
         self._rack_of_tray = rack_of_tray
         self._tray_idle_w = self.rack_idle_w[rack_of_tray]
         self._tray_idle_mem_w = self.rack_idle_mem_w[rack_of_tray]
+        self._job_halls = [np.array([topo.hall_names.index(h) for h in job.halls]) for job in self.jobs]
+        self._job_cap_speed = np.ones(nj)
+        hall_first_rack = topo.hall_rack_start[:-1]
+        self._hall_tdp_w = self.rack_tdp_w[hall_first_rack]
+        self._hall_pmin_w = self.rack_pmin_w[hall_first_rack]
         self._job_idle_mem_w = np.array([self._tray_idle_mem_w[tray_job == j].mean() if (tray_job == j).any()
                                          else 0.0 for j in range(nj)])
 
@@ -593,12 +598,18 @@ class Engine:
         p3 = p.reshape(self._gain_t.shape)
         np.multiply(self._gain_t, tray_w.reshape(nr, tpr).T.astype(np.float32)[:, None, :], out=p3)
         p3 *= self._mask_t
-        # caps: operator cap per hall, then facility load shedding
-        cap = np.minimum(self.power_cap_w[self.topo.rack_hall], self.rack_tdp_w)
-        if self.shed_frac > 0:
-            cap = np.maximum(self.rack_pmin_w, cap * (1.0 - self.shed_frac))
+        # caps: operator cap per hall, then facility load shedding. A capped GPU runs slower (clock ~
+        # (cap / demand)^0.4, the same law as thermal capping) and a synchronous job with it.
+        self._job_cap_speed[:] = 1.0
         if np.isfinite(self.power_cap_w).any() or self.shed_frac > 0:
-            np.minimum(p, cap.astype(np.float32), out=p)
+            cap_h = np.minimum(self.power_cap_w, self._hall_tdp_w)
+            if self.shed_frac > 0:
+                cap_h = np.maximum(self._hall_pmin_w, cap_h * (1.0 - self.shed_frac))
+            np.minimum(p, cap_h[self.topo.rack_hall].astype(np.float32), out=p)
+            for j, job in enumerate(self.jobs):
+                c = float(cap_h[self._job_halls[j]].min())
+                if c < job.compute_w:
+                    self._job_cap_speed[j] = (c / job.compute_w) ** 0.4
 
         # ---- thermal throttling only where it can matter (hot racks) ---------------------------------
         self._throttle(self.gpu_power_w, dt)
@@ -788,7 +799,7 @@ class Engine:
         self._hot_racks = hot
         self._throttle_events(dt)
         self._reset_thermal_trips()
-        self.job_speed[:] = 1.0
+        self.job_speed[:] = self._job_cap_speed
         if not hot.size:
             return
         tj = self.tj[hot]

@@ -290,3 +290,23 @@ def test_gpus_shut_down_by_heat_come_back_after_the_repair():
     assert not eng.gpu_tripped[r].any()
     assert eng.rack_gpus_up[r] == 64 and eng.tj[r].max() < 70
     assert any(e.kind == "gpu_reset" for e in eng.events)
+
+
+def test_a_power_cap_lowers_power_and_slows_the_job_on_that_hall_only():
+    f = steady_facility()
+    base, capped = Engine(f, seed=15), Engine(f, seed=15)
+    for e in (base, capped):
+        e.run(120)
+    capped.set_power_cap("H1", 400.0)
+    h1 = capped.topo.rack_hall == 0
+    e_base = e_capped = 0.0
+    for _ in range(600):
+        base.step(1.0)
+        capped.step(1.0)
+        e_base += base.rack_power_w[h1].sum()
+        e_capped += capped.rack_power_w[h1].sum()
+        assert capped.gpu_power_w[h1].max() <= 400.0 + 1e-3
+    assert e_capped < 0.85 * e_base
+    assert capped.job_speed[0] == pytest.approx((400 / 650) ** 0.4) and capped.job_speed[1] == 1.0
+    done = capped.job_useful_gpu_s / base.job_useful_gpu_s
+    assert done[0] < 0.9 and done[1] == pytest.approx(1.0)
