@@ -1,4 +1,5 @@
-"""CSV tables of the engine's state: per GPU, per rack, events, chart data.
+"""CSV tables of the engine's state: per GPU, per rack, events, chart data; and of the operations records
+(alarms, work orders) from plain row dicts (``io`` does not know ``ops``: the caller passes ``to_row()``s).
 
 Units in the headers; simulated seconds and ISO time columns; numbers at full precision (repr-exact, so a
 reload gives the same float32/float64 values); text cells that a spreadsheet would run as a formula are made
@@ -7,6 +8,9 @@ safe. Writes are atomic.
 
 from __future__ import annotations
 
+import csv
+import math
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -139,5 +143,105 @@ def write_rack_history_csv(engine: Engine, path: Path, rack: int) -> None:
     _write_columns(path, header, cols)
 
 
+# ============================================================================ alarms and work orders
+ALARM_COLUMNS = ("id", "rule", "component", "severity", "severity_name", "state", "raised_time_s", "raised_iso_time",
+                 "acked_time_s", "acked_iso_time", "acked_by", "cleared_time_s", "cleared_iso_time", "value",
+                 "limit", "unit", "detail", "shelved_until_s", "archived")
+WORK_ORDER_COLUMNS = ("id", "target", "fault", "recipe", "source", "priority", "state", "created_by",
+                      "created_time_s", "created_iso_time", "assigned_time_s", "assigned_iso_time", "started_time_s",
+                      "started_iso_time", "finished_time_s", "finished_iso_time", "technician", "travel_s", "parts",
+                      "notes", "steps", "repair_time_s", "also")
+_SEVERITY_NAMES = {1: "warning", 2: "critical"}
+PARTS_SEP = ";"  # part names are identifiers; notes are joined by newlines (one quoted cell)
+
+
+def _num(v) -> str:
+    """Full precision, empty for a missing time (None or NaN)."""
+    if v is None:
+        return ""
+    if isinstance(v, bool | np.bool_):
+        return "1" if v else "0"
+    if isinstance(v, int | np.integer):
+        return str(int(v))
+    f = float(v)
+    return "" if math.isnan(f) else repr(f)
+
+
+def _text(v) -> str:
+    return "" if v is None else safe_cell(v)
+
+
+def _times(engine: Engine, rows: list[dict], keys: tuple[str, ...]) -> dict[str, list[str]]:
+    """ISO text for each time column (one vectorised call per column; blanks where the time is missing)."""
+    out = {}
+    for k in keys:
+        vals = [r.get(k) for r in rows]
+        have = [i for i, v in enumerate(vals) if v is not None and not math.isnan(float(v))]
+        col = [""] * len(rows)
+        if have:
+            iso = iso_times(engine, np.array([float(vals[i]) for i in have]))
+            for i, text in zip(have, iso.tolist(), strict=True):
+                col[i] = text
+        out[k] = col
+    return out
+
+
+def _write_table(path: Path, header: tuple[str, ...], lines: Iterable[list[str]], preamble: list[str]) -> None:
+    with atomic_open(path, "w", newline="") as fh:
+        for line in preamble:
+            fh.write(line + "\n")
+        w = csv.writer(fh, lineterminator="\n")
+        w.writerow(header)
+        w.writerows(lines)
+
+
+def write_alarms_csv(engine: Engine, path: Path, rows: Iterable[dict]) -> None:
+    """Alarms from ``Alarm.to_row()`` dicts (or the store's rows), in id order. Times in simulated seconds and
+    ISO; the value and the limit in the unit of the ``unit`` column (it differs from rule to rule)."""
+    rows = sorted(rows, key=lambda r: r["id"])
+    iso = _times(engine, rows, ("raised_t", "acked_t", "cleared_t"))
+    lines = []
+    for i, r in enumerate(rows):
+        sev = r.get("severity")
+        lines.append([
+            _num(r["id"]), _text(r.get("rule")), _text(r.get("component")), _num(sev),
+            _SEVERITY_NAMES.get(sev, ""), _text(r.get("state")), _num(r.get("raised_t")), iso["raised_t"][i],
+            _num(r.get("acked_t")), iso["acked_t"][i], _text(r.get("acked_by")), _num(r.get("cleared_t")),
+            iso["cleared_t"][i], _num(r.get("value")), _num(r.get("limit_value", r.get("limit"))), _text(r.get("unit")),
+            _text(r.get("detail")), _num(r.get("shelved_until")), _num(bool(r.get("archived")))])
+    _write_table(path, ALARM_COLUMNS, lines, _preamble(engine) + [
+        "# severity: 1 warning, 2 critical; value and limit are in the unit column's unit"])
+
+
+def repair_time_s(row: dict) -> float | None:
+    """Hands-on repair time of a closed work order: technician dispatched -> closed (travel + steps)."""
+    if row.get("state") != "closed" or row.get("assigned_t") is None or row.get("finished_t") is None:
+        return None
+    return float(row["finished_t"]) - float(row["assigned_t"])
+
+
+def write_work_orders_csv(engine: Engine, path: Path, rows: Iterable[dict]) -> None:
+    """Work orders from ``WorkOrder.to_row()`` dicts (or the store's rows), in id order. Parts are joined by
+    ';', notes by newlines (one quoted cell), ``steps`` is the recipe's step count."""
+    rows = sorted(rows, key=lambda r: r["id"])
+    keys = ("created_t", "assigned_t", "started_t", "finished_t")
+    iso = _times(engine, rows, keys)
+    lines = []
+    for i, r in enumerate(rows):
+        times = []
+        for k in keys:
+            times += [_num(r.get(k)), iso[k][i]]
+        lines.append([
+            _num(r["id"]), _text(r.get("target")), _text(r.get("fault")), _text(r.get("recipe")),
+            _text(r.get("source")), _num(r.get("priority")), _text(r.get("state")), _text(r.get("created_by")),
+            *times, _text(r.get("technician")), _num(r.get("travel_s")),
+            PARTS_SEP.join(_text(p) for p in r.get("parts") or []),
+            "\n".join(_text(n) for n in r.get("notes") or []), _num(len(r.get("steps") or [])),
+            _num(repair_time_s(r)), PARTS_SEP.join(_text(a) for a in r.get("also") or [])])
+    _write_table(path, WORK_ORDER_COLUMNS, lines, _preamble(engine) + [
+        "# priority: 1 urgent .. 4 low; repair_time_s: dispatched -> closed (travel + steps), closed orders only"])
+
+
 __all__ = ["write_gpu_csv", "write_rack_csv", "write_chart_csv", "write_events_csv", "write_rack_history_csv",
-           "gpu_addresses", "GPU_COLUMNS", "RACK_COLUMNS"]
+           "gpu_addresses", "GPU_COLUMNS", "RACK_COLUMNS", "write_alarms_csv", "write_work_orders_csv",
+           "ALARM_COLUMNS", "WORK_ORDER_COLUMNS", "repair_time_s"]

@@ -82,6 +82,7 @@ class OpsManager:
         self._parsed: dict = {}  # address text -> Address (work order targets are looked up every step)
         self.work_orders: dict[int, WorkOrder] = {}
         self._active: dict[int, WorkOrder] = {}  # not final
+        self.withdrawn: dict[int, WorkOrder] = {}  # creations undone (``withdraw``), kept for ``reopen``
         self._next_wo = 1
         self.events: list[OpsEvent] = []
         self._events_cursor = 0
@@ -511,6 +512,48 @@ class OpsManager:
         self._note(wo, "cancelled" + (f": {reason}" if reason else ""), who=who)
         self._emit("wo_cancelled", wo, reason)
         self._save(wo, who=who, from_state=old, note="cancelled" + (f": {reason}" if reason else ""))
+        return wo
+
+    # ------------------------------------------------------------------ undo (the board's undo stack)
+    def withdraw(self, wo_id: int, who: str = "operator") -> WorkOrder:
+        """Undo a creation: an order still open and never started is cancelled and taken off the books
+        (``work_orders``); the database keeps it, cancelled, with its audit. ``reopen`` brings it back."""
+        wo = self.get(wo_id)
+        if wo.state != OPEN or wo.started_t is not None:
+            raise WorkOrderError(f"work order {wo.id} is {wo.state}: only an open order can be withdrawn")
+        self.cancel(wo.id, who=who, reason="withdrawn (undo)")
+        self._clear_cause(wo)  # a manual tray order blamed the tray on maintenance; nothing happened
+        del self.work_orders[wo.id]
+        self.withdrawn[wo.id] = wo
+        return wo
+
+    def reopen(self, wo_id: int, who: str = "operator") -> WorkOrder:
+        """Undo a cancel or a withdrawal: a cancelled order that never acted on the simulation (no technician
+        arrived, no step started, nothing held) goes back to open, undispatched."""
+        wo = self.withdrawn.get(int(wo_id)) if isinstance(wo_id, int) else None
+        wo = wo or self.get(wo_id)
+        if wo.state != CANCELLED:
+            raise WorkOrderError(f"work order {wo.id} is {wo.state}, not cancelled: nothing to reopen")
+        if wo.started_t is not None or any(s.started_t is not None for s in wo.steps) or any(wo.held.values()):
+            raise WorkOrderError(f"work order {wo.id} was worked on before it was cancelled: it cannot be "
+                                 "reopened (create a new one)")
+        self.withdrawn.pop(wo.id, None)
+        wo.state, wo.finished_t, wo.technician, wo.assigned_t = OPEN, None, None, None
+        wo.phase, wo.phase_end_t, wo.travel_s, wo.waiting_part = -1, None, 0.0, None
+        self.work_orders[wo.id] = wo
+        self._active[wo.id] = wo
+        self._note(wo, "reopened", who=who)
+        self._emit("wo_reopened", wo)
+        self._save(wo, who=who, from_state=CANCELLED, note="reopened")
+        return wo
+
+    def remove_note(self, wo_id: int, note: str, who: str = "operator") -> WorkOrder:
+        """Undo of ``add_note``: take that exact note off again (the audit log keeps both entries)."""
+        wo = self.get(wo_id)
+        if note not in wo.notes:
+            raise WorkOrderError(f"work order {wo.id} has no note {note!r}")
+        del wo.notes[len(wo.notes) - 1 - wo.notes[::-1].index(note)]
+        self._save(wo, who=who, from_state=wo.state, note=f"note removed: {note}")
         return wo
 
     def _release(self, wo: WorkOrder, tech: Technician | None, arrived: bool) -> None:

@@ -8,7 +8,15 @@ Colours follow the status palette of ``colors.py``; limits are in each row's too
 
 from __future__ import annotations
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyModel, Qt, Signal
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QItemSelection,
+    QItemSelectionModel,
+    QModelIndex,
+    QSortFilterProxyModel,
+    Qt,
+    Signal,
+)
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -180,7 +188,15 @@ class AlarmPanelWidget(QWidget):
 
     # ------------------------------------------------------------------ updating
     def refresh(self, force: bool = False) -> None:
+        # The model resets when the alarms change (a few hundred rows at most): the operator's selection and
+        # scroll position are carried over by alarm id, so a 1 Hz refresh never drops what they were about
+        # to acknowledge.
+        keep = self.selected_ids()
+        scroll = self.table.verticalScrollBar().value()
         if self.model.refresh(force):
+            if keep:
+                self._select_ids(keep)
+            self.table.verticalScrollBar().setValue(scroll)
             if self.model.rowCount() < 200:  # measuring thousands of rows would stall the GUI
                 self.table.resizeColumnsToContents()
             counts = self.ops.alarms.counts()
@@ -201,6 +217,14 @@ class AlarmPanelWidget(QWidget):
     def selected_ids(self) -> list[int]:
         rows = {i.row() for i in self.table.selectionModel().selectedRows()}
         return [self.proxy.index(r, 0).data(Qt.ItemDataRole.UserRole) for r in sorted(rows)]
+
+    def _select_ids(self, ids: list[int]) -> None:
+        wanted = set(ids)
+        sel = QItemSelection()
+        for r in range(self.proxy.rowCount()):
+            if self.proxy.index(r, 0).data(Qt.ItemDataRole.UserRole) in wanted:
+                sel.select(self.proxy.index(r, 0), self.proxy.index(r, self.proxy.columnCount() - 1))
+        self.table.selectionModel().select(sel, QItemSelectionModel.SelectionFlag.ClearAndSelect)
 
     # ------------------------------------------------------------------ slots
     def _on_filter_changed(self) -> None:

@@ -4,7 +4,8 @@ The main window calls three functions, each usable with plain widgets (tests pas
 
 - ``export_dialog(parent, engine, window, current_view_widget, charts)`` opens the ``ExportDialog``: a PNG of
   the whole window, the current view or a chart (1x or 2x, with a caption naming facility, address and
-  simulated time), or a CSV (per rack, per GPU, events, a chart's data over the visible range or all of it).
+  simulated time), or a CSV (per rack, per GPU, events, a chart's data over the visible range or all of it;
+  with ``ops=`` the OpsManager, alarms and work orders too).
 - ``save_snapshot(parent, engine, driver)`` writes a bundle (io.bundle) with the views' images, showing a
   progress dialog with Cancel. The driver is paused while the bundle is written -- the engine must not move
   between the state file and the CSVs -- and resumed afterwards. The work runs in the GUI thread in chunks
@@ -62,6 +63,13 @@ KINDS: tuple[tuple[str, str, str], ...] = (
     ("events_csv", "Events (CSV)", "csv"),
     ("chart_csv", "Chart data (CSV)", "csv"),
 )
+# Kinds that need the operations layer (``ops=``): listed after KINDS, greyed out without it.
+OPS_KIND_SPECS: tuple[tuple[str, str, str], ...] = (
+    ("alarms_csv", "Alarms (CSV)", "csv"),
+    ("work_orders_csv", "Work orders (CSV)", "csv"),
+)
+OPS_KINDS = tuple(k for k, _, _ in OPS_KIND_SPECS)
+ALL_KINDS = KINDS + OPS_KIND_SPECS
 ALL_CHARTS = "all"
 
 
@@ -181,6 +189,28 @@ def chart_plot_widget(charts, name: str, width: int, height: int = 460, line_px:
     return w
 
 
+# ============================================================================================ ops rows
+def alarm_rows(ops) -> list[dict]:
+    """Every alarm of the workspace: the database's history (earlier sessions), overlaid by this session's
+    alarms, current and archived (fresher than what the database last saw)."""
+    rows: dict[int, dict] = {}
+    if getattr(ops, "store", None) is not None:
+        rows.update((r["id"], r) for r in ops.store.alarms())
+    for a in list(ops.alarms.history) + ops.alarms.alarms(include_shelved=True):
+        rows[a.id] = a.to_row()
+    return [rows[i] for i in sorted(rows)]
+
+
+def work_order_rows(ops) -> list[dict]:
+    """Every work order of the workspace: the database's (all sessions) overlaid by the live ones."""
+    rows: dict[int, dict] = {}
+    if getattr(ops, "store", None) is not None:
+        rows.update((r["id"], r) for r in ops.store.work_orders())
+    for wo in ops.work_orders.values():
+        rows[wo.id] = wo.to_row()
+    return [rows[i] for i in sorted(rows)]
+
+
 # ============================================================================================ dialog
 class ExportDialog(QDialog):
     """Choose what to export, at which scale, where; then write it. ``export()`` does the writing."""
@@ -188,7 +218,7 @@ class ExportDialog(QDialog):
     exported = Signal(str)
 
     def __init__(self, engine, window: QWidget | None = None, current_view: QWidget | None = None,
-                 charts=None, parent: QWidget | None = None):
+                 charts=None, parent: QWidget | None = None, ops=None):
         super().__init__(parent)
         self.setObjectName("exportDialog")
         self.setWindowTitle("Export")
@@ -196,6 +226,7 @@ class ExportDialog(QDialog):
         self.window_widget = window
         self.current_view = current_view
         self.charts = charts
+        self.ops = ops  # OpsManager: alarms and work orders (their kinds are greyed out without it)
         self.last_path: Path | None = None
         self._auto_name = True
 
@@ -203,14 +234,16 @@ class ExportDialog(QDialog):
         self.kind_combo.setObjectName("exportKindCombo")
         self.kind_combo.setToolTip("What to export")
         model = self.kind_combo.model()
-        for key, label, _ in KINDS:
+        for key, label, _ in ALL_KINDS:
             self.kind_combo.addItem(label, key)
             ok = {"window_png": window is not None, "view_png": current_view is not None,
-                  "chart_png": bool(chart_specs(charts)), "chart_csv": True}.get(key, True)
+                  "chart_png": bool(chart_specs(charts)), "chart_csv": True,
+                  "alarms_csv": ops is not None, "work_orders_csv": ops is not None}.get(key, True)
             if not ok:  # greyed out, with the reason in its tooltip
                 item = model.item(self.kind_combo.count() - 1)
                 item.setEnabled(False)
-                item.setToolTip("not available here")
+                item.setToolTip("not available here" if key not in OPS_KINDS
+                                else "needs the alarms and work orders of a running facility window")
         self.chart_combo = QComboBox(self)
         self.chart_combo.setObjectName("exportChartCombo")
         self.chart_combo.setToolTip("Which chart (its data in the CSV, or its picture in the PNG)")
@@ -289,7 +322,7 @@ class ExportDialog(QDialog):
         self._auto_name = False
 
     def _ext(self) -> str:
-        return next(ext for k, _, ext in KINDS if k == self.kind)
+        return next(ext for k, _, ext in ALL_KINDS if k == self.kind)
 
     def _on_choice_changed(self, *_):
         kind = self.kind
@@ -305,6 +338,10 @@ class ExportDialog(QDialog):
             "gpus_csv": f"{self.engine.n_gpus:,} GPUs: junction and plate temperature, power, clock, state.",
             "events_csv": f"{len(self.engine.events):,} events: faults, repairs, throttling, interruptions.",
             "chart_csv": "Simulated seconds, ISO time and each curve in its unit, at full precision.",
+            "alarms_csv": "Alarms: rule, component, severity, state, raised/acked/cleared times (simulated s and "
+                          "ISO), value and limit with their unit, detail; this session and the workspace history.",
+            "work_orders_csv": "Work orders: target, fault, priority, state, times (simulated s and ISO), "
+                               "technician, parts, notes, step count, repair time; with the workspace history.",
         }
         self.note_label.setText(notes[kind])
         if self._auto_name:
@@ -314,7 +351,8 @@ class ExportDialog(QDialog):
     def default_name(self) -> str:
         kind = self.kind
         what = {"window_png": "window", "view_png": describe_view(self.engine, self.current_view),
-                "racks_csv": "racks", "gpus_csv": "gpus", "events_csv": "events"}.get(kind)
+                "racks_csv": "racks", "gpus_csv": "gpus", "events_csv": "events", "alarms_csv": "alarms",
+                "work_orders_csv": "work-orders"}.get(kind)
         if what is None:  # a chart
             c = self.chart_combo.currentData()
             what = "charts" if c in (None, ALL_CHARTS) else f"chart-{c}"
@@ -381,7 +419,14 @@ class ExportDialog(QDialog):
             tables.write_events_csv(eng, path)
         elif kind == "chart_csv":
             self._write_chart_csv(path)
-        else:  # pragma: no cover - the combo holds only KINDS
+        elif kind in OPS_KINDS:
+            if self.ops is None:
+                raise ValueError("alarms and work orders are not available here (no operations layer)")
+            if kind == "alarms_csv":
+                tables.write_alarms_csv(eng, path, alarm_rows(self.ops))
+            else:
+                tables.write_work_orders_csv(eng, path, work_order_rows(self.ops))
+        else:  # pragma: no cover - the combo holds only ALL_KINDS
             raise ValueError(f"unknown export kind {kind!r}")
 
     def _write_chart_png(self, path: Path, scale: int) -> None:
@@ -436,9 +481,10 @@ class ExportDialog(QDialog):
 
 
 def export_dialog(parent: QWidget | None, engine, window: QWidget | None = None,
-                  current_view_widget: QWidget | None = None, charts=None) -> ExportDialog:
-    """Open the export dialog (window-modal, non-blocking) and return it."""
-    dlg = ExportDialog(engine, window, current_view_widget, charts, parent)
+                  current_view_widget: QWidget | None = None, charts=None, ops=None) -> ExportDialog:
+    """Open the export dialog (window-modal, non-blocking) and return it. ``ops``: the OpsManager, for the
+    alarms and work-orders CSVs."""
+    dlg = ExportDialog(engine, window, current_view_widget, charts, parent, ops=ops)
     dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
     dlg.open()
     return dlg
@@ -547,4 +593,4 @@ def open_snapshot(parent: QWidget | None, path: str | Path | None = None):
 
 
 __all__ = ["ExportDialog", "export_dialog", "save_snapshot", "open_snapshot", "describe_view", "KINDS",
-           "chart_plot_widget"]
+           "chart_plot_widget", "alarm_rows", "work_order_rows", "OPS_KINDS", "ALL_KINDS"]

@@ -17,7 +17,7 @@ import traceback
 
 import numpy as np
 from PySide6.QtCore import QByteArray, QEvent, QPoint, QSettings, QStringListModel, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction, QKeySequence, QUndoGroup
 from PySide6.QtWidgets import (
     QApplication,
     QComboBox,
@@ -244,6 +244,8 @@ class MainWindow(QMainWindow):
         self.charts = None
         self._startup_done = False
         self.ops: OpsManager | None = None
+        self._ops_external = False
+        self.training = None  # TrainingController, made on first use
         self.store = None
         self.ops_config = load_ops_config()
 
@@ -463,6 +465,12 @@ class MainWindow(QMainWindow):
         self.act_open_scenario = A("actionOpenScenario", "Open scenario…", self._on_open_scenario_triggered,
                                    "Ctrl+Shift+O", "Open a scenario file with timed faults (restarts the run)")
         self.act_quit = A("actionQuit", "Quit", self.close, "Ctrl+Q", "Quit Colossus GUI")
+        self.act_train = A("actionStartTraining", "Start training session…", lambda: self.start_training(), "Ctrl+T",
+                           "Play a fault-injection drill: the instructor console opens in its own window")
+        self.act_console = A("actionInstructorConsole", "Instructor console", self.show_instructor_console,
+                             "Ctrl+I", "Show the instructor console of the running session")
+        self.act_end_training = A("actionEndTraining", "End training session", self.end_training, None,
+                                  "End the session and write the debrief report")
         self.act_export = A("actionExport", "Export…", self.export, "Ctrl+E",
                             "Export a PNG of any view or chart, or CSV of racks, GPUs, events, chart data")
         self.act_save_snapshot = A("actionSaveSnapshot", "Save snapshot bundle…", self.save_snapshot,
@@ -475,6 +483,21 @@ class MainWindow(QMainWindow):
         self.act_shortcuts = A("actionShortcuts", "Keyboard shortcuts", self.show_shortcuts, "F1",
                                "List every keyboard shortcut")
         self.act_about = A("actionAbout", "About Colossus GUI", self.show_about, None, "Versions")
+        # Undo/Redo follow the work-order board's undo stack (a new board per engine: the group tracks it)
+        self.undo_group = QUndoGroup(self)
+        self.act_undo = self.undo_group.createUndoAction(self, "Undo")
+        self.act_redo = self.undo_group.createRedoAction(self, "Redo")
+        for act, name, key, tip in (
+                (self.act_undo, "actionUndo", "Ctrl+Z", "Undo the last work-order edit (until it reaches the simulation)"),
+                (self.act_redo, "actionRedo", "Ctrl+Shift+Z", "Redo the work-order edit just undone")):
+            act.setObjectName(name)
+            act.setShortcut(QKeySequence(key))
+            act.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+            act.setStatusTip(tip)
+            self.addAction(act)
+        self.act_wo_details = A("actionWorkOrderDetails", "Work order details…", self.show_work_order_details, None,
+                                "Open the selected work order: steps, progress, notes, audit log "
+                                "(or double-click it on the board)")
         self.view_actions: list[QAction] = []
         for i, (key, label) in enumerate((("site", "Site"), ("hall", "Hall"), ("gpus", "All GPUs"),
                                           ("rack", "Rack"), ("tray", "Tray"))):
@@ -492,9 +515,17 @@ class MainWindow(QMainWindow):
         m.addActions([self.act_export, self.act_save_snapshot])
         m.addSeparator()
         m.addAction(self.act_quit)
+        m = mb.addMenu("&Edit")
+        m.setObjectName("menuEdit")
+        m.addActions([self.act_undo, self.act_redo])
+        m.addSeparator()
+        m.addAction(self.act_wo_details)
         m = mb.addMenu("&Simulation")
         m.setObjectName("menuSimulation")
         m.addActions([self.act_run, self.act_step, self.act_slower, self.act_faster])
+        m = mb.addMenu("&Training")
+        m.setObjectName("menuTraining")
+        m.addActions([self.act_train, self.act_console, self.act_end_training])
         m = mb.addMenu("&View")
         m.setObjectName("menuView")
         m.addActions(self.view_actions)
@@ -597,8 +628,12 @@ class MainWindow(QMainWindow):
                                  "leaks, chillers, turbines)", 36)
 
     # ================================================================== engine
-    def set_engine(self, engine: Engine) -> None:
-        """Show another engine (a newly opened facility or scenario)."""
+    def set_engine(self, engine: Engine, ops=None, keep_view: bool = False) -> None:
+        """Show another engine (a newly opened facility or scenario). ``ops``: an operations manager that is
+        stepped elsewhere (a training session's); otherwise the window makes and steps its own.
+        ``keep_view``: the same engine rewound in place (a training restore): stay where the user is."""
+        if self.training is not None and self.training.session is not None and ops is None:
+            self.training.stop(write_report=True)  # another facility, scenario or snapshot ends the drill
         self.engine = engine
         self.driver.set_engine(engine)
         for v in self.views.values():
@@ -608,7 +643,11 @@ class MainWindow(QMainWindow):
         self.navigator.set_engine(engine)
         self.inspector.set_engine(engine)
         self.event_log.set_engine(engine)
-        self._install_ops(engine)
+        self._install_ops(engine, ops)
+        if keep_view:
+            self._mark_dirty()
+            self.refresh_text()
+            return
         self._history.clear()
         self._hist_pos = -1
         self._completer_prefix = None
@@ -915,9 +954,11 @@ class MainWindow(QMainWindow):
         return box
 
     # ================================================================== operations
-    def _install_ops(self, engine: Engine) -> None:
+    def _install_ops(self, engine: Engine, ops=None) -> None:
         """A new OpsManager (alarms, work orders, technicians, spares) for ``engine``, with the workspace
-        database when settings are enabled. A foreign or damaged database: a message, and no persistence."""
+        database when settings are enabled. A foreign or damaged database: a message, and no persistence.
+        With ``ops`` given (a training session's logging manager) the panels use it and the session steps it."""
+        self._ops_external = ops is not None
         store = None
         if self.store is not None:
             self.store.close()
@@ -935,7 +976,7 @@ class MainWindow(QMainWindow):
                     "Workspace database not used", m + "\nThe file was left untouched; alarms and work orders "
                     "will not be saved this session."))
         self.store = store
-        self.ops = OpsManager(engine, self.ops_config, store=store, seed=self.seed)
+        self.ops = ops if ops is not None else OpsManager(engine, self.ops_config, store=store, seed=self.seed)
         for attr, dock, cls in (("alarm_panel", self.alarms_dock, AlarmPanelWidget),
                                 ("work_order_panel", self.work_orders_dock, WorkOrderPanelWidget)):
             panel = cls(self.ops, engine)
@@ -952,6 +993,8 @@ class MainWindow(QMainWindow):
         self.work_order_panel.message_shown.connect(lambda m: self.statusBar().showMessage(m, 8000))
         self.work_order_panel.work_order_changed.connect(lambda _i: self._after_user_action())
         self.alarm_panel.acknowledged.connect(lambda _ids: self.refresh_text())
+        self.undo_group.addStack(self.work_order_panel.undo_stack)
+        self.undo_group.setActiveStack(self.work_order_panel.undo_stack)
 
     def _rack_alarm_text(self, rack: int) -> str:
         if self.ops is None:
@@ -960,7 +1003,7 @@ class MainWindow(QMainWindow):
         return "; ".join(f"{a.severity_name} {a.message}" for a in found[:4]) + (" …" if len(found) > 4 else "")
 
     def _on_engine_stepped(self, dt: float) -> None:
-        if self.ops is not None:
+        if self.ops is not None and not self._ops_external:
             self.ops.step(dt)
 
     def create_work_order(self, address: str):
@@ -974,6 +1017,17 @@ class MainWindow(QMainWindow):
             self.work_order_panel.select_order(wo.id)
         return wo
 
+    def show_work_order_details(self, wo_id: int | None = None):
+        """The detail dialog of ``wo_id`` (default: the order selected on the board)."""
+        if self.work_order_panel is None:
+            return None
+        if wo_id is None and self.work_order_panel.selected_id() is None:
+            self.statusBar().showMessage("Select a work order on the board first", 6000)
+            self.work_orders_dock.show()
+            self.work_orders_dock.raise_()
+            return None
+        return self.work_order_panel.open_details(wo_id)
+
     def acknowledge_alarms_at(self, address: str) -> int:
         if self.ops is None:
             return 0
@@ -986,10 +1040,35 @@ class MainWindow(QMainWindow):
         self.refresh_text()
         return len(ids)
 
+    # ================================================================== training
+    def _training_controller(self):
+        if self.training is None:
+            from .training_mode import TrainingController
+            self.training = TrainingController(self)
+        return self.training
+
+    def start_training(self, scenario: str | None = None, trainee: str = "trainee") -> bool:
+        """Start a drill: a bundled training scenario name or file (a chooser when None)."""
+        tc = self._training_controller()
+        if scenario is None:
+            return tc.choose_and_start()
+        from .training_mode import training_scenarios
+        return tc.start(str(training_scenarios().get(scenario, scenario)), trainee)
+
+    def show_instructor_console(self) -> None:
+        if self.training is None or self.training.session is None:
+            self.statusBar().showMessage("No training session: start one with Training → Start (Ctrl+T)", 8000)
+            return
+        self.training.show_console()
+
+    def end_training(self) -> None:
+        if self.training is not None:
+            self.training.question_end()
+
     # ================================================================== export
     def export(self) -> None:
         from .export_dialog import export_dialog
-        export_dialog(self, self.engine, self, self.visible_view(), self.charts)
+        export_dialog(self, self.engine, self, self.visible_view(), self.charts, ops=self.ops)
 
     def save_snapshot(self):
         from .export_dialog import save_snapshot
@@ -1152,6 +1231,8 @@ class MainWindow(QMainWindow):
             self.inspector.refresh()
         if self.charts is not None and self.charts.isVisible():
             self.charts.refresh_text()
+        if self.training is not None:
+            self.training.refresh()
         if self.alarm_panel is not None and self.alarm_panel.isVisible():
             self.alarm_panel.refresh()
         if self.work_order_panel is not None and self.work_order_panel.isVisible():
@@ -1262,6 +1343,8 @@ class MainWindow(QMainWindow):
         self.driver.stop()
         self._redraw_timer.stop()
         self._text_timer.stop()
+        if self.training is not None and self.training.session is not None:
+            self.training.stop(write_report=not self.training.session.ended)
         if self.store is not None:
             self.store.close()
             self.store = None

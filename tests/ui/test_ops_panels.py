@@ -93,9 +93,11 @@ def test_create_assign_and_advance_a_work_order_from_the_board(qtbot, sim):
     assert wo.state == "in_progress" and eng.tray_drained[tray] and eng.tray_slid_out[tray]
     board.refresh()
     row = board.visible_orders().index(wo)
-    assert board.proxy.index(row, 2).data() == "in progress"
-    assert board.proxy.index(row, 8).data() == "Swap the GPU baseboard"
+    assert board.model.index(row, 2).data() == "in progress"
+    assert board.model.index(row, 8).data() == "Swap the GPU baseboard"
+    board.tabs.setCurrentWidget(board.tech_table)  # side tabs are filled when shown
     assert "work order" in board.tech_table.item(0, 4).text()
+    board.tabs.setCurrentIndex(0)
     while wo.state != "closed":
         qtbot.mouseClick(board.advance_button, Qt.MouseButton.LeftButton)
     _step(eng, ops)
@@ -104,5 +106,249 @@ def test_create_assign_and_advance_a_work_order_from_the_board(qtbot, sim):
     assert board.visible_orders() == []
     board.closed_box.setChecked(True)
     assert [w.state for w in board.visible_orders()] == ["closed"]
-    assert "closed" in board.figures_text.toPlainText()
+    board.tabs.setCurrentWidget(board.figures_text)
+    assert "closed 1" in board.figures_text.toPlainText()
+    board.close()
+
+
+# ============================================================================ the board at scale, in place
+def test_board_updates_rows_in_place_and_keeps_the_selection(qtbot, sim):
+    eng, ops = sim
+    wos = [ops.create_work_order(eng.topo.tray_address(i), priority=1 + i % 4) for i in range(12)]
+    board = WorkOrderPanelWidget(ops, eng)
+    qtbot.addWidget(board)
+    board.show()
+    m = board.model
+    seen = {"reset": 0, "changed": [], "inserted": [], "removed": []}
+    m.modelReset.connect(lambda: seen.__setitem__("reset", seen["reset"] + 1))
+    m.dataChanged.connect(lambda a, b, *_: seen["changed"].append((a.row(), b.row())))
+    m.rowsInserted.connect(lambda _p, a, b: seen["inserted"].append((a, b)))
+    m.rowsRemoved.connect(lambda _p, a, b: seen["removed"].append((a, b)))
+    # sorted by priority (the dispatch order), the most urgent first
+    assert [w.priority for w in board.visible_orders()] == sorted(w.priority for w in wos)
+    target = wos[5]
+    board.select_order(target.id)
+    board.refresh()
+    assert seen == {"reset": 0, "changed": [], "inserted": [], "removed": []}  # nothing moved: no signals
+    ops.assign(target.id, "Avery")
+    board.refresh()
+    row = m.row_of(target.id)
+    assert seen["changed"] == [(row, row)] and seen["reset"] == 0
+    assert m.index(row, 5).data() == "Avery" and board.selected_id() == target.id
+    extra = ops.create_work_order("H2-R004-T8", priority=1)
+    board.refresh()
+    assert seen["inserted"] == [(12, 12)] and m.row_of(extra.id) is not None
+    assert board.visible_orders()[0].priority == 1 and board.selected_id() == target.id  # re-sorted, kept
+    ops.cancel(wos[0].id)
+    board.refresh()
+    assert len(seen["removed"]) == 1 and wos[0] not in board.visible_orders()  # cancelled: filtered out
+    for w in wos[6:11]:  # several leave in one refresh: the rows left are exactly the open ones, in order
+        ops.cancel(w.id)
+    board.refresh()
+    live = [w for w in ops.work_orders.values() if w.state not in ("closed", "cancelled")]
+    assert sorted(w.id for w in board.visible_orders()) == sorted(w.id for w in live)
+    assert all(m.row_of(w.id) == r for r, w in enumerate(board.visible_orders()))
+    assert [w.priority for w in board.visible_orders()] == sorted(w.priority for w in live)
+    # a header click sorts by that column; the selection follows its order
+    board.table.sortByColumn(3, Qt.SortOrder.DescendingOrder)
+    targets = [w.target for w in board.visible_orders()]
+    assert targets == sorted(targets, reverse=True) and board.selected_id() == target.id
+    # the state filter and "closed too"
+    board.state_box.setCurrentIndex(board.state_box.findData("assigned"))
+    assert [w.id for w in board.visible_orders()] == [target.id]
+    board.state_box.setCurrentIndex(0)
+    board.closed_box.setChecked(True)
+    assert wos[0] in board.visible_orders() and seen["reset"] >= 1  # filters reset, refreshes never do
+    board.close()
+
+
+def _generated_store(path, n_orders: int, n_open: int):
+    """A workspace database of ``n_orders`` work orders: ``n_open`` still open (fresh, undispatched), the
+    rest closed history with every step and note, as a long-running facility accumulates them."""
+    from colossus_gui.io.store import Store
+    from colossus_gui.ops.work_orders import CLOSED
+
+    eng = Engine(small_facility(), seed=2)
+    store = Store(path)
+    ops = OpsManager(eng, OpsConfig(dispatch="manual"), store=store, seed=2)
+    done = ops.create_work_order("H1-R001-T1", who="alice", note="swap")
+    ops.assign(done.id, "Avery")
+    while done.state != CLOSED:
+        ops.advance(done.id)
+    fresh = ops.create_work_order("H1-R001-T2", who="alice")
+    closed_row, open_row = done.to_row(), fresh.to_row()
+    with store.transaction():  # set-up, not the measurement: one transaction
+        for i in range(n_orders):
+            row = dict(open_row if i < n_open else closed_row, id=1000 + i, priority=1 + i % 4,
+                       target=eng.topo.tray_address(i % eng.n_trays), created_t=float(i))
+            store.save_work_order(row, who="history", from_state=None, note="created", t_s=float(i))
+    store.close()
+
+
+def test_board_opens_a_workspace_of_10000_work_orders_fast(qtbot, tmp_path):
+    import time
+
+    from PySide6.QtWidgets import QApplication
+
+    from colossus_gui.io.store import Store
+
+    path = tmp_path / "big.sqlite"
+    _generated_store(path, 10_000, 3_000)
+    t0 = time.perf_counter()
+    store = Store(path)
+    eng = Engine(small_facility(), seed=2)
+    ops = OpsManager(eng, OpsConfig(dispatch="manual"), store=store, seed=2)
+    t_ops = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    board = WorkOrderPanelWidget(ops, eng)
+    qtbot.addWidget(board)
+    board.resize(1200, 700)
+    board.show()
+    QApplication.processEvents()
+    img = board.grab()  # the first paint, really drawn
+    t_board = time.perf_counter() - t1
+    print(f"\n10k-order workspace: OpsManager load {t_ops:.3f} s, board model + first paint {t_board:.3f} s "
+          f"({board.model.rowCount()} open orders shown)")
+    assert not img.isNull() and board.model.rowCount() == 3_000 + 1  # and the template's fresh order
+    assert t_ops + t_board <= 3.0  # the issue's figure is 1 s; loose here for a shared CI machine
+    # a 1 Hz refresh after one change costs milliseconds, not a rebuild
+    resets = board.model.resets
+    first = board.visible_orders()[0]
+    ops.set_priority(first.id, 4)
+    t2 = time.perf_counter()
+    board.refresh()
+    t_refresh = time.perf_counter() - t2
+    assert board.model.resets == resets and board.visible_orders()[-1].priority == 4
+    # the whole history: 10,000 rows from the database's summaries
+    t3 = time.perf_counter()
+    board.closed_box.setChecked(True)
+    QApplication.processEvents()
+    board.grab()
+    t_all = time.perf_counter() - t3
+    print(f"refresh after one change {t_refresh * 1e3:.1f} ms; 'closed too' (10,002 rows) {t_all:.3f} s")
+    assert board.model.rowCount() == 10_002 and t_refresh < 0.5 and t_all <= 3.0
+    hist = next(w for w in board.visible_orders() if w.state == "closed" and w.id >= 1000)
+    assert len(board.lookup(hist.id).steps) == 7  # a history row opens in full from the database
+    board.close()
+    store.close()
+
+
+# ============================================================================ undo
+@pytest.fixture
+def board(qtbot, sim):
+    eng, ops = sim
+    b = WorkOrderPanelWidget(ops, eng, who="trainee")
+    qtbot.addWidget(b)
+    b.show()
+    yield b
+    b.close()
+
+
+def test_undo_create_then_redo(board):
+    ops = board.ops
+    wo = board.create_for("H1-R004-T2", note="planned")
+    assert board.undo_stack.canUndo() and "create work order" in board.undo_stack.undoText()
+    board.undo()
+    assert wo.id not in ops.work_orders and board.visible_orders() == []
+    assert ops.backlog()["open"] == 0
+    board.redo()
+    assert ops.work_orders[wo.id] is wo and wo.state == "open"
+    assert [w.id for w in board.visible_orders()] == [wo.id]
+
+
+def test_undo_priority_note_and_cancel(board):
+    ops = board.ops
+    wo = board.create_for("H2-R003-RDHX-F4")
+    old = wo.priority
+    board.set_priority(wo.id, 1)
+    board.add_note(wo.id, "ladder needed")
+    assert wo.priority == 1 and wo.notes[-1].endswith("trainee: ladder needed")
+    board.undo()  # the note
+    assert not any("ladder" in n for n in wo.notes)
+    board.undo()  # the priority
+    assert wo.priority == old
+    assert board.model.index(board.model.row_of(wo.id), 1).data() == str(old)
+    board.redo()
+    assert wo.priority == 1
+    # cancel while assigned, before any simulated time: undo reopens it and sends the same technician
+    board.assign(wo.id, "Finley")
+    board.cancel(wo.id)
+    assert wo.state == "cancelled" and ops.roster.by_name["Finley"].free
+    board.undo()
+    assert wo.state == "assigned" and wo.technician == "Finley"
+
+
+def test_undo_is_unavailable_once_the_dispatch_has_started(board):
+    eng, ops = board.engine, board.ops
+    wo = board.create_for("H1-R002-T5")
+    board.set_priority(wo.id, 1)
+    assert board.undo_stack.count() == 2
+    board.assign(wo.id, "Avery")
+    board.refresh()
+    assert board.undo_stack.canUndo()  # assigned, but no simulated time yet: the priority can still go back
+    _step(eng, ops)  # Avery starts walking
+    board.refresh()
+    assert not board.undo_stack.canUndo() and board.undo_stack.count() == 0
+    board.undo()  # nothing happens, nothing breaks
+    assert wo.state == "assigned" and wo.priority == 1
+    # an edit on an order already under way is done but not offered for undo
+    board.add_note(wo.id, "on site soon")
+    assert not board.undo_stack.canUndo()
+
+
+def test_a_stale_command_reached_by_undo_says_why_and_leaves(board):
+    """The board was not refreshed (hidden dock) when the simulation moved on: Ctrl+Z says why it cannot."""
+    eng, ops = board.engine, board.ops
+    ops.set_dispatch_mode("auto")
+    wo = board.create_for("H1-R001-RDHX-F1")
+    _step(eng, ops)  # auto dispatch picks it up
+    _step(eng, ops)
+    assert wo.state == "assigned"
+    board.undo_stack.undo()  # straight on the stack, as the Edit menu's action does
+    assert wo.id in ops.work_orders and wo.state == "assigned"
+    assert "Cannot undo" in board.message.text() and "dispatched" in board.message.text()
+    assert board.undo_stack.count() == 0
+
+
+def test_alarm_selection_survives_a_refresh(qtbot, sim):
+    eng, ops = sim
+    panel = AlarmPanelWidget(ops, eng)
+    qtbot.addWidget(panel)
+    panel.show()
+    eng.inject("fan_failure", "H1-R002-RDHX-F1")
+    eng.inject("fan_failure", "H2-R003-RDHX-F2")
+    _step(eng, ops, 2)
+    panel.refresh()
+    fan = ops.alarms.find("H2-R003-RDHX", "fan_state")
+    panel.select_alarm(fan.id)
+    eng.inject("chiller_trip", "CH1")  # a new alarm: the list is rebuilt
+    _step(eng, ops, 2)
+    panel.refresh()
+    assert ops.alarms.find("CH1", "chiller_state") in panel.visible_alarms()
+    assert panel.selected_ids() == [fan.id]
+    panel.close()
+
+
+def test_no_undo_when_the_manager_cannot_take_edits_back(qtbot, sim):
+    """A proxy that logs every operator action (a training session's) has no reversal methods: the board
+    still works through it, but offers no undo."""
+    eng, ops = sim
+
+    class LoggingOps:
+        def __init__(self, inner):
+            self.inner, self.log = inner, []
+
+        def __getattr__(self, name):
+            return getattr(self.inner, name)
+
+        def create_work_order(self, target, **kw):
+            self.log.append(("create", target))
+            return self.inner.create_work_order(target, **kw)
+
+    proxy = LoggingOps(ops)
+    board = WorkOrderPanelWidget(proxy, eng)
+    qtbot.addWidget(board)
+    wo = board.create_for("H1-R001-T1")
+    assert proxy.log == [("create", "H1-R001-T1")] and wo.id in ops.work_orders
+    assert not board.undo_enabled and not board.undo_stack.canUndo()
     board.close()

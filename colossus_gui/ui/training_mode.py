@@ -1,0 +1,193 @@
+"""Training mode in the main window: a TrainingSession drives the window's engine and operations; the
+instructor console lives in its own window (so the trainee's screen stays clean); the trainee gets a live
+score and the trainee controls as docks. When the session ends the debrief report is written and stored.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QStandardPaths, Qt, Signal
+from PySide6.QtWidgets import QDockWidget, QInputDialog, QMessageBox, QVBoxLayout, QWidget
+
+from ..io.loader import LoadError
+from ..resources import resource
+
+
+def training_scenarios() -> dict[str, Path]:
+    d = resource("scenarios", "training")
+    return {p.stem: p for p in sorted(d.glob("*.yaml"))} if d.is_dir() else {}
+
+
+def sessions_folder() -> Path:
+    """Where session logs and reports go: the user's data folder, or a temp folder in tests."""
+    if os.environ.get("COLOSSUS_GUI_NO_SETTINGS"):
+        return Path(tempfile.gettempdir()) / "colossus-gui-sessions"
+    return Path(QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppDataLocation)) / "sessions"
+
+
+class TrainingController(QObject):
+    """Starts, runs and ends one training session in a MainWindow."""
+
+    started = Signal(object)  # the TrainingSession
+    ended = Signal(object)  # the folder with the report
+
+    def __init__(self, window):
+        super().__init__(window)
+        self.window = window
+        self.session = None
+        self.folder: Path | None = None
+        self.console = None
+        self.console_window: QWidget | None = None
+        self.score_dock: QDockWidget | None = None
+        self.controls_dock: QDockWidget | None = None
+        self.report_paths: list[Path] = []
+
+    @property
+    def active(self) -> bool:
+        return self.session is not None and not self.session.ended
+
+    # ------------------------------------------------------------------ start
+    def choose_and_start(self) -> bool:
+        names = list(training_scenarios())
+        if not names:
+            self.window._error_box("No training scenarios", "No bundled training scenarios were found.")
+            return False
+        name, ok = QInputDialog.getItem(self.window, "Start a training session", "Scenario:", names, 0, False)
+        if not ok:
+            return False
+        trainee, ok = QInputDialog.getText(self.window, "Start a training session", "Trainee name:",
+                                           text="trainee")
+        if not ok or not trainee.strip():
+            return False
+        return self.start(str(training_scenarios()[name]), trainee.strip())
+
+    def start(self, scenario_ref: str, trainee: str = "trainee", seed: int | None = None) -> bool:
+        from ..ops.training import TrainingSession
+        from ..ops.training_check import load_and_check
+        from .instructor_console import InstructorConsoleWidget, ScorePanelWidget
+        from .trainee_controls import TraineeControlsWidget
+
+        try:
+            sc, fac, path = load_and_check(scenario_ref)
+        except LoadError as e:
+            self.window.show_problems("Cannot start the training session", f"{e.path} has problems:", e.problems)
+            return False
+        if self.session is not None:
+            self.stop(write_report=not self.session.ended)
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        self.folder = sessions_folder() / f"{stamp}-{path.stem}-{_safe(trainee)}"
+        self.folder.mkdir(parents=True, exist_ok=True)
+        session = TrainingSession(sc, fac, seed=seed, trainee=trainee, log_path=self.folder / "session.jsonl",
+                                  scenario_name=path.stem)
+        self.session = session
+        w = self.window
+        w.driver.pause()
+        w.set_engine(session.engine, ops=session.ops)
+        # the instructor's console: a window of its own
+        self.console = InstructorConsoleWidget(session, w.driver)
+        self.console.session_ended.connect(self._on_session_ended)
+        self.console.message_shown.connect(lambda m: w.statusBar().showMessage(m, 8000))
+        self.console.restored.connect(lambda _t: w.set_engine(session.engine, ops=session.ops, keep_view=True))
+        cw = QWidget(None, Qt.WindowType.Window)
+        cw.setObjectName("instructorConsoleWindow")
+        cw.setWindowTitle(f"Instructor console — {sc.title} — {trainee}")
+        lay = QVBoxLayout(cw)
+        lay.setContentsMargins(4, 4, 4, 4)
+        lay.addWidget(self.console)
+        cw.resize(900, 700)
+        self.console_window = cw
+        # the trainee's side: live score and the controls a drill may need
+        self.score_panel = ScorePanelWidget(session)
+        self.score_dock = w._dock("Score", "scoreDock", self.score_panel, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.controls = TraineeControlsWidget(session)
+        self.controls.acted.connect(lambda _r: w._after_user_action())
+        self.controls_dock = w._dock("Trainee controls", "traineeControlsDock", self.controls,
+                                     Qt.DockWidgetArea.RightDockWidgetArea)
+        w.tabifyDockWidget(w.charts_dock, self.score_dock)
+        w.tabifyDockWidget(self.score_dock, self.controls_dock)
+        self.score_dock.raise_()
+        w.statusBar().showMessage(f"Training: {sc.title} — briefing in the instructor console; Space to run", 15000)
+        if w.isVisible():
+            cw.show()
+        self.started.emit(session)
+        return True
+
+    def show_console(self) -> None:
+        if self.console_window is not None:
+            self.console_window.show()
+            self.console_window.raise_()
+            self.console_window.activateWindow()
+
+    def refresh(self) -> None:
+        """1 Hz from the window: live score and console."""
+        if self.session is None:
+            return
+        if self.score_dock is not None and self.score_dock.isVisible():
+            self.score_panel.refresh()
+        if self.console_window is not None and self.console_window.isVisible():
+            self.console.refresh()
+
+    # ------------------------------------------------------------------ end
+    def end(self, reason: str = "ended by the instructor") -> list[Path]:
+        if self.console is not None and self.session is not None and not self.session.ended:
+            self.console.end_session(reason)  # emits session_ended -> the report is written
+        return self.report_paths
+
+    def _on_session_ended(self, score) -> None:
+        self.window.driver.pause()
+        self.report_paths = self._write_report()
+        if self.report_paths:
+            self.window.statusBar().showMessage(
+                f"Session ended: score {score.total:.1f}/100 — report in {self.folder}", 30000)
+        self.ended.emit(self.folder)
+
+    def _write_report(self) -> list[Path]:
+        try:
+            paths = self.console.write_report(self.folder)
+        except OSError as e:
+            self.window._error_box("Report not written", f"{self.folder}: {e.strerror or e}")
+            return []
+        store = getattr(self.window, "store", None)
+        if store is not None:
+            try:
+                from ..io.session_store import SessionStore
+                with SessionStore(store.path) as ss:
+                    ss.add_debrief(self.session.debrief(), log_path=self.folder / "session.jsonl",
+                                   report_path=self.folder / "report.html")
+            except Exception as e:  # the report is on disk; storing it is a convenience
+                self.window.statusBar().showMessage(f"Session not stored in the workspace database: {e}", 15000)
+        return paths
+
+    def stop(self, write_report: bool = False) -> None:
+        """Leave training mode (a new facility or session opened)."""
+        if self.session is None:
+            return
+        if write_report and not self.session.ended:
+            self.end("stopped: another facility or session was opened")
+        if self.console is not None:
+            self.console.detach()
+        self.session.close()
+        for dock in (self.score_dock, self.controls_dock):
+            if dock is not None:
+                self.window.removeDockWidget(dock)
+                dock.deleteLater()
+        if self.console_window is not None:
+            self.console_window.close()
+            self.console_window.deleteLater()
+        self.session = self.console = self.console_window = self.score_dock = self.controls_dock = None
+
+    def question_end(self) -> None:
+        if not self.active:
+            return
+        if QMessageBox.question(self.window, "End the training session",
+                                "End the session now and write the debrief report?") == \
+                QMessageBox.StandardButton.Yes:
+            self.end()
+
+
+def _safe(text: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_" else "_" for c in text)[:40] or "trainee"
