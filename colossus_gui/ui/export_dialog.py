@@ -496,11 +496,12 @@ def default_snapshot_name(engine) -> str:
 
 
 def save_snapshot(parent: QWidget | None, engine, driver=None, path: str | Path | None = None,
-                  window: QWidget | None = None, images: bool = True) -> Path | None:
+                  window: QWidget | None = None, images: bool = True, ops=None) -> Path | None:
     """Write a snapshot bundle (a folder, or a .zip when the name ends so) with a progress dialog.
 
     Asks for the target unless ``path`` is given. The driver is paused while writing and resumed after.
     ``window``: also include a picture of it (default: the parent's main window, when shown).
+    ``ops``: also include the alarms and work orders (CSV).
     Returns the bundle's path, or None if cancelled or failed (the user has been told why)."""
     if path is None:
         start = remembered_folder("snapshot") / default_snapshot_name(engine)
@@ -541,6 +542,12 @@ def save_snapshot(parent: QWidget | None, engine, driver=None, path: str | Path 
 
     try:
         writers = {}
+        if ops is not None:
+            a_rows, w_rows = alarm_rows(ops), work_order_rows(ops)
+            writers["alarms.csv"] = ("alarm history: raised, acknowledged, cleared (CSV)",
+                                     lambda p: tables.write_alarms_csv(engine, p, a_rows))
+            writers["work_orders.csv"] = ("work orders with their states, technicians, parts and times (CSV)",
+                                          lambda p: tables.write_work_orders_csv(engine, p, w_rows))
         if images:
             if window_image is not None:
                 writers["window.png"] = ("the application window as it was when the snapshot was taken",

@@ -1072,7 +1072,7 @@ class MainWindow(QMainWindow):
 
     def save_snapshot(self):
         from .export_dialog import save_snapshot
-        return save_snapshot(self, self.engine, self.driver)
+        return save_snapshot(self, self.engine, self.driver, ops=self.ops)
 
     def open_snapshot_file(self, path: str | None = None) -> bool:
         from .export_dialog import open_snapshot

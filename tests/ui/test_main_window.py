@@ -457,3 +457,29 @@ def test_pump_pair_failed_from_the_menu_turns_the_rack_hot_when_the_engine_says(
     img = rack.grab().toImage()
     reds = sum(_is_red(img.pixelColor(x, y)) for x in range(0, img.width(), 3) for y in range(0, img.height(), 3))
     assert reds > 50
+
+
+def test_snapshot_from_the_window_holds_alarms_and_work_orders(win, tmp_path):
+    import csv
+    import json
+
+    from colossus_gui.io.bundle import open_bundle
+
+    win.inject_fault("pump_failure", "H1-R002-CDU-P1")
+    win.inject_fault("pump_failure", "H1-R002-CDU-P2")
+    win.driver.set_speed(10)
+    win.driver.start()
+    for _ in range(12):
+        win.driver.tick_once(1.0)
+    win.driver.pause()
+    from colossus_gui.ui.export_dialog import save_snapshot
+    path = save_snapshot(win, win.engine, win.driver, path=tmp_path / "snap", images=False, ops=win.ops)
+    manifest = json.loads((path / "manifest.json").read_text())
+    assert "alarms.csv" in manifest["files"] and "work_orders.csv" in manifest["files"]
+    with open(path / "alarms.csv", newline="") as fh:
+        alarms = list(csv.DictReader(line for line in fh if not line.startswith("#")))
+    assert any(a["component"].startswith("H1-R002") and a["severity_name"] == "critical" for a in alarms)
+    with open(path / "work_orders.csv", newline="") as fh:
+        orders = list(csv.DictReader(line for line in fh if not line.startswith("#")))
+    assert any(o["target"].startswith("H1-R002") for o in orders)
+    assert open_bundle(path).t == win.engine.t
