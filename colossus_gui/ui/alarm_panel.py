@@ -9,10 +9,8 @@ Colours follow the status palette of ``colors.py``; limits are in each row's too
 from __future__ import annotations
 
 from PySide6.QtCore import (
-    QAbstractTableModel,
     QItemSelection,
     QItemSelectionModel,
-    QModelIndex,
     QSortFilterProxyModel,
     Qt,
     Signal,
@@ -33,6 +31,7 @@ from PySide6.QtWidgets import (
 
 from ..ops.alarms import CRITICAL, AlarmError
 from . import colors
+from .row_table_model import RowTableModel
 from .sim_driver import format_clock
 
 _COLUMNS = ("Severity", "State", "Raised", "Component", "Alarm", "Value", "Limit", "Detail")
@@ -41,7 +40,9 @@ _STATE_TEXT = {"active_unacknowledged": "active, unacked", "active_acknowledged"
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 
 
-class AlarmTableModel(QAbstractTableModel):
+class AlarmTableModel(RowTableModel):
+    columns = _COLUMNS
+
     def __init__(self, ops, parent=None):
         super().__init__(parent)
         self.ops = ops
@@ -62,17 +63,6 @@ class AlarmTableModel(QAbstractTableModel):
 
     def alarm_at(self, row: int):
         return self._rows[row]
-
-    def rowCount(self, parent=QModelIndex()):  # noqa: N802
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent=QModelIndex()):  # noqa: N802
-        return 0 if parent.isValid() else len(_COLUMNS)
-
-    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):  # noqa: N802
-        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
-            return _COLUMNS[section]
-        return None
 
     def data(self, index, role=Qt.ItemDataRole.DisplayRole):
         if not index.isValid():

@@ -6,10 +6,11 @@ alarm layer) and appends in batches at the redraw rate. It keeps at most ``MAX_R
 
 from __future__ import annotations
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, Signal
+from PySide6.QtCore import QModelIndex, Qt, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QWidget
 
+from .row_table_model import RowTableModel
 from .sim_driver import format_clock
 
 MAX_ROWS = 20000
@@ -20,7 +21,9 @@ _GOOD = {"fault_cleared", "job_restarted", "throttle_ended", "turbine_online", "
          "rack_restored", "tray_returned", "tray_slid_in"}
 
 
-class EventLogModel(QAbstractTableModel):
+class EventLogModel(RowTableModel):
+    columns = _COLUMNS
+
     def __init__(self, parent=None):
         super().__init__(parent)
         self.engine = None
@@ -65,17 +68,6 @@ class EventLogModel(QAbstractTableModel):
         return [e.kind for e in self._rows]
 
     # ------------------------------------------------------------------ Qt model
-    def rowCount(self, parent=QModelIndex()):  # noqa: N802
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent=QModelIndex()):  # noqa: N802
-        return 0 if parent.isValid() else len(_COLUMNS)
-
-    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):  # noqa: N802
-        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
-            return _COLUMNS[section]
-        return None
-
     def data(self, index, role=Qt.ItemDataRole.DisplayRole):
         if not index.isValid():
             return None

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, Signal
+from PySide6.QtCore import QModelIndex, Qt, Signal
 from PySide6.QtGui import QColor, QUndoCommand, QUndoStack
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -47,6 +47,7 @@ from ..io.store import StoreError
 from ..ops.work_orders import CANCELLED, CLOSED, FINAL, OPEN, STATE_LABELS, STATES, WorkOrder, WorkOrderError
 from ..ops.workflow import OpsError
 from . import colors
+from .row_table_model import RowTableModel
 from .sim_driver import format_clock
 from .work_order_dialog import WorkOrderDetailDialog
 
@@ -103,9 +104,11 @@ def _signature(w: WorkOrder) -> tuple:
     return (w.state, w.priority, w.technician, w.phase, w.waiting_part)
 
 
-class WorkOrderTableModel(QAbstractTableModel):
+class WorkOrderTableModel(RowTableModel):
     """The board's rows: live orders from ``ops.work_orders`` (and, with closed ones shown, the database's
     history), filtered and sorted here. ``refresh()`` updates in place; ``resets`` counts full resets."""
+    columns = _COLUMNS
+
 
     def __init__(self, ops, parent=None):
         super().__init__(parent)
@@ -259,17 +262,6 @@ class WorkOrderTableModel(QAbstractTableModel):
         return self._history.get(wo_id)
 
     # ------------------------------------------------------------------ Qt model
-    def rowCount(self, parent=QModelIndex()):  # noqa: N802
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent=QModelIndex()):  # noqa: N802
-        return 0 if parent.isValid() else len(_COLUMNS)
-
-    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):  # noqa: N802
-        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
-            return _COLUMNS[section]
-        return None
-
     def data(self, index, role=Qt.ItemDataRole.DisplayRole):
         if not index.isValid():
             return None
