@@ -343,6 +343,9 @@ class MainWindow(QMainWindow):
             view.tray_activated.connect(self._on_rack_tray_activated)
         if hasattr(view, "context_menu_requested"):
             view.context_menu_requested.connect(self.show_fault_menu)
+        if hasattr(view, "alarm_severity_fn") and getattr(self, "ops", None) is not None:
+            view.alarm_severity_fn = self.ops.alarms.rack_severity  # a view built after the ops (deferred)
+            view.alarm_text_fn = self._rack_alarm_text
         return view
 
     def _ensure_view(self, key: str) -> QWidget:
@@ -986,10 +989,11 @@ class MainWindow(QMainWindow):
             if old is not None:
                 old.deleteLater()
             setattr(self, attr, panel)
-        hall = self.views.get("hall")
-        if hall is not None:
-            hall.alarm_severity_fn = self.ops.alarms.rack_severity
-            hall.alarm_text_fn = self._rack_alarm_text
+        for key in ("hall", "rack"):  # alarm frames and alarm lines in tooltips
+            view = self.views.get(key)
+            if view is not None and hasattr(view, "alarm_severity_fn"):
+                view.alarm_severity_fn = self.ops.alarms.rack_severity
+                view.alarm_text_fn = self._rack_alarm_text
         self.work_order_panel.message_shown.connect(lambda m: self.statusBar().showMessage(m, 8000))
         self.work_order_panel.work_order_changed.connect(lambda _i: self._after_user_action())
         self.alarm_panel.acknowledged.connect(lambda _ids: self.refresh_text())

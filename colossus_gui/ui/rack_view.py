@@ -96,6 +96,10 @@ class RackView(QWidget):
         self.setMinimumSize(420, 420)
         self.engine = None
         self.rack = -1
+        # optional, as on the hall view: () -> int8 per rack (0 none, 1 warning, 2 critical) and
+        # rack -> text of its active alarms (tooltip)
+        self.alarm_severity_fn = None
+        self.alarm_text_fn = None
         self._regions: list[Region] = []
         self._geom: dict = {}
         self._sig = None
@@ -254,8 +258,14 @@ class RackView(QWidget):
                + ("   ISOLATED" if eng.rack_isolated[r] else ""))
         p.drawText(QPointF(g["x_rack"], self.height() - 8 - fm.descent()), cap)
 
-        # rack frame
+        # rack frame: in the alarm colour when the rack has an active alarm (same source as the hall view)
         frame = g["rack"]
+        sev = int(self.alarm_severity_fn()[r]) if self.alarm_severity_fn is not None else 0
+        if sev:
+            rgba = colors.CRITICAL if sev >= 2 else colors.WARNING
+            p.setPen(QPen(QColor(*rgba[:3]), 5))
+            p.setBrush(Qt.BrushStyle.NoBrush)
+            p.drawRect(frame.adjusted(-4, -4, 4, 4))
         p.setPen(QPen(dim, 2))
         p.setBrush(Qt.BrushStyle.NoBrush)
         p.drawRect(frame)
@@ -439,8 +449,9 @@ class RackView(QWidget):
             n_ok = int(eng.fan_ok[r].sum())
             return (f"<b>{reg.address}</b> — rear-door heat exchanger<br>fans {n_ok}/{topo.fans_per_door} "
                     f"running<br>heat to air {eng.rack_q_air_w[r] / 1e3:.1f} kW")
+        alarms = self.alarm_text_fn(r) if self.alarm_text_fn is not None else ""
         return (f"<b>{reg.address}</b><br>{eng.rack_power_w[r] / 1e3:.1f} kW, hottest GPU "
-                f"{eng.rack_hottest_c[r]:.1f} °C")
+                f"{eng.rack_hottest_c[r]:.1f} °C" + (f"<br><b>Alarms:</b> {alarms}" if alarms else ""))
 
     def event(self, ev) -> bool:
         if ev.type() == QEvent.Type.ToolTip and self.engine is not None and self.rack >= 0:

@@ -410,6 +410,13 @@ def test_hall_view_frames_racks_with_critical_alarms_in_red(win):
     other = hall.rack_rect(r + 2).adjusted(-2, -2, 2, 2)
     assert not any(_is_red(img.pixelColor(other.left() + k, other.top())) for k in range(2, other.width() - 2))
     assert "Alarms:" in hall._tooltip(("rack", r))
+    # the rack elevation wears the same red frame
+    win.navigate("H1-R003")
+    rack = win.views["rack"]
+    rack.refresh()
+    rimg = rack.grab().toImage()
+    fr = rack._geom["rack"].toAlignedRect().adjusted(-4, -4, 4, 4)
+    assert sum(_is_red(rimg.pixelColor(fr.left() + k, fr.top())) for k in range(0, fr.width(), 2)) > 10
 
 
 def test_pump_pair_failed_from_the_menu_turns_the_rack_hot_when_the_engine_says(win):
