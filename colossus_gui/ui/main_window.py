@@ -474,6 +474,8 @@ class MainWindow(QMainWindow):
                              "Ctrl+I", "Show the instructor console of the running session")
         self.act_end_training = A("actionEndTraining", "End training session", self.end_training, None,
                                   "End the session and write the debrief report")
+        self.act_replay = A("actionReplay", "Replay a session…", lambda: self.open_replay(), None,
+                            "Open a past session and scrub its timeline; the views show the facility then")
         self.act_export = A("actionExport", "Export…", self.export, "Ctrl+E",
                             "Export a PNG of any view or chart, or CSV of racks, GPUs, events, chart data")
         self.act_save_snapshot = A("actionSaveSnapshot", "Save snapshot bundle…", self.save_snapshot,
@@ -529,6 +531,8 @@ class MainWindow(QMainWindow):
         m = mb.addMenu("&Training")
         m.setObjectName("menuTraining")
         m.addActions([self.act_train, self.act_console, self.act_end_training])
+        m.addSeparator()
+        m.addAction(self.act_replay)
         m = mb.addMenu("&View")
         m.setObjectName("menuView")
         m.addActions(self.view_actions)
@@ -1064,6 +1068,9 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage("No training session: start one with Training → Start (Ctrl+T)", 8000)
             return
         self.training.show_console()
+
+    def open_replay(self, log_path: str | None = None):
+        return self._training_controller().open_replay(log_path)
 
     def end_training(self) -> None:
         if self.training is not None:

@@ -45,6 +45,8 @@ class TrainingController(QObject):
         self.score_dock: QDockWidget | None = None
         self.controls_dock: QDockWidget | None = None
         self.report_paths: list[Path] = []
+        self.replay = None
+        self.replay_window: QWidget | None = None
 
     @property
     def active(self) -> bool:
@@ -130,6 +132,48 @@ class TrainingController(QObject):
             self.score_panel.refresh()
         if self.console_window is not None and self.console_window.isVisible():
             self.console.refresh()
+
+    # ------------------------------------------------------------------ replay
+    def open_replay(self, log_path: str | None = None):
+        """A window to open a past session and scrub its timeline; the main window's views and charts show
+        the facility as it was at the chosen moment (the driver stays paused: a replay is not run)."""
+        from .replay_widget import ReplayWidget
+
+        store = None
+        ws = getattr(self.window, "store", None)
+        if ws is not None:
+            from ..io.session_store import SessionStore
+            try:
+                store = SessionStore(ws.path)
+            except Exception as e:  # the list of stored sessions is a convenience; logs open from files
+                self.window.statusBar().showMessage(f"Stored sessions not listed: {e}", 10000)
+        if self.session is not None:
+            self.stop(write_report=not self.session.ended)
+        self.replay = ReplayWidget(store)
+        win = QWidget(None, Qt.WindowType.Window)
+        win.setObjectName("replayWindow")
+        win.setWindowTitle("Replay a training session")
+        lay = QVBoxLayout(win)
+        lay.setContentsMargins(4, 4, 4, 4)
+        lay.addWidget(self.replay)
+        win.resize(1000, 700)
+        self.replay_window = win
+        self.replay.opened.connect(self._on_replay_opened)
+        self.replay.seeked.connect(self._on_replay_seeked)
+        if log_path is not None:
+            self.replay.open_log(log_path)
+        if self.window.isVisible():
+            win.show()
+        return self.replay
+
+    def _on_replay_opened(self, _path: str) -> None:
+        self.window.driver.pause()
+        self.window.set_engine(self.replay.engine, ops=self.replay.session.ops)
+
+    def _on_replay_seeked(self, _t: float) -> None:
+        self.window.driver.pause()
+        self.window.set_engine(self.replay.engine, ops=self.replay.session.ops, keep_view=True)
+        self.window.refresh_views(force=True)
 
     # ------------------------------------------------------------------ end
     def end(self, reason: str = "ended by the instructor") -> list[Path]:

@@ -76,3 +76,22 @@ def test_a_bad_training_scenario_is_a_dialog_and_nothing_changes(win, tmp_path):
     assert win.engine is eng
     box = win.last_error_dialog
     assert box is not None and "H9" in box.informativeText()
+
+
+def test_replay_shows_the_facility_as_it_was_at_the_chosen_moment(win, tmp_path):
+    import subprocess
+    import sys
+    out = tmp_path / "drill"
+    r = subprocess.run([sys.executable, "-m", "colossus_gui", "train", "cdu-pump-pair-failure", "--actions",
+                        "reference", "--out", str(out), "--no-png", "--quiet"], capture_output=True, text=True,
+                       timeout=300)
+    assert r.returncode == 0, r.stderr
+    replay = win.open_replay(str(out / "session.jsonl"))
+    assert win.engine is replay.engine and win.engine.n_gpus == 100_352
+    rack = win.engine.parse("H2-R014").index
+    replay.seek(100.0)  # before the pumps failed
+    assert win.engine.t == 100.0 and win.engine.pump_ok[rack].all()
+    replay.seek(300.0)  # both pumps down, the rack isolated by the trainee
+    assert not win.engine.pump_ok[rack].any() and win.engine.rack_isolated[rack]
+    assert win.engine is replay.engine  # the views stay bound to the one engine
+    assert not win.driver.running
