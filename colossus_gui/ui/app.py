@@ -42,6 +42,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=None, help="random seed (default 0, or the scenario's)")
     p.add_argument("--speed", type=float, default=1.0, help="simulation speed, simulated s per wall s (default 1)")
     p.add_argument("--paused", action="store_true", help="start paused")
+    p.add_argument("--train", default=None, metavar="SCENARIO",
+                   help="start a training drill (a bundled training scenario name or a file)")
+    p.add_argument("--trainee", default="trainee", help="trainee name for --train")
     p.add_argument("--goto", default=None, metavar="ADDRESS",
                    help="open at an address: H2, H2-R014, H2-R014-T3, GPUS (all GPUs), SITE")
     theme = p.add_mutually_exclusive_group()
@@ -232,6 +235,8 @@ def main(argv: list[str] | None = None) -> int:
     if icon.is_file():
         app.setWindowIcon(QIcon(str(icon)))
     QGuiApplication.setDesktopFileName("colossus-gui")  # matches the .desktop entry
+    if args.train:
+        win.start_training(args.train, args.trainee)  # problems: a dialog, the facility stays open
     if args.goto:
         if args.goto.strip().upper() == "GPUS":
             win.tabs.setCurrentIndex(2)
@@ -272,6 +277,8 @@ def main(argv: list[str] | None = None) -> int:
         if screen is not None:
             win.setGeometry(screen.availableGeometry())
         win.showMaximized()
+    if win.training is not None and win.training.session is not None:
+        QTimer.singleShot(0, win.training.show_console)  # its own window, once the main one is up
     rc = app.exec()
     sig_timer.stop()
     win.shutdown()

@@ -5,13 +5,14 @@ score and the trainee controls as docks. When the session ends the debrief repor
 
 from __future__ import annotations
 
+import html
 import os
 import tempfile
 import time
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QStandardPaths, Qt, Signal
-from PySide6.QtWidgets import QDockWidget, QInputDialog, QMessageBox, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QDockWidget, QInputDialog, QLabel, QMessageBox, QVBoxLayout, QWidget
 
 from ..io.loader import LoadError
 from ..resources import resource
@@ -104,7 +105,18 @@ class TrainingController(QObject):
         self.console_window = cw
         # the trainee's side: live score and the controls a drill may need
         self.score_panel = ScorePanelWidget(session)
-        self.score_dock = w._dock("Score", "scoreDock", self.score_panel, Qt.DockWidgetArea.RightDockWidgetArea)
+        side = QWidget()
+        side_lay = QVBoxLayout(side)
+        side_lay.setContentsMargins(0, 0, 0, 0)
+        briefing = QLabel(f"<b>Briefing — {sc.title}</b><br>" + "<br>".join(
+            html.escape(line) for line in (sc.briefing or "").strip().splitlines()))
+        briefing.setObjectName("trainingBriefing")
+        briefing.setWordWrap(True)
+        briefing.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        side_lay.addWidget(briefing)
+        side_lay.addWidget(self.score_panel, 1)
+        self.briefing_label = briefing
+        self.score_dock = w._dock("Score", "scoreDock", side, Qt.DockWidgetArea.RightDockWidgetArea)
         self.controls = TraineeControlsWidget(session)
         self.controls.acted.connect(lambda _r: w._after_user_action())
         self.controls_dock = w._dock("Trainee controls", "traineeControlsDock", self.controls,

@@ -35,6 +35,7 @@ def test_a_drill_runs_in_the_window_and_the_trainee_is_scored(win, qtbot):
     assert win.engine is session.engine and win.ops is session.ops
     assert win.engine.n_gpus == 100_352  # the drill's own facility
     assert tc.console_window.isVisible() and tc.score_dock is not None
+    assert "manual" in tc.briefing_label.text()  # the briefing is on the trainee's side
     win.driver.set_speed(30)
     _tick_to(win, 200)  # both pumps of H2-R014 have failed
     win.refresh_text()
