@@ -354,8 +354,14 @@ def test_heatmap_hover_names_the_gpu_and_clicks_select_its_rack(qtbot):
     assert view.gpu_at_scene(sp) == gpu
     vp = view.graphics.mapFromScene(sp)
     viewport = view.graphics.viewport()
-    qtbot.mouseMove(viewport, vp)
-    qtbot.waitUntil(lambda: "H3-R014-T7-G2" in view.hover_label.text(), timeout=1000)
+    # A real mouse-move event sent to the viewport: QTest.mouseMove is flaky offscreen (it may be swallowed
+    # when the synthetic cursor already sits there from an earlier test).
+    from PySide6.QtCore import QEvent, QPointF
+    from PySide6.QtGui import QMouseEvent
+    ev = QMouseEvent(QEvent.Type.MouseMove, QPointF(vp), QPointF(viewport.mapToGlobal(vp)), Qt.MouseButton.NoButton,
+                     Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(viewport, ev)
+    qtbot.waitUntil(lambda: "H3-R014-T7-G2" in view.hover_label.text(), timeout=2000)
     assert f"{e.tj.ravel()[gpu]:.1f} °C" in view.hover_label.text()
     with qtbot.waitSignal(view.rack_selected, timeout=1000) as sig:
         qtbot.mouseClick(viewport, Qt.MouseButton.LeftButton, pos=vp)
