@@ -59,13 +59,6 @@ def _write_columns(path: Path, header: list[str], cols: list[np.ndarray], preamb
             fh.write("\n")
 
 
-def gpu_addresses(engine: Engine) -> np.ndarray:
-    topo = engine.topo
-    racks = np.array([topo.rack_address(r) for r in range(topo.n_racks)])
-    suffix = np.array([f"-T{t + 1}-G{g + 1}" for t in range(topo.trays_per_rack) for g in range(topo.gpus_per_tray)])
-    return np.char.add(np.repeat(racks, topo.gpus_per_rack), np.tile(suffix, topo.n_racks))
-
-
 def write_gpu_csv(engine: Engine, path: Path, cancel=None) -> None:
     topo = engine.topo
     n, gpr, gpt = topo.n_gpus, topo.gpus_per_rack, topo.gpus_per_tray
@@ -243,5 +236,5 @@ def write_work_orders_csv(engine: Engine, path: Path, rows: Iterable[dict]) -> N
 
 
 __all__ = ["write_gpu_csv", "write_rack_csv", "write_chart_csv", "write_events_csv", "write_rack_history_csv",
-           "gpu_addresses", "GPU_COLUMNS", "RACK_COLUMNS", "write_alarms_csv", "write_work_orders_csv",
+           "GPU_COLUMNS", "RACK_COLUMNS", "write_alarms_csv", "write_work_orders_csv",
            "ALARM_COLUMNS", "WORK_ORDER_COLUMNS", "repair_time_s"]
