@@ -36,6 +36,8 @@ class GpuModel(Spec):
     r_junction_plate_k_per_w: float = Field(0.01, gt=0)
     r_plate_coolant_k_per_w: float = Field(0.015, gt=0, description="at design flow; scales as flow^-0.8")
     power_spread: float = Field(0.03, ge=0, le=0.3, description="[E] chip-to-chip power variation (1 sigma)")
+    r_plate_still_k_per_w: float = Field(10.0, gt=0, description="[E] cold plate to the loop with no coolant "
+                                         "flow (conduction, natural convection): ~0.1 W/K, next to nothing")
 
     @model_validator(mode="after")
     def _limits_ordered(self) -> GpuModel:
@@ -57,6 +59,11 @@ class TraySpec(Spec):
     height_u: int = Field(4, ge=1, le=10)
     cpu_w: float = Field(300.0, ge=0, description="[E] per CPU during training (350 W TDP)")
     air_w: float = Field(900.0, ge=0, description="[E] NICs, drives, PSU losses: heat left to air")
+    cpu_c_j_per_k: float = Field(300.0, gt=0, description="[E] CPU die, lid and cold plate heat capacity")
+    cpu_r_k_per_w: float = Field(0.05, gt=0, description="[E] CPU to coolant at design flow (flow^-0.8)")
+    cpu_t_throttle_c: float = Field(100.0, description="[E] PROCHOT: the CPU throttles here")
+    cpu_throttle_frac: float = Field(0.4, gt=0, le=1, description="[E] CPU power left when throttled")
+    cpu_t_shutdown_c: float = Field(115.0, description="[E] THERMTRIP: the host shuts down here")
 
 
 class CduSpec(Spec):
@@ -72,6 +79,12 @@ class CduSpec(Spec):
     pump_power_w: float = Field(600.0, ge=0, description="[E] per running pump")
     height_u: int = Field(4, ge=1, le=10)
     leak_drain_s: float = Field(600.0, gt=0, description="[E] a leak empties the rack loop in this time")
+    stagnant_below_flow_frac: float = Field(0.05, gt=0, le=1, description="[E] below this flow the loop is "
+                                            "stagnant: supply and return sensors read the same loop water")
+    pump_spinup_s: float = Field(0.5, gt=0, description="[E] time constant of a pump speed change (~1-2 s to settle)")
+    switchover_flow_frac: float = Field(0.3, ge=0, le=1, description="[E] flow during a pump switchover")
+    cavitation_inventory_frac: float = Field(0.5, gt=0, le=1, description="[E] flow falls in proportion below "
+                                             "this loop fill (pumps draw air)")
 
     @model_validator(mode="after")
     def _capacity_falls(self) -> CduSpec:

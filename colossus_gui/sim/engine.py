@@ -19,11 +19,11 @@ import numpy as np
 from ..model.addresses import Address, AddressError, Topology
 from ..model.facility import Facility
 from ..model.scenario import FAULT_TARGETS, FaultSpec, Scenario
+from .cpu_node import CpuNode
 from .telemetry import Telemetry
 
 CP_WATER = 4180.0  # J/(kg K)
 RHO_WATER = 997.0  # kg/m3
-FLOW_FLOOR = 0.02  # conduction left on a cold plate with no coolant flow (fraction of design)
 
 # job states
 RUNNING, CHECKPOINTING, RESTARTING = 0, 1, 2
@@ -77,6 +77,7 @@ class Engine:
         self._cp = per_rack("c_plate_j_per_k")
         self._g1 = 1.0 / per_rack("r_junction_plate_k_per_w")
         self._g2_design = 1.0 / per_rack("r_plate_coolant_k_per_w")
+        self._g_still = 1.0 / per_rack("r_plate_still_k_per_w")  # a cold plate with no coolant flow
         spread = np.array([m.power_spread for m in models])[hall]
         # Chip-to-chip variation: a fixed per-GPU power multiplier (drawn from the seed, not state).
         gain = 1.0 + np.repeat(spread, gpr) * self.rng.standard_normal(ng)
@@ -94,6 +95,7 @@ class Engine:
         self.fac_c = f.site.chillers.loop_volume_m3 * RHO_WATER * CP_WATER
         self.fac_flow_c = f.site.chillers.flow_m3_per_s * RHO_WATER * CP_WATER
         self.tray_cpu_w = tray.cpus * tray.cpu_w
+        self.cpu = CpuNode(f, tpr, self._g_still)
         self.tray_air_w = tray.air_w
         mp = f.site.megapacks
         self.batt_e_j = mp.units * mp.energy_mwh_per_unit * 3.6e9
@@ -162,6 +164,8 @@ class Engine:
         self.pump_capacity = np.ones((nr, topo.pumps_per_cdu))  # 1 healthy; lower when degrading
         self.leak = np.zeros(nr, dtype=bool)
         self.loop_inventory = np.ones(nr)
+        self.rack_cpu_c = np.full(nr, sp + 15.0)  # lumped host CPUs of the rack
+        self.rack_cpu_tripped = np.zeros(nr, dtype=bool)  # hosts shut down by heat (THERMTRIP)
         self.rack_isolated = np.zeros(nr, dtype=bool)
         self.fan_ok = np.ones((nr, topo.fans_per_door), dtype=bool)
         l10 = f.rack.rdhx.fan_l10_h
@@ -221,7 +225,7 @@ class Engine:
         self.acc = {k: 0.0 for k in (
             "it_j", "facility_j", "cooling_j", "water_j", "air_j", "room_j", "gpu_heat_j", "throttled_gpu_s",
             "throttle_lost_gpu_s", "grid_peak_w", "batt_out_j", "batt_in_j", "gpu_temp_max_c", "soc_min",
-            "pue_sum", "pue_n", "unserved_j", "capacity_gpu_s", "useful_gpu_s")}
+            "pue_sum", "pue_n", "unserved_j", "capacity_gpu_s", "useful_gpu_s", "leak_j")}
         self.acc["soc_min"] = self.soc
         self.acc["gpu_temp_max_c"] = -np.inf
         self.failures_by_cause = {c: 0 for c in FAILURE_CAUSES}
@@ -242,7 +246,7 @@ class Engine:
     _STATE_ARRAYS = (
         "tj", "tp", "gpu_ok", "gpu_tripped", "gpu_clock", "gpu_power_w", "tray_drained", "tray_slid_out",
         "psu_ok", "nic_ok", "t_ret", "t_sup", "flow_frac", "pump_ok", "pump_switch_s", "pump_capacity",
-        "chiller_capacity", "leak", "loop_inventory",
+        "chiller_capacity", "leak", "loop_inventory", "rack_cpu_c", "rack_cpu_tripped",
         "rack_isolated", "fan_ok", "fan_age0_h", "rack_power_w", "rack_q_water_w", "rack_q_air_w",
         "rack_q_room_w", "rack_hottest_c", "rack_throttled", "rack_throttling", "rack_quiet_s", "rack_gpus_up", "power_cap_w", "chiller_ok",
         "chiller_load_w", "gt_state", "gt_timer", "gt_w", "job_state", "job_timer", "job_since_ckpt_s",
@@ -348,8 +352,10 @@ class Engine:
             r = a.index
             if not self.pump_ok[r, a.sub]:
                 return
+            needed = self.facility.rack.cdu.pumps_needed
+            was_running = bool(np.cumsum(self.pump_ok[r])[a.sub] <= needed)  # lead/lag: the first ones run
             self.pump_ok[r, a.sub] = False
-            if self.pump_ok[r].sum() >= self.facility.rack.cdu.pumps_needed:
+            if was_running and self.pump_ok[r].sum() >= needed:
                 self.pump_switch_s[r] = self.facility.rack.cdu.switchover_s
             self._schedule_repair(kind, addr, self.facility.repairs.pump_median_s)
         elif kind == "coolant_leak":
@@ -562,10 +568,11 @@ class Engine:
         """Trays that are powered and in the job pool, shape (trays,)."""
         if self._tray_avail_dirty:
             topo = self.topo
-            gpus_ok = self.gpu_ok.reshape(self.n_trays, topo.gpus_per_tray).all(axis=1)
+            # a GPU shut down by heat is out of service until it resets (cooled below the reset temperature)
+            gpus_ok = (self.gpu_ok & ~self.gpu_tripped).reshape(self.n_trays, topo.gpus_per_tray).all(axis=1)
             psus = self.psu_ok.sum(axis=1) >= self.facility.rack.tray.psus_needed
             nics = self.nic_ok.all(axis=1)
-            iso = self.rack_isolated[self._rack_of_tray]
+            iso = (self.rack_isolated | self.rack_cpu_tripped)[self._rack_of_tray]
             self._tray_avail = gpus_ok & psus & nics & ~self.tray_drained & ~self.tray_slid_out & ~iso
             powered = psus & ~self.tray_slid_out & ~iso
             # GPUs that draw power: powered tray, GPU not failed, not tripped.
@@ -615,7 +622,7 @@ class Engine:
         self._throttle(self.gpu_power_w, dt)
 
         # ---- GPU thermal: two nodes, backward Euler (stiff junction, tau ~0.5 s) --------------------
-        g2 = self._g2_design * np.maximum(self.flow_frac, FLOW_FLOOR) ** 0.8
+        g2 = self._g2_design * self.flow_frac ** 0.8 + self._g_still
         kj, kp, g1 = self._cj / dt, self._cp / dt, self._g1
         a = kj + g1
         d = kp + g1 + g2
@@ -643,13 +650,20 @@ class Engine:
 
         # ---- rack loop, CDU, rear door -----------------------------------------------------------------
         powered = self._tray_powered.reshape(nr, tpr).sum(axis=1)
-        cpu_w = powered * self.tray_cpu_w
+        cpu_w, q_cpu_water = self.cpu.step(self.rack_cpu_c, powered, self.flow_frac, t_c, dt)
+        self._cpu_trips()
         air_w = powered * self.tray_air_w
+        inv0 = self.loop_inventory
         self._update_flow(dt)
+        if self.leak.any():  # the leaked water takes its heat with it
+            self.acc["leak_j"] += float(((inv0 - self.loop_inventory) * self.t_ret).sum()) * self.loop_c
+        loop_c = self.loop_c * np.maximum(self.loop_inventory, 0.02)  # a drained loop holds little heat
         ua = self.cdu_ua_design * self.flow_frac
         q_hx = ua * (self.t_ret - self.t_fs)
-        self.t_ret += (q_gpu_water + cpu_w - q_hx) * dt / self.loop_c
-        self.t_sup = self.t_ret - self.cdu_eff * (self.t_ret - self.t_fs)
+        self.t_ret += (q_gpu_water + q_cpu_water - q_hx) * dt / loop_c
+        # with no flow the loop is stagnant: both sensors read the same water (no CDU delta-T to show)
+        moving = np.minimum(1.0, self.flow_frac / f.rack.cdu.stagnant_below_flow_frac)
+        self.t_sup = self.t_ret - moving * self.cdu_eff * (self.t_ret - self.t_fs)
         fans_up = self.fan_ok.sum(axis=1) / self.topo.fans_per_door
         door_cap = f.rack.rdhx.capacity_kw * 1e3 * fans_up
         q_door = np.minimum(air_w, door_cap)
@@ -850,6 +864,27 @@ class Engine:
             if jt.size:
                 np.minimum.at(self.job_speed, jt, mins)
 
+    def _cpu_trips(self) -> None:
+        """Hosts whose CPUs passed THERMTRIP shut down (their trays lose power); they come back cool."""
+        hot = (self.rack_cpu_c >= self.cpu.t_shutdown_c) & ~self.rack_cpu_tripped
+        if hot.any():
+            tpr = self.topo.trays_per_rack
+            for r in np.flatnonzero(hot):
+                self.rack_cpu_tripped[r] = True
+                self._event("cpu_shutdown", self.topo.rack_address(int(r)),
+                            f"host CPUs over {self.cpu.t_shutdown_c:.0f} C: trays shut down")
+                for j in np.unique(self.tray_job[r * tpr:(r + 1) * tpr]):
+                    if j < self.n_jobs:
+                        self._interrupt_job(int(j), "thermal", self.topo.rack_address(int(r)))
+            self._tray_avail_dirty = True
+        if self.rack_cpu_tripped.any():
+            back = self.rack_cpu_tripped & (self.rack_cpu_c < self.facility.failures.thermal_trip_reset_c)
+            if back.any():
+                self.rack_cpu_tripped[back] = False
+                self._tray_avail_dirty = True
+                for r in np.flatnonzero(back):
+                    self._event("cpu_reset", self.topo.rack_address(int(r)), "hosts back after cooling")
+
     def _reset_thermal_trips(self) -> None:
         """A GPU shut down by heat comes back once it has cooled below the reset temperature. Its rack is
         by then far from the hot set, so this looks at every rack that has a tripped GPU."""
@@ -889,15 +924,15 @@ class Engine:
         target = np.minimum(1.0, (self.pump_capacity * sel).sum(axis=1) / cdu.pumps_needed)
         switching = self.pump_switch_s > 0
         if switching.any():
-            target = np.where(switching, 0.3 * target, target)
+            target = np.where(switching, cdu.switchover_flow_frac * target, target)
             self.pump_switch_s = np.maximum(0.0, self.pump_switch_s - dt)
         if self.leak.any():
             self.loop_inventory = np.where(self.leak, np.maximum(0.0, self.loop_inventory - dt / cdu.leak_drain_s),
                                            self.loop_inventory)
-            target = target * np.clip(self.loop_inventory / 0.5, 0.0, 1.0)
+        target = target * np.clip(self.loop_inventory / cdu.cavitation_inventory_frac, 0.0, 1.0)
         target = np.where(self.rack_isolated, 0.0, target)
-        # pumps spin up/down in about a second
-        self.flow_frac += (target - self.flow_frac) * min(1.0, dt / 1.0)
+        # pumps spin up/down in about a second (exact first-order response, so the same at any dt)
+        self.flow_frac += (target - self.flow_frac) * (1.0 - math.exp(-dt / cdu.pump_spinup_s))
 
     def _dispatch(self, dt: float) -> None:
         site = self.facility.site
@@ -1093,7 +1128,8 @@ class Engine:
         """Heat held in GPU nodes, rack loops and the facility water, relative to 0 C (energy balance)."""
         gpu = float((self.tj.astype(np.float64) * self._cj[:, None]).sum()
                     + (self.tp.astype(np.float64) * self._cp[:, None]).sum())
-        return gpu + float(self.t_ret.sum()) * self.loop_c
+        return (gpu + float((self.t_ret * np.maximum(self.loop_inventory, 0.02)).sum()) * self.loop_c
+                + float(self.rack_cpu_c.sum()) * self.cpu.c_j_per_k)
 
     def summary(self) -> dict:
         acc = self.acc

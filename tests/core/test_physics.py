@@ -119,7 +119,8 @@ def test_both_pumps_failing_overheats_that_rack_only_and_repair_recovers():
             assert eng.tj[rack].max() >= 87.0
     assert t_throttle is not None and 10 <= t_throttle <= 120, t_throttle
     others = np.arange(eng.n_racks) != rack
-    assert np.abs(eng.tj[others] - base.tj[others]).max() < 1.0
+    # no other rack gets hotter (the first GPU shutdown interrupts the hall's job, so its racks idle cooler)
+    assert (eng.tj[others] - base.tj[others]).max() < 1.0
     assert eng.flow_frac[rack] < 0.05
     assert any(e.kind == "throttle_began" and e.address == "H1-R006" for e in eng.events)
     eng.repair("H1-R006-CDU")

@@ -1,0 +1,104 @@
+"""Faults as a thermal and power engineer would check them: no flow, heat with nowhere to go, hall air,
+power shortfalls, the workload at any dt (small facilities, fast)."""
+
+import numpy as np
+import pytest
+
+from colossus_gui.model.facility import JobSpec
+from colossus_gui.sim.engine import Engine
+from colossus_gui.testing import small_facility
+
+
+def steady_facility(**kw):
+    f = small_facility(**kw)
+    f.jobs = [JobSpec(name=f"job-{h.name}", halls=[h.name], checkpoint_interval_s=1e6) for h in f.halls]
+    return f
+
+
+def _both_pumps_lost(dt, seconds=240.0):
+    eng = Engine(steady_facility(), seed=5)
+    eng.run(600)
+    r = eng.parse("H1-R006").index
+    eng.inject("pump_failure", "H1-R006-CDU-P1")
+    eng.inject("pump_failure", "H1-R006-CDU-P2")
+    t0, first_shutdown = eng.t, None
+    while eng.t - t0 < seconds - 1e-9:
+        eng.step(dt)
+        if first_shutdown is None and eng.gpu_tripped[r].any():
+            first_shutdown = eng.t - t0
+    return eng, r, first_shutdown
+
+
+def test_no_flow_first_gpu_shutdown_within_two_minutes_and_the_same_at_any_dt():
+    _, _, coarse = _both_pumps_lost(1.0)
+    _, _, fine = _both_pumps_lost(0.1)
+    # a cold plate holds ~400 J/K: with no flow the margin to 92 C goes in tens of seconds, not minutes
+    assert coarse is not None and 40.0 <= coarse <= 120.0, coarse
+    assert fine is not None and 40.0 <= fine <= 120.0, fine
+    assert abs(coarse - fine) <= 0.2 * fine
+
+
+def test_a_stagnant_loop_shows_one_temperature_and_its_cpus_trip_too():
+    eng, r, _ = _both_pumps_lost(1.0)
+    assert eng.flow_frac[r] < 0.01
+    # no flow: no CDU delta-T to show, the sensors read the same stagnant water
+    assert abs(eng.t_sup[r] - eng.t_ret[r]) < 0.5
+    # the host CPUs heat up with no flow, pass THERMTRIP and take their trays down
+    assert eng.rack_cpu_tripped[r]
+    assert any(e.kind == "cpu_shutdown" and e.address == "H1-R006" for e in eng.events)
+    assert eng.rack_power_w[r] < 1000.0  # the whole rack is dark
+    others = np.arange(eng.n_racks) != r
+    assert not eng.rack_cpu_tripped[others].any()
+
+
+def test_a_drained_loop_holds_no_heat_and_its_gpus_shut_down_as_with_no_flow():
+    eng = Engine(steady_facility(), seed=5)
+    eng.run(300)
+    r = eng.parse("H1-R003").index
+    cdu = eng.facility.rack.cdu
+    e0 = eng.stored_heat_j()
+    eng.inject("coolant_leak", "H1-R003")
+    eng.run(cdu.leak_drain_s + 60)
+    assert eng.loop_inventory[r] == 0.0 and eng.flow_frac[r] < 0.01
+    assert eng.gpu_tripped[r].any() or eng.rack_cpu_tripped[r]
+    # the water that left took its heat: the rack loop now holds ~2 % of what a full one holds
+    loop_heat = eng.t_ret[r] * max(eng.loop_inventory[r], 0.02) * eng.loop_c
+    assert loop_heat < 0.03 * eng.t_ret[r] * eng.loop_c
+    assert eng.acc["leak_j"] > 0.5 * eng.loop_c * 30.0  # at least half a loop of >30 C water drained away
+    assert eng.stored_heat_j() < e0
+
+
+def test_gpus_shut_down_by_heat_are_out_of_service_until_they_reset():
+    eng, r, _ = _both_pumps_lost(1.0, seconds=120.0)
+    tripped = int(eng.gpu_tripped[r].sum())
+    assert tripped > 0
+    trays_hit = eng.gpu_tripped[r].reshape(eng.topo.trays_per_rack, -1).any(axis=1).sum()
+    # the rack's in-service count, the job's membership and the chart's total all say so
+    assert eng.rack_gpus_up[r] <= eng.topo.gpus_per_rack - 8 * trays_hit
+    full_job = 64 * eng.facility.halls[0].racks
+    assert eng.job_gpus[0] <= full_job - 8 * trays_hit
+    assert eng.telemetry.series("gpus_in_service")[-1] <= eng.n_gpus - 8 * trays_hit
+    useful0 = eng.job_useful_gpu_s[0]
+    eng.run(1000)  # the job restarts (480 s) without the dark trays
+    assert eng.job_useful_gpu_s[0] - useful0 <= (1000 - 480 + 5) * eng.job_gpus[0] + 1e-6
+    eng.repair("H1-R006-CDU")
+    eng.run(900)
+    assert not eng.gpu_tripped[r].any() and eng.rack_gpus_up[r] == eng.topo.gpus_per_rack
+
+
+def test_losing_the_standby_pump_causes_no_dip_losing_the_running_one_does():
+    eng = Engine(steady_facility(), seed=6)
+    eng.run(300)
+    r = eng.parse("H2-R001").index
+    eng.inject("pump_failure", "H2-R001-CDU-P2")  # the lag pump: idle
+    flows = []
+    for _ in range(10):
+        eng.step(1.0)
+        flows.append(eng.flow_frac[r])
+    assert min(flows) > 0.99
+    eng.repair("H2-R001-CDU-P2")
+    eng.inject("pump_failure", "H2-R001-CDU-P1")  # the lead pump: running
+    eng.step(1.0)
+    assert eng.flow_frac[r] < 0.5
+    eng.run(30)
+    assert eng.flow_frac[r] > 0.99
