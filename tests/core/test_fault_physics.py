@@ -2,7 +2,6 @@
 power shortfalls, the workload at any dt (small facilities, fast)."""
 
 import numpy as np
-import pytest
 
 from colossus_gui.model.facility import JobSpec
 from colossus_gui.sim.engine import Engine
