@@ -43,6 +43,20 @@ class Event:
     detail: str = ""
 
 
+def compute_share(phase_s: float, span_s: float, iteration_s: float, compute_fraction: float) -> float:
+    """Fraction of the phase interval [phase, phase + span) that falls in the compute part of iterations
+    (each iteration: compute for compute_fraction * iteration_s, then communicate)."""
+    c = compute_fraction * iteration_s
+
+    def done(x: float) -> float:  # compute seconds in [0, x)
+        n, r = divmod(x, iteration_s)
+        return n * c + min(r, c)
+
+    if span_s <= 1e-12:
+        return 1.0 if (phase_s % iteration_s) < c else 0.0
+    return (done(phase_s + span_s) - done(phase_s)) / span_s
+
+
 class SimError(ValueError):
     """A request the engine cannot carry out (unknown address, wrong fault for a component)."""
 
@@ -794,8 +808,11 @@ class Engine:
                     self.job_state[j] = RUNNING
                     self.job_phase_t[j] = 0.0
             if self.job_state[j] == RUNNING:
-                computing = (self.job_phase_t[j] % job.iteration_s) < job.compute_fraction * job.iteration_s
-                out[j] = job.compute_w if computing else job.comm_w
+                # the share of this step spent computing, integrated exactly over the iteration pattern
+                # (sampling the phase at one instant per step distorts the mix when dt is not tiny)
+                frac = compute_share(self.job_phase_t[j], dt * self.job_speed[j], job.iteration_s,
+                                     job.compute_fraction)
+                out[j] = frac * job.compute_w + (1.0 - frac) * job.comm_w
             else:  # checkpoint stall or restart: idle with memory allocated
                 out[j] = self._job_idle_mem_w[j]
         return out

@@ -2,6 +2,7 @@
 power shortfalls, the workload at any dt (small facilities, fast)."""
 
 import numpy as np
+import pytest
 
 from colossus_gui.model.facility import JobSpec
 from colossus_gui.sim.engine import Engine
@@ -101,3 +102,18 @@ def test_losing_the_standby_pump_causes_no_dip_losing_the_running_one_does():
     assert eng.flow_frac[r] < 0.5
     eng.run(30)
     assert eng.flow_frac[r] > 0.99
+
+
+@pytest.mark.parametrize("dt", [1.0, 3.0, 0.25])
+def test_the_compute_communication_mix_integrates_exactly_at_any_dt(dt):
+    f = steady_facility()
+    eng = Engine(f, seed=4)
+    eng.run(120, dt=dt)
+    job = f.jobs[0]
+    powers = []
+    for _ in range(int(round(400 / dt))):  # 100 iterations of 4 s
+        eng.step(dt)
+        powers.append(float(eng.gpu_power_w.mean()))
+    expected = job.compute_fraction * job.compute_w + (1 - job.compute_fraction) * job.comm_w
+    gain = float(eng._gain_t.mean())  # the chips' fixed power spread, ~1
+    assert np.mean(powers) / gain == pytest.approx(expected, rel=0.01)
