@@ -17,6 +17,10 @@ from . import __version__
 EXIT_USAGE = 2
 _DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|min|h|d)?\s*$")
 _UNITS = {None: 1.0, "s": 1.0, "ms": 1e-3, "m": 60.0, "min": 60.0, "h": 3600.0, "d": 86400.0}
+MAX_DURATION_S = 366 * 86400.0  # a year of simulated time (about 7 h of wall time for the 100k facility)
+DT_RANGE = (0.01, 10.0)
+MAX_STEPS = 40_000_000
+SEED_MAX = 2**32 - 1
 
 
 class UsageError(Exception):
@@ -28,10 +32,31 @@ def parse_duration(text: str) -> float:
     m = _DURATION_RE.match(text)
     if not m:
         raise argparse.ArgumentTypeError(f"{text!r} is not a duration (examples: 600, 30m, 2h, 7d)")
+    if len(m[1]) > 20:
+        raise argparse.ArgumentTypeError(f"{text[:30]!r}: not a plausible duration (at most 366d)")
     value = float(m[1]) * _UNITS[m[2]]
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"{text!r}: the duration must be positive")
+    if value < 1.0:
+        raise argparse.ArgumentTypeError(f"{text!r}: the duration must be at least 1 s")
+    if value > MAX_DURATION_S:
+        raise argparse.ArgumentTypeError(f"{text!r}: the duration may be at most 366d")
     return value
+
+
+def parse_dt(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text[:30]!r} is not a number of seconds") from None
+    if not DT_RANGE[0] <= value <= DT_RANGE[1]:  # also refuses nan and inf
+        raise argparse.ArgumentTypeError(f"{text[:30]!r}: the step must be between {DT_RANGE[0]:g} and "
+                                         f"{DT_RANGE[1]:g} seconds")
+    return value
+
+
+def parse_seed(text: str) -> int:
+    if not re.fullmatch(r"\s*\d{1,10}\s*", text) or int(text) > SEED_MAX:
+        raise argparse.ArgumentTypeError(f"{text[:30]!r}: the seed must be a whole number from 0 to {SEED_MAX}")
+    return int(text)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -50,10 +75,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     r = sub.add_parser("run", help="run the engine headless and write timeseries.csv, events.csv, summary.json")
     r.add_argument("--duration", type=parse_duration, default=3600.0, help="simulated time (e.g. 600, 30m, 2h, 7d)")
-    r.add_argument("--seed", type=int, default=0)
+    r.add_argument("--seed", type=parse_seed, default=None, help="default: the scenario's seed, else 0")
     r.add_argument("--facility", default=None, help="built-in name (colossus, colossus-200k) or a YAML/JSON file")
     r.add_argument("--scenario", default=None, help="scenario file with timed faults")
-    r.add_argument("--dt", type=float, default=1.0, help="engine step in seconds (default 1)")
+    r.add_argument("--dt", type=parse_dt, default=1.0, help="engine step in seconds, 0.01 to 10 (default 1)")
     r.add_argument("--out", required=True, help="output folder (created if missing)")
     r.add_argument("--quiet", action="store_true", help="no progress line")
     r.add_argument("--no-ops", action="store_true",
@@ -71,7 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("snapshot", help="run to a time and write a snapshot bundle (views rendered offscreen)")
     s.add_argument("--facility", default=None)
     s.add_argument("--scenario", default=None)
-    s.add_argument("--seed", type=int, default=None)
+    s.add_argument("--seed", type=parse_seed, default=None)
     s.add_argument("--at", type=parse_duration, default=None, help="simulated time of the snapshot (e.g. 30m)")
     s.add_argument("--out", required=True, help="bundle folder, or a .zip file")
     s.add_argument("--no-images", action="store_true", help="skip the PNGs (no Qt needed)")
@@ -110,12 +135,44 @@ def main(argv: list[str] | None = None) -> int:
                 return train_cli.cmd_train(args, UsageError, _check_out_dir)
             return train_cli.cmd_sessions(args, UsageError)
     except UsageError as e:
-        print(f"colossus-gui: {e}", file=sys.stderr)
+        print(f"colossus-gui: {_one_line(str(e))}", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as e:  # a write that failed half-way (disk full, a folder we may not write): nothing kept
+        where = f"{e.filename}: " if getattr(e, "filename", None) else ""
+        print(_one_line(f"colossus-gui: {where}cannot write ({e.strerror or e}); nothing was written"),
+              file=sys.stderr)
+        return EXIT_USAGE
+    except (MemoryError, RecursionError) as e:
+        print(f"colossus-gui: out of memory or nested too deeply ({type(e).__name__}); nothing was written",
+              file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("colossus-gui: interrupted", file=sys.stderr)
         return 130
+    except Exception as e:  # a bad file found late (loaders' and writers' own errors): one line, exit 2
+        msg = _bad_input_message(e)
+        if msg is None:
+            raise
+        print(f"colossus-gui: {_one_line(msg)}", file=sys.stderr)
+        return EXIT_USAGE
     return 0
+
+
+def _bad_input_message(e: Exception) -> str | None:
+    from .io.bundle import BundleError
+    from .io.loader import LoadError
+    from .io.run_output import OutputError
+    from .io.store import StoreError
+    if isinstance(e, LoadError):
+        return e.problems[0] if e.problems else str(e)
+    if isinstance(e, BundleError | OutputError | StoreError):
+        return str(e)
+    return None
+
+
+def _one_line(text: str) -> str:
+    from .io.loader import one_line
+    return one_line(text, limit=1000)
 
 
 def _gui(argv: list[str]) -> int:
@@ -142,23 +199,37 @@ def _load(facility_ref, scenario_ref):
 
 
 def _check_out_dir(out: str) -> Path:
+    import os
+    if not out or "\x00" in out:
+        raise UsageError(f"--out {out!r}: not a folder name")
     d = Path(out)
     if d.exists() and not d.is_dir():
         raise UsageError(f"--out {out}: exists and is not a folder")
     parent = d if d.exists() else next((p for p in d.parents if p.exists()), Path("."))
-    import os
+    if not parent.is_dir():
+        raise UsageError(f"--out {out}: {parent} is a file, not a folder")
     if not os.access(parent, os.W_OK):
         raise UsageError(f"--out {out}: folder {parent} is not writable")
+    real = parent.resolve()
+    if real.parts[:2] in (("/", "proc"), ("/", "sys"), ("/", "dev")):
+        raise UsageError(f"--out {out}: {real} is a system folder, not a place for files")
     return d
 
 
 def cmd_run(args) -> int:
-    from .io.run_output import write_run
+    from .io.run_output import OutputError, check_run_out, write_run
     from .sim.engine import Engine
     fac, sc = _load(args.facility, args.scenario)
     out = _check_out_dir(args.out)
-    if args.dt <= 0 or args.dt > 10:
-        raise UsageError(f"--dt {args.dt}: must be in (0, 10] seconds")
+    if args.duration / args.dt > MAX_STEPS:
+        raise UsageError(f"--duration {args.duration:g} s at --dt {args.dt:g} s is {args.duration / args.dt:,.0f} "
+                         f"steps; at most {MAX_STEPS:,} (use a larger --dt or a shorter --duration)")
+    if args.duration < args.dt:
+        raise UsageError(f"--duration {args.duration:g} s is shorter than one step (--dt {args.dt:g})")
+    try:
+        check_run_out(out)
+    except OutputError as e:
+        raise UsageError(str(e)) from None
     seed = args.seed if args.seed is not None else (sc.seed if sc and sc.seed is not None else 0)
     eng = Engine(fac, seed=seed, scenario=sc, telemetry_capacity=min(int(args.duration / args.dt) + 2, 8 * 86400))
     t0 = time.perf_counter()
@@ -201,8 +272,13 @@ def cmd_snapshot(args) -> int:
     from .io.bundle import BundleError, write_bundle
     from .sim.engine import Engine
     fac, sc = _load(args.facility, args.scenario)
+    from .io.bundle import check_replaceable
     out = Path(args.out)
     _check_out_dir(str(out.parent if out.suffix.lower() == ".zip" else out))
+    try:
+        check_replaceable(out)  # before the run: never run for minutes and then refuse
+    except BundleError as e:
+        raise UsageError(str(e)) from None
     seed = args.seed if args.seed is not None else (sc.seed if sc and sc.seed is not None else 0)
     eng = Engine(fac, seed=seed, scenario=sc)
     t0 = time.perf_counter()
@@ -248,6 +324,9 @@ def cmd_validate(args) -> int:
     except LoadError as e:
         for line in e.problems:
             print(line, file=sys.stderr)
+        return EXIT_USAGE
+    except (ValueError, TypeError) as e:  # a training scenario's cross-checks raise these with the field named
+        print(_one_line(f"{path}: {e}"), file=sys.stderr)
         return EXIT_USAGE
     return 0
 

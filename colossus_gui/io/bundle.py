@@ -24,7 +24,14 @@ from .. import __version__
 from ..model.facility import Facility
 from ..model.scenario import Scenario
 from ..sim.engine import Engine, Event, SimError
-from .atomic import temp_dir_beside, temp_file_beside
+from .atomic import (
+    clean_stale_temps,
+    make_parents,
+    remove_empty,
+    swap_dir_into_place,
+    temp_dir_beside,
+    temp_file_beside,
+)
 from .loader import format_validation_error
 from .tables import write_chart_csv, write_events_csv, write_gpu_csv, write_rack_csv
 
@@ -32,6 +39,7 @@ FORMAT = "colossus-gui-snapshot"
 FORMAT_VERSION = 1
 TELEMETRY_KEEP = 6 * 3600  # rows of facility telemetry carried in the bundle (charts continue after reopening)
 MAX_MEMBER_BYTES = 2 * 1024**3
+MAX_MANIFEST_BYTES = 1024**2
 
 # (file name, description) written for every bundle; PNG writers add their own.
 FILES = {
@@ -94,9 +102,10 @@ def write_bundle(engine: Engine, out: str | Path, png_writers: dict[str, tuple[s
     out = Path(out)
     progress = progress or Progress()
     as_zip = out.suffix.lower() == ".zip"
-    parent = out.parent
+    check_replaceable(out)
     try:
-        parent.mkdir(parents=True, exist_ok=True)
+        made = make_parents(out)
+        clean_stale_temps(out)
         tmp = temp_dir_beside(out)
     except OSError as e:
         raise BundleError(f"{out}: cannot write here ({e.strerror or e})") from None
@@ -140,6 +149,9 @@ def write_bundle(engine: Engine, out: str | Path, png_writers: dict[str, tuple[s
                 with zipfile.ZipFile(ztmp, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as z:
                     for f in sorted(tmp.iterdir()):
                         z.write(f, f.name)
+                with open(ztmp, "rb") as fh:
+                    os.fsync(fh.fileno())
+                check_replaceable(out)
                 os.replace(ztmp, out)
             except BaseException:
                 with contextlib.suppress(OSError):
@@ -147,26 +159,71 @@ def write_bundle(engine: Engine, out: str | Path, png_writers: dict[str, tuple[s
                 raise
             shutil.rmtree(tmp, ignore_errors=True)
         else:
-            if out.exists():
-                if not (out / "manifest.json").exists():
-                    raise BundleError(f"{out}: exists and is not a snapshot bundle; choose another name")
-                old = out.with_name(f".{out.name}.old-{os.getpid()}")
-                os.replace(out, old)
-                os.replace(tmp, out)
-                shutil.rmtree(old, ignore_errors=True)
-            else:
-                os.replace(tmp, out)
+            check_replaceable(out)  # again: the folder may have changed while we wrote
+            swap_dir_into_place(tmp, out)
         progress(1.0, "done")
         return out
-    except InterruptedError:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     except OSError as e:
         shutil.rmtree(tmp, ignore_errors=True)
+        remove_empty(made)
         raise BundleError(f"{out}: could not write the bundle ({e.strerror or e}); nothing was written") from None
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
+        remove_empty(made)
         raise
+
+
+def _our_manifest(data: bytes, where: str) -> dict:
+    try:
+        m = json.loads(data)
+    except (ValueError, RecursionError):
+        m = None
+    if not isinstance(m, dict) or m.get("format") != FORMAT or not isinstance(m.get("format_version"), int) \
+            or not isinstance(m.get("files"), dict):
+        raise BundleError(f"{where}: exists and is not a Colossus GUI snapshot bundle (its manifest.json is not "
+                          f"ours); nothing was replaced: choose another name")
+    if m["format_version"] > FORMAT_VERSION:
+        raise BundleError(f"{where}: a bundle of a newer format (version {m['format_version']}); nothing was "
+                          "replaced: choose another name")
+    return m
+
+
+def check_replaceable(out: Path) -> None:
+    """Raise BundleError unless writing a bundle to ``out`` replaces nothing but one of our own bundles: a
+    folder (or .zip) whose manifest says format colossus-gui-snapshot, a version we know, and which holds no
+    file its manifest does not list. Anything else is the user's and is never deleted."""
+    if out.is_symlink():
+        raise BundleError(f"{out}: is a symbolic link; nothing was replaced: choose another name")
+    if not out.exists():
+        return
+    if out.suffix.lower() == ".zip":
+        if not out.is_file():
+            raise BundleError(f"{out}: exists and is not a file; nothing was replaced: choose another name")
+        try:
+            with zipfile.ZipFile(out) as z:
+                info = z.getinfo("manifest.json")
+                if info.file_size > MAX_MANIFEST_BYTES:
+                    raise KeyError
+                _our_manifest(z.read(info), str(out))
+        except (zipfile.BadZipFile, KeyError, OSError, ValueError):
+            raise BundleError(f"{out}: exists and is not a Colossus GUI snapshot bundle; nothing was replaced: "
+                              "choose another name") from None
+        return
+    if not out.is_dir():
+        raise BundleError(f"{out}: exists and is not a folder; nothing was replaced: choose another name")
+    if not any(os.scandir(out)):
+        return  # an empty folder: nothing of anyone's is lost
+    mpath = out / "manifest.json"
+    if mpath.is_symlink() or not mpath.is_file():
+        raise BundleError(f"{out}: exists and is not a snapshot bundle (no manifest.json); nothing was replaced: "
+                          "choose another name or an empty folder")
+    if mpath.stat().st_size > MAX_MANIFEST_BYTES:
+        raise BundleError(f"{out}: exists and is not a Colossus GUI snapshot bundle; nothing was replaced")
+    m = _our_manifest(mpath.read_bytes(), str(out))
+    extra = sorted(e.name for e in os.scandir(out) if e.name not in m["files"] or not e.is_file(follow_symlinks=False))
+    if extra:
+        raise BundleError(f"{out}: holds {extra[0]!r}, which is not part of the snapshot bundle; nothing was "
+                          "replaced: move it away or choose another name")
 
 
 class _Reader:

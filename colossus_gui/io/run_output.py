@@ -1,13 +1,16 @@
 """Headless run output: timeseries.csv (one row per simulated second), events.csv, summary.json.
 
 The time series is streamed from the engine's telemetry ring to a temp file in chunks, so a week-long run
-needs no week-long buffer; files appear (atomically renamed) only when the run completes.
+needs no week-long buffer. The three files are written into a temporary sibling folder and swapped in whole
+when the run completes: ``out`` holds the complete old set or the complete new set, never a mix, and a failed
+run leaves no empty ``out`` behind.
 """
 
 from __future__ import annotations
 
 import csv
-import json
+import os
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -15,8 +18,41 @@ import numpy as np
 
 from ..sim.engine import Engine
 from ..sim.telemetry import FACILITY_CHANNELS
-from .atomic import atomic_open
+from . import json_safe
+from .atomic import (
+    atomic_open,
+    clean_stale_temps,
+    make_parents,
+    remove_empty,
+    swap_dir_into_place,
+    temp_dir_beside,
+)
 from .csv_safe import safe_cell
+
+RUN_FILES = ("timeseries.csv", "events.csv", "summary.json")
+
+
+class OutputError(Exception):
+    """``out`` cannot take a run's files without losing something of the user's; the message says why."""
+
+
+def check_run_out(out: Path) -> None:
+    """Raise OutputError unless ``out`` is missing, an empty folder, or a folder holding only a run's files."""
+    if out.is_symlink():
+        raise OutputError(f"--out {out}: is a symbolic link; give a folder")
+    if not out.exists():
+        return
+    if not out.is_dir():
+        raise OutputError(f"--out {out}: exists and is not a folder")
+    try:
+        extra = sorted(e.name for e in os.scandir(out)
+                       if e.name not in RUN_FILES or not e.is_file(follow_symlinks=False))
+    except OSError as e:
+        raise OutputError(f"--out {out}: cannot read the folder ({e.strerror})") from None
+    if extra:
+        raise OutputError(f"--out {out}: holds {extra[0]!r}, which is not a run output file; the folder is replaced "
+                          "as a whole, so give a new or empty folder (or one with only a run's files)")
+
 
 SIM_EPOCH = np.datetime64("2024-07-15T00:00:00")  # a Memphis summer day; time of day from the ambient spec
 
@@ -49,8 +85,28 @@ def write_run(engine: Engine, duration_s: float, dt: float, out: Path,
               extra_summary: Callable[[], dict] | None = None) -> list[Path]:
     """Run ``duration_s`` and write the three files. ``after_step(dt)`` runs after each engine step (the
     maintenance layer); ``extra_summary()`` adds sections to summary.json."""
-    out.mkdir(parents=True, exist_ok=True)
-    ts_path, ev_path, sum_path = out / "timeseries.csv", out / "events.csv", out / "summary.json"
+    out = Path(out)
+    check_run_out(out)
+    made = make_parents(out)
+    clean_stale_temps(out)
+    try:
+        tmp = temp_dir_beside(out)
+    except OSError:
+        remove_empty(made)
+        raise
+    try:
+        _write_set(engine, duration_s, dt, tmp, progress, progress_every_s, after_step, extra_summary)
+        check_run_out(out)  # again: the folder may have changed during the run
+        swap_dir_into_place(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        remove_empty(made)
+        raise
+    return [out / n for n in RUN_FILES]
+
+
+def _write_set(engine, duration_s, dt, out, progress, progress_every_s, after_step, extra_summary) -> None:
+    ts_path, ev_path, sum_path = (out / n for n in RUN_FILES)
     steps = int(round(duration_s / dt))
     per_row = max(1, int(round(1.0 / dt)))  # one row per simulated second
     chunk = min(engine.telemetry.facility.capacity - 1, 3600 * per_row)
@@ -81,6 +137,5 @@ def write_run(engine: Engine, duration_s: float, dt: float, out: Path,
         summary = engine.summary()
         if extra_summary is not None:
             summary.update(extra_summary())
-        json.dump(summary, fh, indent=2, default=lambda o: o.item() if hasattr(o, "item") else str(o))
+        fh.write(json_safe.dumps(summary, indent=2, default=lambda o: o.item() if hasattr(o, "item") else str(o)))
         fh.write("\n")
-    return [ts_path, ev_path, sum_path]

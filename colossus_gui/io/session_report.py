@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import json_safe
 from .atomic import atomic_write_text
 from .csv_safe import safe_cell
 
@@ -330,7 +331,7 @@ def write_report(d: dict, out: str | Path, png_writer: Callable[[str, Path], Non
     score = {"trainee": d["trainee"], "scenario": d["scenario_name"], "title": d["title"], "seed": d["seed"],
              "started": d["started"], "duration_s": d["duration_s"], "ended": d["ended"],
              "end_reason": d["end_reason"], **d["score"]}
-    put("score.json", json.dumps(score, indent=2) + "\n")
+    put("score.json", json_safe.dumps(score, indent=2) + "\n")  # a NaN would make it unreadable JSON
     acts = [{"t_s": r["t_s"], "clock": clock(r["t_s"]), "seq": r["seq"], "who": r["who"], "action": r["action"],
              "args": json.dumps(r["args"]), "ok": r["ok"], "error": r["error"], "result": json.dumps(r["result"]),
              "unnecessary": r["unnecessary"]} for r in d["actions"]]

@@ -6,15 +6,31 @@ Units are in the field names (``_w``, ``_c``, ``_s``, ``_mw``, ``_mwh``, ``_lpm`
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from .limits import MAX_GPUS, MAX_RACKS, check_number, check_safe_name, check_text, estimated_memory_bytes
 
 
 class Spec(BaseModel):
     """Base for every file-backed model: unknown fields are errors, values are checked on assignment."""
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _plausible(cls, v):
+        # every number finite and within model.limits.MAX_ABS_NUMBER, every text without NUL and of sane length
+        if isinstance(v, str):
+            check_text(v)
+        elif not isinstance(v, BaseModel):
+            check_number(v)
+            if isinstance(v, list | dict):
+                for x in (v.values() if isinstance(v, dict) else v):
+                    if isinstance(x, str):
+                        check_text(x)
+        return v
 
 
 # --------------------------------------------------------------------------- components
@@ -22,7 +38,7 @@ class GpuModel(Spec):
     """A GPU type with its power and thermal limits (H100/H200 SXM: nvidia-smi -q, Llama 3 paper)."""
 
     name: str
-    tdp_w: float = Field(700.0, gt=0)
+    tdp_w: float = Field(700.0, gt=0, le=5000)
     power_min_w: float = Field(200.0, gt=0, description="lowest settable power limit")
     idle_w: float = Field(70.0, ge=0)
     idle_mem_w: float = Field(140.0, ge=0, description="idle with memory allocated (checkpoint, restart)")
@@ -54,16 +70,22 @@ class TraySpec(Spec):
     gpus: int = Field(8, ge=1, le=16)
     cpus: int = Field(2, ge=0, le=4)
     psus: int = Field(4, ge=1, le=8)
-    psus_needed: int = Field(2, ge=1, description="the tray stays up while this many PSUs work")
+    psus_needed: int = Field(2, ge=1, le=8, description="the tray stays up while this many PSUs work")
     nics: int = Field(9, ge=0, le=16)
     height_u: int = Field(4, ge=1, le=10)
-    cpu_w: float = Field(300.0, ge=0, description="[E] per CPU during training (350 W TDP)")
-    air_w: float = Field(900.0, ge=0, description="[E] NICs, drives, PSU losses: heat left to air")
+    cpu_w: float = Field(300.0, ge=0, le=2000, description="[E] per CPU during training (350 W TDP)")
+    air_w: float = Field(900.0, ge=0, le=20000, description="[E] NICs, drives, PSU losses: heat left to air")
     cpu_c_j_per_k: float = Field(300.0, gt=0, description="[E] CPU die, lid and cold plate heat capacity")
     cpu_r_k_per_w: float = Field(0.05, gt=0, description="[E] CPU to coolant at design flow (flow^-0.8)")
     cpu_t_throttle_c: float = Field(100.0, description="[E] PROCHOT: the CPU throttles here")
     cpu_throttle_frac: float = Field(0.4, gt=0, le=1, description="[E] CPU power left when throttled")
     cpu_t_shutdown_c: float = Field(115.0, description="[E] THERMTRIP: the host shuts down here")
+
+    @model_validator(mode="after")
+    def _psus(self) -> TraySpec:
+        if self.psus_needed > self.psus:
+            raise ValueError(f"psus_needed {self.psus_needed} cannot exceed psus {self.psus}")
+        return self
 
 
 class CduSpec(Spec):
@@ -76,7 +98,7 @@ class CduSpec(Spec):
     capacity_kw_at_40c: float = Field(60.0, gt=0, description="Hot Chips 2024 slide [S]")
     loop_volume_l: float = Field(60.0, gt=0, description="[E] rack secondary loop inventory")
     switchover_s: float = Field(3.0, ge=0, le=30, description="[E] redundant pump takes over in 1-5 s")
-    pump_power_w: float = Field(600.0, ge=0, description="[E] per running pump")
+    pump_power_w: float = Field(600.0, ge=0, le=20000, description="[E] per running pump")
     height_u: int = Field(4, ge=1, le=10)
     leak_drain_s: float = Field(600.0, gt=0, description="[E] a leak empties the rack loop in this time")
     stagnant_below_flow_frac: float = Field(0.05, gt=0, le=1, description="[E] below this flow the loop is "
@@ -113,7 +135,7 @@ class RdhxSpec(Spec):
 
     fans: int = Field(6, ge=1, le=12, description="[E] not published")
     capacity_kw: float = Field(40.0, gt=0, description="[E] active door 30-75 kW")
-    fan_power_w: float = Field(150.0, ge=0)
+    fan_power_w: float = Field(150.0, ge=0, le=5000)
     fan_l10_h: float = Field(75000.0, gt=0, description="fan vendor L10 life at 40 C [S]")
 
 
@@ -203,8 +225,8 @@ class ChillerSpec(Spec):
 class AmbientSpec(Spec):
     """Outdoor dry bulb as a daily sine (Memphis summer by default)."""
 
-    mean_c: float = Field(27.0, description="[S] June mean high 31.5 C")
-    amplitude_c: float = Field(5.0, ge=0)
+    mean_c: float = Field(27.0, ge=-60, le=60, description="[S] June mean high 31.5 C")
+    amplitude_c: float = Field(5.0, ge=0, le=40)
     peak_hour: float = Field(15.0, ge=0, lt=24)
     start_hour: float = Field(8.0, ge=0, lt=24, description="time of day at simulated t = 0")
 
@@ -224,15 +246,15 @@ class JobSpec(Spec):
 class FailureSpec(Spec):
     """Unexpected-failure rates per GPU-day, from the Llama 3 table (419 unexpected in 54 days on 16,384)."""
 
-    gpu_per_gpu_day: float = Field(148 / (16384 * 54), ge=0)
-    hbm_per_gpu_day: float = Field((72 + 19) / (16384 * 54), ge=0, description="HBM3 + SRAM")
-    nic_per_gpu_day: float = Field((35 + 7) / (16384 * 54), ge=0, description="NIC + switch/cable")
-    psu_per_gpu_day: float = Field(3 / (16384 * 54), ge=0)
-    software_per_gpu_day: float = Field((54 + 32 + 17 + 7 + 6 + 6 + 3 + 2 + 2 + 2 + 2 + 2) / (16384 * 54), ge=0,
+    gpu_per_gpu_day: float = Field(148 / (16384 * 54), ge=0, le=1)
+    hbm_per_gpu_day: float = Field((72 + 19) / (16384 * 54), ge=0, le=1, description="HBM3 + SRAM")
+    nic_per_gpu_day: float = Field((35 + 7) / (16384 * 54), ge=0, le=1, description="NIC + switch/cable")
+    psu_per_gpu_day: float = Field(3 / (16384 * 54), ge=0, le=1)
+    software_per_gpu_day: float = Field((54 + 32 + 17 + 7 + 6 + 6 + 3 + 2 + 2 + 2 + 2 + 2) / (16384 * 54), ge=0, le=1,
                                         description="software, host, SDC, NCCL, ...: interrupt, nothing to swap")
-    pump_per_pump_year: float = Field(0.05, ge=0, description="[E] not published")
-    leak_per_rack_year: float = Field(0.002, ge=0, description="[E]")
-    chiller_per_chiller_year: float = Field(0.5, ge=0, description="[E]")
+    pump_per_pump_year: float = Field(0.05, ge=0, le=1000, description="[E] not published")
+    leak_per_rack_year: float = Field(0.002, ge=0, le=1000, description="[E]")
+    chiller_per_chiller_year: float = Field(0.5, ge=0, le=1000, description="[E]")
     turbine_trip_per_start: float = Field(0.02, ge=0, le=1, description="[E]")
     fan_due_frac: float = Field(0.03, ge=0, le=1, description="[E] fans past their L10 life at t = 0 (drawn red)")
     thermal_trip_reset_c: float = Field(60.0, description="a GPU shut down by heat comes back below this")
@@ -267,7 +289,7 @@ class SiteSpec(Spec):
 class Facility(Spec):
     """A whole facility file (YAML or JSON)."""
 
-    name: str
+    name: Annotated[str, AfterValidator(check_safe_name)]
     description: str = ""
     gpu_models: list[GpuModel] = Field(default_factory=lambda: [H100, H200], min_length=1)
     rack: RackSpec = RackSpec()
@@ -305,6 +327,11 @@ class Facility(Spec):
         job_halls = [h for j in self.jobs for h in j.halls]
         if len(set(job_halls)) != len(job_halls):
             problems.append("jobs: a hall is given to more than one job")
+        n_racks, n_gpus = self.n_racks, self.n_gpus
+        if n_gpus > MAX_GPUS or n_racks > MAX_RACKS:
+            problems.append(f"halls: {n_racks:,} racks with {n_gpus:,} GPUs exceed the limit of {MAX_RACKS:,} racks "
+                            f"and {MAX_GPUS:,} GPUs (a run would need about "
+                            f"{estimated_memory_bytes(n_gpus) / 2**30:.1f} GiB)")
         if problems:
             raise ValueError("; ".join(problems))
         return self

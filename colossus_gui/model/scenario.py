@@ -47,5 +47,5 @@ class Scenario(Spec):
     title: str = "untitled"
     description: str = ""
     facility: str | None = Field(None, description="built-in facility name or a path; default: colossus")
-    seed: int | None = None
+    seed: int | None = Field(None, ge=0, le=2**32 - 1)
     faults: list[FaultSpec] = Field(default_factory=list)
