@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ..model.limits import DEFAULT_LIMITS, Limits
 from . import colors
 from .metrics import (
     BUSWAY_CONTINUOUS_FRAC,
@@ -98,6 +99,7 @@ class MetricLegendWidget(QWidget):
     """A horizontal colour scale with the metric's limits marked, plus optional state swatches.
     Shared by the hall view and the GPU heatmap."""
 
+
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.setObjectName("metricLegend")
@@ -168,6 +170,8 @@ class MetricLegendWidget(QWidget):
 # ======================================================================================= the hall view
 class HallView(QWidget):
     """One hall, three tiers. ``refresh()`` is cheap and repaints only when visible and changed."""
+
+    limits: Limits = DEFAULT_LIMITS  # alarm thresholds: colours and legends use the same limits
 
     rack_selected = Signal(int)
     rack_activated = Signal(int)
@@ -424,7 +428,7 @@ class HallView(QWidget):
     # ------------------------------------------------------------------ colouring
     def _metric_resolved(self) -> None:
         if self.engine is not None:
-            self.current_metric = RACK_METRICS[self._metric_name].resolved(self.engine)
+            self.current_metric = RACK_METRICS[self._metric_name].resolved(self.engine, self.limits)
         else:
             self.current_metric = RACK_METRICS[self._metric_name]
         self.legend.set_metric(self.current_metric)

@@ -301,6 +301,8 @@ class MainWindow(QMainWindow):
         self._startup_done = True
         from .charts import ChartPanelWidget
         self.charts = ChartPanelWidget(dark=self.dark)
+        if self.ops is not None:
+            self.charts.limits = self.ops.alarms.thresholds
         old = self.charts_dock.widget()
         self.charts_dock.setWidget(self.charts)
         if old is not None:
@@ -343,6 +345,8 @@ class MainWindow(QMainWindow):
             view.tray_activated.connect(self._on_rack_tray_activated)
         if hasattr(view, "context_menu_requested"):
             view.context_menu_requested.connect(self.show_fault_menu)
+        if getattr(self, "ops", None) is not None:
+            view.limits = self.ops.alarms.thresholds
         if hasattr(view, "alarm_severity_fn") and getattr(self, "ops", None) is not None:
             view.alarm_severity_fn = self.ops.alarms.rack_severity  # a view built after the ops (deferred)
             view.alarm_text_fn = self._rack_alarm_text
@@ -998,6 +1002,9 @@ class MainWindow(QMainWindow):
             if view is not None and hasattr(view, "alarm_severity_fn"):
                 view.alarm_severity_fn = self.ops.alarms.rack_severity
                 view.alarm_text_fn = self._rack_alarm_text
+        for v in (*self.views.values(), self.charts):  # one set of limits: colours, legends, chart lines
+            if v is not None:
+                v.limits = self.ops.alarms.thresholds
         self.work_order_panel.message_shown.connect(lambda m: self.statusBar().showMessage(m, 8000))
         self.work_order_panel.work_order_changed.connect(lambda _i: self._after_user_action())
         self.alarm_panel.acknowledged.connect(lambda _ids: self.refresh_text())
