@@ -1,6 +1,6 @@
 """The facility description: pydantic models, validated, every estimate configurable.
 
-Figures and their sources are in ``shared/FACILITY.md``; [E] marks an engineering estimate.
+Figures and their sources are in ``resources/FACILITY.md``; [E] marks an engineering estimate.
 Units are in the field names (``_w``, ``_c``, ``_s``, ``_mw``, ``_mwh``, ``_lpm``).
 """
 

@@ -2,7 +2,7 @@
 
 A user-editable file (``resources/ops/default.yaml`` is the default), validated like every other file: unknown
 fields are errors and every problem names the file and the field. Figures marked [E] are engineering
-estimates (``shared/FACILITY.md``: repair times fan 5-10 min, CDU pump 15-30 min, optic 0.5-2 h, tray swap
+estimates (``resources/FACILITY.md``: repair times fan 5-10 min, CDU pump 15-30 min, optic 0.5-2 h, tray swap
 including drain and burn-in 1-4 h; lognormal repair times [P: CMU PDL failure studies]).
 """
 

@@ -24,10 +24,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..model.thresholds import QUANTITIES, Limits, Quantity
 from ..model.ops_config import LOW_RULES, AlarmConfig, AlarmRuleSpec
 
 WARNING, CRITICAL = 1, 2
 SEVERITY_NAMES = {WARNING: "warning", CRITICAL: "critical"}
+CLEARED_PREFIX = "when raised: "  # a cleared alarm's detail describes the condition that raised it
 ACTIVE_UNACKED, ACTIVE_ACKED, CLEARED_UNACKED, CLEARED = (
     "active_unacknowledged", "active_acknowledged", "cleared_unacknowledged", "cleared")
 
@@ -58,6 +60,16 @@ class Alarm:
     shelved_until: float | None = None
     archived: bool = False
     peak_severity: int = 0
+    raised_value: float = math.nan  # the value when the alarm was (last) raised
+    peak_value: float = math.nan  # the worst value while active (highest; lowest for falling limits)
+
+    @property
+    def quantity(self) -> Quantity:
+        return QUANTITIES.get(self.rule) or Quantity(self.label, self.unit, 1.0, 3)
+
+    def fmt(self, value: float) -> str:
+        """A value of this alarm in the units an operator reads ('89.3 °C', '45 % of design')."""
+        return self.quantity.fmt(value)
 
     @property
     def state(self) -> str:
@@ -71,7 +83,7 @@ class Alarm:
 
     @property
     def message(self) -> str:
-        return f"{self.label} {self.value:.3g} {self.unit} (limit {self.limit:.3g})"
+        return f"{self.label} {self.fmt(self.value)} (limit {self.fmt(self.limit)})"
 
     def to_row(self) -> dict:
         """Plain data for the store and for exports."""
@@ -79,7 +91,8 @@ class Alarm:
                 "state": self.state, "raised_t": self.raised_t, "acked_t": self.acked_t,
                 "acked_by": self.acked_by, "cleared_t": self.cleared_t, "value": float(self.value),
                 "limit_value": float(self.limit), "unit": self.unit, "detail": self.detail,
-                "shelved_until": self.shelved_until, "archived": self.archived, "peak_severity": self.peak_severity}
+                "shelved_until": self.shelved_until, "archived": self.archived, "peak_severity": self.peak_severity,
+                "raised_value": float(self.raised_value), "peak_value": float(self.peak_value)}
 
 
 @dataclass
@@ -118,6 +131,7 @@ class AlarmManager:
 
     def __init__(self, engine, config: AlarmConfig | None = None, next_id: int = 1):
         self.config = cfg = config or AlarmConfig()
+        self.thresholds = Limits(cfg)  # the one definition views, charts and tooltips read too
         self.topo = topo = engine.topo
         self.n_racks = topo.n_racks
         self._next_id = int(next_id)
@@ -158,16 +172,18 @@ class AlarmManager:
         rk = dict(rack_of=lambda i: i, hall_of=lambda i: int(hall_of_rack[i]))
 
         def hot_gpus(e, r: int) -> str:
-            warn = self.config.rules.gpu_temp.warning
-            lim = warn if warn is not None else float(e.rack_t_cap_c[r])
+            # every GPU past the warning limit, and the text says which limit (the Limit column may be critical)
+            th = self.thresholds["gpu_temp"]
+            lim = th.warning if th.warning is not None else th.critical
             idx = np.flatnonzero(e.tj[r] >= lim)
             if not idx.size:
                 return ""
             order = idx[np.argsort(-e.tj[r, idx])]
-            names = [f"{topo.gpu_address(r * topo.gpus_per_rack + int(g))} {float(e.tj[r, g]):.1f} C"
+            names = [f"{topo.gpu_address(r * topo.gpus_per_rack + int(g))} {float(e.tj[r, g]):.1f} °C"
                      for g in order[:16]]
             more = f" and {idx.size - 16} more" if idx.size > 16 else ""
-            return f"{idx.size} GPU(s) at or above {lim:g} C: " + ", ".join(names) + more
+            which = "warning" if th.warning is not None else "critical"
+            return f"{idx.size} GPU(s) at or above the {which} limit {th.fmt(lim)}: " + ", ".join(names) + more
 
         def throttled(e, r: int) -> str:
             idx = np.flatnonzero(e.gpu_clock[r] < 0.999)
@@ -226,10 +242,10 @@ class AlarmManager:
 
         cdu = lambda i: rack(i) + "-CDU"  # noqa: E731
         rules = [
-            _Rule("gpu_temp", "GPU temperature", "C", nr, lambda e: e.rack_hottest_c, rack, detail=hot_gpus, **rk),
+            _Rule("gpu_temp", "GPU temperature", "°C", nr, lambda e: e.rack_hottest_c, rack, detail=hot_gpus, **rk),
             _Rule("gpu_throttle", "GPUs throttled", "GPUs", nr, lambda e: e.rack_throttled, rack,
                   detail=throttled, quiet=lambda e: not e.rack_throttled.any(), **rk),
-            _Rule("rack_return_temp", "Rack return temperature", "C", nr, lambda e: e.t_ret, rack, **rk),
+            _Rule("rack_return_temp", "Rack return temperature", "°C", nr, lambda e: e.t_ret, rack, **rk),
             _Rule("coolant_flow", "Coolant flow", "of design", nr, lambda e: e.flow_frac, cdu, detail=flow_detail,
                   **rk),
             _Rule("pump_state", "CDU pumps failed", "pumps", nr, lambda e: failed_per_rack(e.pump_ok), cdu,
@@ -243,7 +259,7 @@ class AlarmManager:
                   lambda e: self._tray_faults, topo.tray_address, rack_of=lambda i: i // tpr,
                   hall_of=lambda i: int(hall_of_rack[i // tpr]), detail=tray_faults,
                   quiet=lambda e: not self._tray_faults.any(), static=True),
-            _Rule("facility_supply_temp", "Facility water supply", "C", 1, lambda e: np.array([e.t_fs]),
+            _Rule("facility_supply_temp", "Facility water supply", "°C", 1, lambda e: np.array([e.t_fs]),
                   lambda i: "SITE"),
             _Rule("chiller_state", "Chiller capacity lost", "of rating", topo.n_chillers, chiller_lost,
                   topo.chiller_address, quiet=lambda e: e.chiller_ok.all() and not (chiller_cap(e) < 1.0).any()),
@@ -316,6 +332,21 @@ class AlarmManager:
             moved = self._levels_many(rule, cand, sv, w, c, h, delay, t)
         for i, old, new in moved:
             self._transition(engine, rule, i, old, new, float(values[i]), t)
+        self._track_values(rule, cand, values)
+
+    def _track_values(self, rule: _Rule, cand: np.ndarray, values: np.ndarray) -> None:
+        """Keep 'now' and 'peak' of the rule's active alarms (only components near a limit are looked at)."""
+        act = cand[rule.level[cand] > 0]
+        low = rule.name in LOW_RULES
+        for i in act.tolist():
+            alarm = self._by_key.get((rule.name, i))
+            if alarm is None or not alarm.active:
+                continue
+            v = float(values[i])
+            alarm.value = v
+            p = alarm.peak_value
+            if p != p or (v < p if low else v > p):
+                alarm.peak_value = v
 
     @staticmethod
     def _levels_few(rule: _Rule, cand: list[int], sv, w, c, h, delay, t) -> list[tuple[int, int, int]]:
@@ -388,7 +419,8 @@ class AlarmManager:
             if alarm is None:
                 alarm = Alarm(id=self._next_id, rule=rule.name, component=rule.address(i), severity=new, raised_t=t,
                               value=value, limit=limit, unit=rule.unit, label=rule.label, detail=detail,
-                              rack=rule.rack_of(i), hall=rule.hall_of(i), peak_severity=new)
+                              rack=rule.rack_of(i), hall=rule.hall_of(i), peak_severity=new,
+                              raised_value=value, peak_value=value)
                 self._next_id += 1
                 self._by_key[key] = alarm
                 self._by_id[alarm.id] = alarm
@@ -399,18 +431,23 @@ class AlarmManager:
             escalated = not reactivated and new > alarm.severity
             alarm.active, alarm.cleared_t = True, None
             alarm.severity, alarm.value, alarm.limit = new, value, limit
-            alarm.detail = detail or alarm.detail
+            alarm.detail = detail or alarm.detail.removeprefix(CLEARED_PREFIX)
             if reactivated or escalated:  # a new condition: it needs a new acknowledgement
                 self.raised_count[new] += 1
                 alarm.acked, alarm.acked_t, alarm.acked_by = False, None, None
             if reactivated:
                 alarm.raised_t = t
+                alarm.raised_value = alarm.peak_value = value
+            elif value == value and (value < alarm.peak_value if rule.name in LOW_RULES else value > alarm.peak_value):
+                alarm.peak_value = value
             alarm.peak_severity = max(alarm.peak_severity, new)
             self._notify(alarm, "reactivated" if reactivated else ("escalated" if escalated else "changed"))
             return
         if alarm is None:
             return
         alarm.active, alarm.cleared_t, alarm.value = False, t, value
+        if alarm.detail and not alarm.detail.startswith(CLEARED_PREFIX):
+            alarm.detail = CLEARED_PREFIX + alarm.detail  # what it was, not what is
         if alarm.acked:
             self._archive(alarm)
         self._notify(alarm, "cleared")

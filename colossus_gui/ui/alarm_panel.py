@@ -34,7 +34,8 @@ from . import colors
 from .row_table_model import RowTableModel
 from .sim_driver import format_clock
 
-_COLUMNS = ("Severity", "State", "Raised", "Component", "Alarm", "Value", "Limit", "Detail")
+_COLUMNS = ("Severity", "State", "Raised", "Component", "Alarm", "When raised", "Peak", "Now", "Limit", "Detail")
+_VALUE_COLUMNS = (5, 6, 7)  # refreshed every second while the alarm list itself is unchanged
 _STATE_TEXT = {"active_unacknowledged": "active, unacked", "active_acknowledged": "active, acked",
                "cleared_unacknowledged": "cleared, unacked", "cleared": "cleared"}
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -54,6 +55,9 @@ class AlarmTableModel(RowTableModel):
         """Rebuild from the alarm manager if anything changed. Returns True if it did."""
         rev = self.ops.alarms.revision
         if rev == self._revision and not force:
+            if self._rows:  # the list is the same; the 'peak' and 'now' figures move
+                self.dataChanged.emit(self.index(0, _VALUE_COLUMNS[0]),
+                                      self.index(len(self._rows) - 1, _VALUE_COLUMNS[-1]))
             return False
         self._revision = rev
         self.beginResetModel()
@@ -71,20 +75,21 @@ class AlarmTableModel(RowTableModel):
         c = index.column()
         if role == Qt.ItemDataRole.DisplayRole:
             state = _STATE_TEXT[a.state] + (" (shelved)" if a.shelved_until is not None else "")
-            return (a.severity_name, state, format_clock(a.raised_t), a.component, a.label, f"{a.value:.3g} {a.unit}",
-                    f"{a.limit:.3g}", a.detail)[c]
+            return (a.severity_name, state, format_clock(a.raised_t), a.component, a.label, a.fmt(a.raised_value),
+                    a.fmt(a.peak_value), a.fmt(a.value), a.fmt(a.limit), a.detail)[c]
         if role == SORT_ROLE:
-            return (-a.severity if a.active else 0, a.state, a.raised_t, a.component, a.label, a.value, a.limit,
-                    a.detail)[c]
+            return (-a.severity if a.active else 0, a.state, a.raised_t, a.component, a.label, a.raised_value,
+                    a.peak_value, a.value, a.limit, a.detail)[c]
         if role == Qt.ItemDataRole.ForegroundRole and c in (0, 1):
             if not a.active:
                 return QColor(*colors.OUT_OF_SERVICE[:3])
             return QColor(*(colors.CRITICAL if a.severity == CRITICAL else colors.WARNING)[:3])
         if role == Qt.ItemDataRole.ToolTipRole:
             spec = self.ops.alarms.limits(a.rule)
-            return (f"{a.label} on {a.component}\nvalue {a.value:.4g} {a.unit}\nwarning {spec.warning}, critical "
-                    f"{spec.critical}, hysteresis {spec.hysteresis}, on-delay {spec.on_delay_s:g} s\n{a.detail}\n"
-                    "Double-click to go there")
+            th = self.ops.alarms.thresholds[a.rule]
+            return (f"{a.label} on {a.component}\nwhen raised {a.fmt(a.raised_value)}, peak {a.fmt(a.peak_value)}, "
+                    f"now {a.fmt(a.value)}\n{th.text()}, hysteresis {th.fmt(spec.hysteresis) if th.quantity.flag is None else 'none'}, "
+                    f"on-delay {spec.on_delay_s:g} s\n{a.detail}\nDouble-click to go there")
         if role == Qt.ItemDataRole.UserRole:
             return a.id
         return None

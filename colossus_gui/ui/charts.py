@@ -17,6 +17,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
+from ..model.thresholds import DEFAULT_LIMITS, Limits
 from .sim_driver import format_clock
 
 TIME_RANGES: tuple[tuple[str, float | None], ...] = (
@@ -137,6 +138,8 @@ _RACK_WATER = [("supply_c", "supply"), ("return_c", "return"), ("hottest_c", "ho
 
 class ChartPanelWidget(QWidget):
     """The stacked live charts with a shared, linked time axis."""
+
+    limits: Limits = DEFAULT_LIMITS  # alarm thresholds (the main window sets its ops config's)
 
     follow_changed = Signal(bool)
 
@@ -270,12 +273,10 @@ class ChartPanelWidget(QWidget):
         soc = self.plots["soc"]
         self.thresholds["soc"] += [self._hline(soc, mp.soc_min * 100, "crit"), self._hline(soc, mp.soc_max * 100, "warn")]
         self._notes["soc"] = f"┄ limits {mp.soc_min:.0%} / {mp.soc_max:.0%}"
-        models = [f.gpu_model(h.gpu_model) for h in f.halls]
-        cap = min(m.t_max_op_c for m in models)
-        slow = min(m.t_slowdown_c for m in models)
+        th = self.limits["gpu_temp"]  # the alarm limits: a line crossed here is an alarm raised there
         gpu = self.plots["gpu"]
-        self.thresholds["gpu"] += [self._hline(gpu, cap, "warn"), self._hline(gpu, slow, "crit")]
-        self._notes["gpu"] = f"┄ cap {cap:g} · slowdown {slow:g}"
+        self.thresholds["gpu"] += [self._hline(gpu, th.warning, "warn"), self._hline(gpu, th.critical, "crit")]
+        self._notes["gpu"] = f"┄ warning {th.warning:g} · critical {th.critical:g} °C"
         self._yrange.clear()
         self.apply_theme(self._dark)
         self.redraw(force=True)

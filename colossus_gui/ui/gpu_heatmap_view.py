@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ..model.thresholds import DEFAULT_LIMITS, Limits
 from . import colors
 from .hall_view import MetricLegendWidget
 from .metrics import GPU_METRICS, GPU_STATES, Metric, gpu_overlay_index, gpu_state_codes
@@ -97,6 +98,8 @@ def heatmap_layout(topo, halls, aspect: float = 16 / 9) -> HeatmapLayout:
 
 class GpuHeatmapView(QWidget):
     """All GPUs, one image. Hover names the GPU; click selects its rack; double-click opens it."""
+
+    limits: Limits = DEFAULT_LIMITS  # alarm thresholds: colours and legends use the same limits
 
     rack_selected = Signal(int)
     rack_activated = Signal(int)
@@ -319,7 +322,7 @@ class GpuHeatmapView(QWidget):
     # ------------------------------------------------------------------ internals
     def _metric_resolved(self) -> None:
         base = GPU_METRICS[self._metric_name]
-        self.current_metric = base.resolved(self.engine) if self.engine is not None else base
+        self.current_metric = base.resolved(self.engine, self.limits) if self.engine is not None else base
         self.legend.set_metric(self.current_metric, [
             (colors.OUT_OF_SERVICE, "out of service"), (colors.SLID_OUT, "slid out"), (colors.FAILED, "failed")])
 

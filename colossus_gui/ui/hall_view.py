@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ..model.thresholds import DEFAULT_LIMITS, Limits
 from . import colors
 from .metrics import (
     BUSWAY_CONTINUOUS_FRAC,
@@ -98,6 +99,7 @@ class MetricLegendWidget(QWidget):
     """A horizontal colour scale with the metric's limits marked, plus optional state swatches.
     Shared by the hall view and the GPU heatmap."""
 
+
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.setObjectName("metricLegend")
@@ -109,7 +111,8 @@ class MetricLegendWidget(QWidget):
     def set_metric(self, metric: Metric, swatches: list[tuple[tuple, str]] | None = None) -> None:
         self._metric = metric
         self._swatches = list(swatches or [])
-        self.setToolTip(f"{metric.label}: {metric.limits_text()}")
+        self.setToolTip(f"{metric.label}: {metric.limits_text()}"
+                        + "".join(f"\n■ {label}" for _c, label in self._swatches))
         self.update()
 
     def sizeHint(self) -> QSize:  # noqa: N802 (Qt override)
@@ -154,9 +157,11 @@ class MetricLegendWidget(QWidget):
             left = max(right, min(x - w / 2, x0 + bar_w + 40 - w))
             p.drawText(QPointF(left, fm.ascent()), lab)
             right = left + w + 8
-        # swatches
+        # swatches, as many as fit whole (the tooltip lists them all)
         x = x0 + bar_w + 48
         for rgba_s, label in self._swatches:
+            if x + 16 + fm.horizontalAdvance(label) > self.width() - 2:
+                break
             p.fillRect(QRectF(x, y0 - 1, 12, 12), qcolor(rgba_s))
             p.setPen(QPen(text, 1))
             p.drawRect(QRectF(x, y0 - 1, 12, 12))
@@ -169,8 +174,11 @@ class MetricLegendWidget(QWidget):
 class HallView(QWidget):
     """One hall, three tiers. ``refresh()`` is cheap and repaints only when visible and changed."""
 
+    limits: Limits = DEFAULT_LIMITS  # alarm thresholds: colours and legends use the same limits
+
     rack_selected = Signal(int)
     rack_activated = Signal(int)
+    row_activated = Signal(int, int)  # (hall, row): a click on a row label opens the row section
     context_menu_requested = Signal(str, QPoint)
 
     def __init__(self, parent: QWidget | None = None):
@@ -402,6 +410,12 @@ class HallView(QWidget):
         w = self._to_world(p)
         x, y = w.x(), w.y()
         col = math.floor(x)
+        if -self._label_w <= x < 0:  # the row labels left of the tiers
+            for y0, pitch in ((self._power_y0(), POWER_PITCH), (self._gpu_y0(), GPU_PITCH),
+                              (self._cool_y0(), COOL_PITCH)):
+                if y0 <= y < y0 + self._rows * pitch:
+                    return ("row_label", int((y - y0) // pitch))
+            return None
         if not 0 <= col < self._per_row:
             return None
         fx = x - col
@@ -424,7 +438,7 @@ class HallView(QWidget):
     # ------------------------------------------------------------------ colouring
     def _metric_resolved(self) -> None:
         if self.engine is not None:
-            self.current_metric = RACK_METRICS[self._metric_name].resolved(self.engine)
+            self.current_metric = RACK_METRICS[self._metric_name].resolved(self.engine, self.limits)
         else:
             self.current_metric = RACK_METRICS[self._metric_name]
         self.legend.set_metric(self.current_metric)
@@ -656,6 +670,8 @@ class HallView(QWidget):
     def _tooltip(self, hit) -> str:
         eng, m = self.engine, self.current_metric
         kind, i = hit
+        if kind == "row_label":
+            return f"<b>Row {i + 1}</b><br>click: open the row section (busway, racks, CDUs, headers)"
         if kind == "busway":
             name = eng.topo.hall_names[self.hall]
             return (f"<b>{name} row {i + 1} busway</b><br>{self._bus_w[i] / 1e6:.2f} MW of "
@@ -696,6 +712,8 @@ class HallView(QWidget):
                 self.update()
                 return
         hit = self._hit(pos)
+        self.setCursor(Qt.CursorShape.PointingHandCursor if hit and hit[0] == "row_label"
+                       else Qt.CursorShape.ArrowCursor)
         hov = hit[1] if hit and hit[0] in ("rack", "cdu") else -1
         if hov != self._hover:
             self._hover = hov
@@ -705,7 +723,10 @@ class HallView(QWidget):
         if ev.button() == Qt.MouseButton.LeftButton and self._press is not None:
             was_pan = self._panning
             self._press, self._panning = None, False
-            if not was_pan:
+            hit = self._hit(ev.position()) if not was_pan else None
+            if hit is not None and hit[0] == "row_label":
+                self.row_activated.emit(self.hall, hit[1])
+            elif not was_pan:
                 r = self.rack_at(ev.position())
                 if r >= 0:
                     self.selected = r
@@ -743,7 +764,7 @@ class HallView(QWidget):
             return
         hit = self._hit(QPointF(ev.pos()))
         topo = self.engine.topo
-        if hit is None or hit[0] == "busway":
+        if hit is None or hit[0] in ("busway", "row_label"):
             addr = topo.hall_names[self.hall]
         elif hit[0] == "cdu":
             addr = topo.rack_address(hit[1]) + "-CDU"

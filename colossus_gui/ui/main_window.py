@@ -83,6 +83,8 @@ VIEW_SPECS: dict[str, tuple[str, str, str, str, str, str]] = {
              "Every GPU of the facility by the chosen metric"),
     "rack": ("rack_view", "RackView", "rackView", "rack view", "Rack", "Rack elevation: trays, CDU, manifolds, door fans"),
     "tray": ("tray_view", "TrayView", "trayView", "tray view", "Tray", "One tray: GPUs, CPUs, PSUs, NICs"),
+    "row": ("row_section_view", "RowSectionView", "rowSectionView", "row section", "Row section",
+            "One row cut from the side: busway, racks with trays and doors, CDUs, supply and return headers"),
 }
 # Views (and the charts) that need pyqtgraph, whose import alone takes ~0.6 s: with ``defer_heavy`` they are
 # built right after the window's first paint, so the window shows in well under the 2.5 s launch budget.
@@ -301,6 +303,8 @@ class MainWindow(QMainWindow):
         self._startup_done = True
         from .charts import ChartPanelWidget
         self.charts = ChartPanelWidget(dark=self.dark)
+        if self.ops is not None:
+            self.charts.limits = self.ops.alarms.thresholds
         old = self.charts_dock.widget()
         self.charts_dock.setWidget(self.charts)
         if old is not None:
@@ -343,6 +347,10 @@ class MainWindow(QMainWindow):
             view.tray_activated.connect(self._on_rack_tray_activated)
         if hasattr(view, "context_menu_requested"):
             view.context_menu_requested.connect(self.show_fault_menu)
+        if key == "hall":
+            view.row_activated.connect(self.show_row)
+        if getattr(self, "ops", None) is not None:
+            view.limits = self.ops.alarms.thresholds
         if hasattr(view, "alarm_severity_fn") and getattr(self, "ops", None) is not None:
             view.alarm_severity_fn = self.ops.alarms.rack_severity  # a view built after the ops (deferred)
             view.alarm_text_fn = self._rack_alarm_text
@@ -410,6 +418,7 @@ class MainWindow(QMainWindow):
         self.navigator = NavigatorWidget()
         self.navigator.address_selected.connect(self.select)
         self.navigator.address_activated.connect(self.navigate)
+        self.navigator.row_activated.connect(self.show_row)
         self.navigator.context_menu_requested.connect(self.show_fault_menu)
         self.navigator_dock = self._dock("Navigator", "navigatorDock", self.navigator, Qt.DockWidgetArea.LeftDockWidgetArea)
         self.inspector = InspectorWidget()
@@ -505,7 +514,7 @@ class MainWindow(QMainWindow):
                                 "(or double-click it on the board)")
         self.view_actions: list[QAction] = []
         for i, (key, label) in enumerate((("site", "Site"), ("hall", "Hall"), ("gpus", "All GPUs"),
-                                          ("rack", "Rack"), ("tray", "Tray"))):
+                                          ("rack", "Rack"), ("tray", "Tray"), ("row", "Row section"))):
             act = A(f"actionShow{key.capitalize()}", f"{label} view",
                     lambda _c=False, i=i: self.tabs.setCurrentIndex(i), f"Ctrl+{i + 1}", f"Show the {label} view")
             self.view_actions.append(act)
@@ -838,6 +847,17 @@ class MainWindow(QMainWindow):
         self._completer_model.setStringList(items)
 
     # ---- view signals
+    def show_row(self, hall: int, row: int) -> None:
+        """The row section of one row (from a hall view row label or a navigator row)."""
+        view = self._ensure_view("row")
+        view.set_row(hall, row)
+        if self._selection.kind != "site":
+            rack = self.engine.topo.rack_of(self._selection)
+            if rack is not None:
+                view.select(rack)
+        self.tabs.setCurrentWidget(view)
+        self._mark_dirty()
+
     def _on_site_hall_activated(self, h: int) -> None:
         self.navigate(self.engine.topo.hall_names[h])
 
@@ -993,11 +1013,14 @@ class MainWindow(QMainWindow):
             if old is not None:
                 old.deleteLater()
             setattr(self, attr, panel)
-        for key in ("hall", "rack"):  # alarm frames and alarm lines in tooltips
+        for key in ("hall", "rack", "row"):  # alarm frames and alarm lines in tooltips
             view = self.views.get(key)
             if view is not None and hasattr(view, "alarm_severity_fn"):
                 view.alarm_severity_fn = self.ops.alarms.rack_severity
                 view.alarm_text_fn = self._rack_alarm_text
+        for v in (*self.views.values(), self.charts):  # one set of limits: colours, legends, chart lines
+            if v is not None:
+                v.limits = self.ops.alarms.thresholds
         self.work_order_panel.message_shown.connect(lambda m: self.statusBar().showMessage(m, 8000))
         self.work_order_panel.work_order_changed.connect(lambda _i: self._after_user_action())
         self.alarm_panel.acknowledged.connect(lambda _ids: self.refresh_text())

@@ -19,6 +19,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from ..model.thresholds import DEFAULT_LIMITS, Limits
 from . import colors
 
 # A busway carries at most 80 % of its rating continuously [E: NEC continuous-load rule]; so design load of
@@ -51,18 +52,19 @@ class Metric:
     lut_name: str = "thermal"
     decimals: int = 1
     description: str = ""
-    # facility-dependent limits: returns a dict of field overrides (vmin, vmax, warn, crit)
+    # facility- and alarm-dependent limits: (engine, Limits) -> a dict of field overrides (vmin, vmax, warn, crit)
     limits_for: Callable | None = None
 
     # ------------------------------------------------------------------ values and colours
     def values(self, engine) -> np.ndarray:
         return np.asarray(self.func(engine), dtype=np.float32)
 
-    def resolved(self, engine) -> Metric:
-        """This metric with limits fitted to the engine's facility (rated power, GPU limits, CDU rating)."""
+    def resolved(self, engine, limits: Limits | None = None) -> Metric:
+        """This metric with limits fitted to the engine's facility (rated power, CDU rating) and to the alarm
+        rules (``limits``, default the built-in rules): a colour turns amber exactly where the alarm does."""
         if self.limits_for is None:
             return self
-        return replace(self, **self.limits_for(engine))
+        return replace(self, **self.limits_for(engine, limits or DEFAULT_LIMITS))
 
     @property
     def lut(self) -> np.ndarray:
@@ -262,43 +264,52 @@ def _gpu_health(engine) -> np.ndarray:
 
 
 # =========================================================================== the metrics
-def _hottest_limits(engine) -> dict:
+def _hottest_limits(engine, lim: Limits) -> dict:
+    th = lim["gpu_temp"]
     return {"vmin": float(engine.facility.site.supply_setpoint_c), "vmax": float(engine.rack_t_shut_c.max()),
-            "crit": float(engine.rack_t_cap_c.min())}
+            "warn": th.warning, "crit": th.critical}
 
 
-def _power_limits(engine) -> dict:
+def _power_limits(engine, lim: Limits) -> dict:
     design = float(rack_design_power_w(engine).max()) / 1e3
     return {"vmax": design, "warn": 0.98 * design, "crit": design}
 
 
-def _return_limits(engine) -> dict:
+def _return_limits(engine, lim: Limits) -> dict:
+    th = lim["rack_return_temp"]
     t_max = float(engine.facility.rack.cdu.t_return_max_c)
-    return {"vmin": float(engine.facility.site.supply_setpoint_c), "vmax": t_max + 3.0, "warn": t_max - 5.0,
-            "crit": t_max}
+    top = max(t_max, th.critical if th.critical is not None else t_max)
+    return {"vmin": float(engine.facility.site.supply_setpoint_c), "vmax": top + 3.0, "warn": th.warning,
+            "crit": th.critical}
 
 
-def _gpus_limits(engine) -> dict:
+def _flow_limits(engine, lim: Limits) -> dict:
+    th = lim["coolant_flow"]
+    return {"warn": th.shown(th.warning), "crit": th.shown(th.critical)}
+
+
+def _gpus_limits(engine, lim: Limits) -> dict:
     g = float(engine.topo.gpus_per_rack)
     return {"vmax": g, "warn": g - engine.topo.gpus_per_tray, "crit": g / 2}
 
 
-def _gpu_temp_limits(engine) -> dict:
-    return _hottest_limits(engine)
+def _gpu_temp_limits(engine, lim: Limits) -> dict:
+    return _hottest_limits(engine, lim)
 
 
-def _gpu_power_limits(engine) -> dict:
+def _gpu_power_limits(engine, lim: Limits) -> dict:
     return {"vmax": float(engine.rack_tdp_w.max())}
 
 
+_GPU_T, _RET_T = DEFAULT_LIMITS["gpu_temp"], DEFAULT_LIMITS["rack_return_temp"]  # before a facility resolves them
 RACK_METRICS: dict[str, Metric] = {m.name: m for m in (
-    Metric("hottest_gpu", "Hottest GPU", "°C", lambda e: e.rack_hottest_c, 30.0, 92.0, 83.0, 87.0,
+    Metric("hottest_gpu", "Hottest GPU", "°C", lambda e: e.rack_hottest_c, 30.0, 92.0, _GPU_T.warning, _GPU_T.critical,
            description="the hottest GPU junction in the rack", limits_for=_hottest_limits),
     Metric("power", "Rack power", "kW", lambda e: e.rack_power_w / 1e3, 0.0, 60.0, 58.0, 60.0,
            description="electrical power drawn by the rack", limits_for=_power_limits),
     Metric("flow", "Coolant flow", "%", lambda e: e.flow_frac * 100.0, 0.0, 100.0, 80.0, 50.0, low_is_bad=True,
-           lut_name="severity", decimals=0, description="rack loop flow, % of design"),
-    Metric("return_temp", "Return temperature", "°C", lambda e: e.t_ret, 30.0, 55.0, 47.0, 52.0,
+           lut_name="severity", decimals=0, description="rack loop flow, % of design", limits_for=_flow_limits),
+    Metric("return_temp", "Return temperature", "°C", lambda e: e.t_ret, 30.0, 55.0, _RET_T.warning, _RET_T.critical,
            description="rack loop return (hot side)", limits_for=_return_limits),
     Metric("health", "Health", "", rack_health, 0.0, 1.0, 0.3, 0.7, lut_name="severity", decimals=1,
            description="0 all parts fine .. 1 the rack has lost cooling"),
@@ -308,7 +319,7 @@ RACK_METRICS: dict[str, Metric] = {m.name: m for m in (
 )}
 
 GPU_METRICS: dict[str, Metric] = {m.name: m for m in (
-    Metric("gpu_temp", "Junction temperature", "°C", lambda e: e.tj, 30.0, 92.0, 83.0, 87.0,
+    Metric("gpu_temp", "Junction temperature", "°C", lambda e: e.tj, 30.0, 92.0, _GPU_T.warning, _GPU_T.critical,
            limits_for=_gpu_temp_limits),
     Metric("gpu_power", "GPU power", "W", lambda e: e.gpu_power_w, 0.0, 700.0, decimals=0,
            limits_for=_gpu_power_limits),

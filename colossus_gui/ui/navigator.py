@@ -18,6 +18,7 @@ class NavigatorWidget(QTreeWidget):
 
     address_selected = Signal(str)
     address_activated = Signal(str)
+    row_activated = Signal(int, int)  # (hall, row): a row item opens the row section
     context_menu_requested = Signal(str, QPoint)
 
     def __init__(self, parent: QWidget | None = None):
@@ -89,6 +90,7 @@ class NavigatorWidget(QTreeWidget):
                 first = row * spec.racks_per_row + 1
                 ri = self._item(item, f"Row {row + 1}  (R{first:03d}–R{first + spec.racks_per_row - 1:03d})",
                                 f"{topo.hall_names[idx]}-R{first:03d}")
+                ri.setToolTip(0, "Double-click: the row section (busway, racks, CDUs, headers)")
                 ri.setData(0, ADDR_ROLE + 1, ("row", (idx, row)))
                 self._lazy(ri)
         elif kind == "row":
@@ -169,7 +171,10 @@ class NavigatorWidget(QTreeWidget):
 
     def _on_item_activated(self, item: QTreeWidgetItem, _col: int) -> None:
         addr = item.data(0, ADDR_ROLE)
-        if addr:
+        what = item.data(0, ADDR_ROLE + 1)
+        if what is not None and what[0] == "row":
+            self.row_activated.emit(*what[1])
+        elif addr:
             self.address_activated.emit(addr)
 
     def _on_context_menu(self, pos) -> None:

@@ -15,6 +15,7 @@ from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPalette, QPen
 from PySide6.QtWidgets import QToolTip, QWidget
 
+from ..model.thresholds import DEFAULT_LIMITS, Limits
 from . import colors
 from .hall_view import qcolor
 from .metrics import GPU_METRICS, GPU_STATES, gpu_state_codes, tray_powered
@@ -85,6 +86,8 @@ def tray_status(engine, rack: int) -> tuple[np.ndarray, list[str]]:
 
 class RackView(QWidget):
     """Front elevation with the rear door beside it. ``tray_activated`` carries the flat tray index."""
+
+    limits: Limits = DEFAULT_LIMITS  # alarm thresholds: colours and legends use the same limits
 
     tray_activated = Signal(int)
     context_menu_requested = Signal(str, QPoint)
@@ -311,7 +314,7 @@ class RackView(QWidget):
         r = self.rack
         tpr, gpt = topo.trays_per_rack, topo.gpus_per_tray
         code, texts = tray_status(eng, r)
-        m = GPU_METRICS["gpu_temp"].resolved(eng)
+        m = GPU_METRICS["gpu_temp"].resolved(eng, self.limits)
         gpu_rgba = m.rgba(eng.tj[r]).reshape(tpr, gpt, 4)
         st = gpu_state_codes(eng)[r].reshape(tpr, gpt)
         gpu_rgba[st == 4] = colors.FAILED

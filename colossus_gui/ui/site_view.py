@@ -14,6 +14,8 @@ from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QImage, QMouseEvent, QPainter, QPainterPath, QPalette, QPen
 from PySide6.QtWidgets import QToolTip, QWidget
 
+from ..model.thresholds import DEFAULT_LIMITS, Limits
+
 GT_STATES = ("off", "starting", "running", "tripped")
 POWER_COLOR = QColor("#f2b635")
 CHARGE_COLOR = QColor("#4cc3d9")
@@ -50,6 +52,7 @@ class SiteView(QWidget):
     hall_activated = Signal(int)
     component_selected = Signal(str)
     context_menu_requested = Signal(str, QPoint)
+    limits: Limits = DEFAULT_LIMITS  # alarm thresholds: colours use the same limits as the alarms
 
     def __init__(self, engine=None, parent: QWidget | None = None):
         super().__init__(parent)
@@ -99,7 +102,8 @@ class SiteView(QWidget):
             "chiller_ok": eng.chiller_ok.copy(), "chiller_mw": eng.chiller_load_w / 1e6, "cop": float(eng.chiller_cop),
             "t_fs": float(eng.t_fs), "t_fr": float(eng.t_fr), "ambient_c": float(eng.ambient_c()),
             "it_mw": eng.it_w / 1e6, "cooling_mw": eng.cooling_w / 1e6, "facility_mw": eng.facility_w / 1e6,
-            "t_cap": float(eng.rack_t_cap_c.min()), "t_slow": float(eng.rack_t_slow_c.min()),
+            # hall cards turn amber / red at the GPU temperature alarm's limits
+            "t_cap": float(self.limits["gpu_temp"].warning), "t_slow": float(self.limits["gpu_temp"].critical),
             "shed": float(eng.shed_frac),
         }
         # per-hall rack thumbnails coloured by hottest GPU (rows as they stand on the floor)

@@ -13,6 +13,7 @@ from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QPainter, QPalette, QPen
 from PySide6.QtWidgets import QLabel, QSizePolicy, QToolTip, QVBoxLayout, QWidget
 
+from ..model.thresholds import DEFAULT_LIMITS, Limits
 from . import colors
 from .hall_view import qcolor
 from .metrics import (
@@ -38,6 +39,7 @@ STATE_RGBA = {
 
 class TrayTilesWidget(QWidget):
     """GPU and CPU tiles, PSU and NIC boxes, painted in one go."""
+
 
     def __init__(self, owner: TrayView):
         super().__init__(owner)
@@ -193,6 +195,8 @@ class TrayTilesWidget(QWidget):
 class TrayView(QWidget):
     """A tray's GPUs, CPUs, PSUs and NICs with live values, and 5 minutes of GPU temperature and power."""
 
+    limits: Limits = DEFAULT_LIMITS  # alarm thresholds: colours and legends use the same limits
+
     context_menu_requested = Signal(str, QPoint)
 
     def __init__(self, parent: QWidget | None = None):
@@ -297,7 +301,7 @@ class TrayView(QWidget):
             self._hist_p = np.zeros((HISTORY_CAP, gpt), dtype=np.float32)
         self._hist_n = 0
         self._plotted_n = -1
-        m = GPU_METRICS["gpu_temp"].resolved(eng)
+        m = GPU_METRICS["gpu_temp"].resolved(eng, self.limits)
         self._limit_lines[0].setValue(m.warn)
         self._limit_lines[1].setValue(m.crit)
         for i, c in enumerate(self._tj_curves):
@@ -377,7 +381,7 @@ class TrayView(QWidget):
         clk = eng.gpu_clock[r, sl]
         ok = eng.gpu_ok[r, sl]
         st = gpu_state_codes(eng)[r, sl]
-        m = GPU_METRICS["gpu_temp"].resolved(eng)
+        m = GPU_METRICS["gpu_temp"].resolved(eng, self.limits)
         self.gpu_fill = list(m.rgba(tj))
         self.gpu_state = st
         texts = []

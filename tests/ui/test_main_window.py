@@ -35,7 +35,7 @@ def _menu_action(menu: QMenu, *path: str):
 
 def test_window_builds_with_every_view_and_dock(win):
     assert "small" in win.windowTitle()
-    assert [win.tabs.tabText(i) for i in range(win.tabs.count())] == ["Site", "Hall", "All GPUs", "Rack", "Tray"]
+    assert [win.tabs.tabText(i) for i in range(win.tabs.count())] == ["Site", "Hall", "All GPUs", "Rack", "Tray", "Row section"]
     for name in ("navigatorDock", "inspectorDock", "chartsDock", "eventLogDock", "mainToolBar", "addressSearch",
                  "speedCombo", "hallMetricCombo", "clockLabel", "speedLabel"):
         assert win.findChild(object, name) is not None, name
@@ -305,7 +305,7 @@ def test_deferred_startup_builds_charts_and_views_after_first_paint(qtbot):
     qtbot.waitUntil(lambda: w.charts is not None, timeout=5000)  # after the first paint
     assert type(w.gpu_view).__name__ == "GpuHeatmapView" and w.gpu_view.engine is w.engine
     assert w.charts.engine is w.engine and w.charts.rack == 1
-    assert w.tabs.count() == 5 and w.tabs.tabText(2) == "All GPUs"
+    assert w.tabs.count() == 6 and w.tabs.tabText(2) == "All GPUs"
     w.shutdown()
 
 
