@@ -104,12 +104,14 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("facilities", help="list the built-in facilities and scenarios")
     from .train_cli import add_parsers as add_train_parsers
     add_train_parsers(sub)
+    from .study_cli import add_parsers as add_study_parsers
+    add_study_parsers(sub, parse_duration)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    commands = {"gui", "run", "validate", "bench", "facilities", "snapshot", "train", "sessions"}
+    commands = {"gui", "run", "validate", "bench", "facilities", "snapshot", "train", "sessions", "study"}
     if not argv or (argv[0] not in commands and argv[0] not in ("-h", "--help", "--version")):
         return _gui(argv)
     if argv[0] == "gui":  # the app parses its own options (argparse's REMAINDER would drop them)
@@ -134,6 +136,9 @@ def main(argv: list[str] | None = None) -> int:
             if args.command == "train":
                 return train_cli.cmd_train(args, UsageError, _check_out_dir)
             return train_cli.cmd_sessions(args, UsageError)
+        if args.command == "study":
+            from .study_cli import cmd_study
+            return cmd_study(args, UsageError, _check_out_dir)
     except UsageError as e:
         print(f"colossus-gui: {_one_line(str(e))}", file=sys.stderr)
         return EXIT_USAGE

@@ -1,0 +1,265 @@
+"""Run a study: many independent seeded runs on a Dask cluster (a LocalCluster of processes by default, or a
+scheduler at ``tcp://HOST:8786``), each result stored as soon as it arrives.
+
+``simulate`` is the one headless run (facility + scenario + seed + duration -> summary dict), the same as
+``colossus-gui run`` does without its files; ``run_task`` is what a worker executes. ``StudyRunner`` plans the
+runs, skips those already in the results store (resume), submits the rest and writes each result as it
+finishes. Results depend only on each run's inputs and seed, never on which worker ran it or when: the same
+study gives the same numbers on one worker or fifty. A worker lost mid-run (killed, out of memory) has its run
+rescheduled by the Dask scheduler on another worker; a run that fails for another reason is reported and left
+out (rerun the study to retry it).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..io.study_file import LoadedStudy, RunInputs
+from ..io.study_results import StudyStore, aggregate
+from ..model.facility import Facility
+from ..model.ops_config import OpsConfig
+from ..model.scenario import Scenario
+from ..sim.engine import Engine
+
+DEFAULT_MEMORY_LIMIT = "3GiB"  # per worker; the 200k facility with operations peaks near 0.6 GB
+
+
+def simulate(facility: Facility, scenario: Scenario | None, seed: int, duration_s: float, dt: float = 1.0,
+             ops: OpsConfig | None = None) -> dict:
+    """One headless run (what ``colossus-gui run`` computes, without writing files): the engine's summary,
+    the operations figures under ``maintenance`` when ``ops`` is given, and a few figures studies ask for:
+    ``throttled_hours`` (hours with any GPU throttled), ``load_shed_s`` (seconds with load shedding),
+    ``jobs`` (per job: GPUs, interruptions, MTBF, checkpoint cost and the Young/Daly interval) and, for the
+    first job, ``job_mtbf_s`` and ``young_daly_s``."""
+    # a short telemetry ring: studies keep figures, not time series (bounded worker memory)
+    eng = Engine(facility, seed=seed, scenario=scenario, telemetry_capacity=64, rack_telemetry_capacity=4)
+    manager = None
+    if ops is not None:
+        from .workflow import OpsManager
+        manager = OpsManager(eng, ops, seed=seed)
+    steps = int(round(duration_s / dt))
+    throttled_s = shed_s = 0.0
+    for _ in range(steps):
+        eng.step(dt)
+        if manager is not None:
+            manager.step(dt)
+        if eng.rack_throttled.any():
+            throttled_s += dt
+        if eng.shed_frac > 0:
+            shed_s += dt
+    s = eng.summary()
+    if manager is not None:
+        s["maintenance"] = manager.figures()
+    s["throttled_hours"] = throttled_s / 3600.0
+    s["load_shed_s"] = shed_s
+    eng.tray_available()
+    jobs = []
+    for j, job in enumerate(eng.jobs):
+        n = int(eng.job_interruptions[j])
+        mtbf = eng.t / n if n else None
+        jobs.append({"name": job.name, "gpus": int(np.isin(eng.tray_job, [j]).sum() * eng.topo.gpus_per_tray),
+                     "interruptions": n, "mtbf_s": mtbf, "checkpoint_interval_s": job.checkpoint_interval_s,
+                     "checkpoint_cost_s": job.checkpoint_stall_s,
+                     "young_daly_s": math.sqrt(2 * job.checkpoint_stall_s * mtbf) if mtbf else None})
+    s["jobs"] = jobs
+    if jobs:
+        s["job_mtbf_s"] = jobs[0]["mtbf_s"]
+        s["young_daly_s"] = jobs[0]["young_daly_s"]
+    return _plain(s)
+
+
+def _plain(o):
+    if isinstance(o, dict):
+        return {str(k): _plain(v) for k, v in o.items()}
+    if isinstance(o, list | tuple):
+        return [_plain(v) for v in o]
+    if isinstance(o, np.generic):
+        return o.item()
+    return o
+
+
+def _rss_mb() -> float:
+    try:
+        import resource
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    except ImportError:  # Windows
+        return float("nan")
+
+
+def run_task(task: dict) -> dict:
+    """What a worker runs: rebuild the models from plain data, simulate, return a small row."""
+    t0 = time.perf_counter()
+    fac = Facility.model_validate(task["facility"])
+    sc = Scenario.model_validate(task["scenario"]) if task["scenario"] is not None else None
+    ops = OpsConfig.model_validate(task["ops"]) if task["ops"] is not None else None
+    summary = simulate(fac, sc, task["seed"], task["duration_s"], task["dt"], ops)
+    return {"key": task["key"], "point": task["point"], "seed_index": task["seed_index"], "seed": task["seed"],
+            "summary": summary, "wall_s": time.perf_counter() - t0, "rss_mb": _rss_mb(),
+            "worker": f"{os.uname().nodename if hasattr(os, 'uname') else ''}:{os.getpid()}"}
+
+
+# --------------------------------------------------------------------------- the runner
+@dataclass
+class Progress:
+    done: int                 # runs finished (including those found already done)
+    total: int                # runs planned so far (grows with a stop rule's extra batches)
+    new: int                  # runs finished in this session
+    elapsed_s: float
+    eta_s: float | None
+    row: dict | None = None   # the run that just finished
+
+
+@dataclass
+class StudyOutcome:
+    finished: int = 0          # runs computed in this session
+    skipped: int = 0           # found already done (resume)
+    failed: list[tuple[str, str]] = field(default_factory=list)   # (run key, error)
+    interrupted: bool = False
+    wall_s: float = 0.0
+    compute_s: float = 0.0     # sum of the runs' own wall time (on the workers)
+    workers: int = 0
+    rss_mb_max: float = 0.0
+    memory_limit: str | None = None
+
+
+def make_cluster(workers: int, memory_limit: str = DEFAULT_MEMORY_LIMIT):
+    """A LocalCluster of ``workers`` single-threaded worker processes, no dashboard, quiet logs."""
+    import logging
+
+    from distributed import LocalCluster
+    return LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+                        memory_limit=memory_limit, silence_logs=logging.ERROR)
+
+
+class StudyRunner:
+    """Runs a loaded study into a results store. Give it a ``client`` (tests, the GUI), a ``scheduler``
+    address, or a number of local ``workers`` (a LocalCluster made and closed here)."""
+
+    def __init__(self, loaded: LoadedStudy, store: StudyStore, client=None, scheduler: str | None = None,
+                 workers: int | None = None, memory_limit: str = DEFAULT_MEMORY_LIMIT):
+        self.loaded = loaded
+        self.store = store
+        self.client = client
+        self.scheduler = scheduler
+        self.workers = workers or max(1, min(os.cpu_count() or 1, 4))
+        self.memory_limit = memory_limit
+        self.runs = loaded.runs()
+        self._cancel = False
+
+    def cancel(self) -> None:
+        """Ask a running ``run`` to stop after cancelling what is queued (thread-safe flag)."""
+        self._cancel = True
+
+    # rounds: without a stop rule one round holds every run; with one, seeds come in batches per point
+    def _rounds(self) -> list[list[RunInputs]]:
+        stop = self.loaded.study.stop
+        n_seeds = self.loaded.seeds
+        if stop is None:
+            return [self.runs]
+        bounds = [0, min(stop.min_seeds, n_seeds)]
+        while bounds[-1] < n_seeds:
+            bounds.append(min(n_seeds, bounds[-1] + stop.batch))
+        return [[r for r in self.runs if lo <= r.seed_index < hi] for lo, hi in zip(bounds, bounds[1:], strict=False)]
+
+    def _converged(self, point: int) -> bool:
+        stop = self.loaded.study.stop
+        keys = [r.key for r in self.runs if r.point == point]
+        rows = self.store.rows_for(keys)
+        agg = aggregate([rows], [stop.figure])[0]
+        f = agg["figures"][stop.figure]
+        return f["n"] >= stop.min_seeds and f["ci95"] is not None and 2 * f["ci95"] <= stop.ci_width
+
+    def run(self, progress: Callable[[Progress], None] | None = None) -> StudyOutcome:
+        out = StudyOutcome(memory_limit=self.memory_limit if self.client is None and self.scheduler is None
+                           else None)
+        t0 = time.perf_counter()
+        cluster = client = None
+        own = self.client is None
+        try:
+            if own:
+                from distributed import Client
+                if self.scheduler:
+                    client = Client(self.scheduler, timeout="20s")
+                else:
+                    cluster = make_cluster(self.workers, self.memory_limit)
+                    client = Client(cluster)
+            else:
+                client = self.client
+            out.workers = len(client.scheduler_info().get("workers", {})) or self.workers
+            self._run_rounds(client, out, progress, t0)
+        except KeyboardInterrupt:
+            out.interrupted = True
+            raise
+        finally:
+            out.wall_s = time.perf_counter() - t0
+            if own:
+                if client is not None:
+                    client.close()
+                if cluster is not None:
+                    cluster.close()
+        return out
+
+    def _run_rounds(self, client, out: StudyOutcome, progress, t0: float) -> None:
+        from distributed import as_completed
+        done_keys = self.store.keys()
+        stopped: set[int] = set()
+        planned = 0
+        done = 0
+        rate_n, rate_t = 0, 0.0
+        for rnd in self._rounds():
+            if self._cancel:
+                out.interrupted = True
+                return
+            todo = [r for r in rnd if r.point not in stopped]
+            planned += len(todo)
+            pending = [r for r in todo if r.key not in done_keys]
+            already = len(todo) - len(pending)
+            out.skipped += already
+            done += already
+            if progress is not None:
+                progress(Progress(done, planned, out.finished, time.perf_counter() - t0, None))
+            if pending:
+                futures = [client.submit(run_task, r.task(), key=f"colossus-run-{r.key}", pure=False)
+                           for r in pending]
+                ac = as_completed(futures)
+                try:
+                    for fut in ac:
+                        if self._cancel:
+                            out.interrupted = True
+                            client.cancel(futures)
+                            return
+                        if fut.status != "finished":
+                            try:
+                                fut.result()
+                            except Exception as e:  # noqa: BLE001 - a run that failed: report, keep going
+                                out.failed.append((fut.key, f"{type(e).__name__}: {e}"))
+                            continue
+                        row = fut.result()
+                        fut.release()
+                        self.store.add(row)
+                        done_keys.add(row["key"])
+                        out.finished += 1
+                        out.compute_s += row["wall_s"]
+                        if math.isfinite(row["rss_mb"]):
+                            out.rss_mb_max = max(out.rss_mb_max, row["rss_mb"])
+                        done += 1
+                        rate_n += 1
+                        rate_t = time.perf_counter() - t0
+                        remaining = planned - done
+                        eta = rate_t / rate_n * remaining if rate_n else None
+                        if progress is not None:
+                            progress(Progress(done, planned, out.finished, rate_t, eta, row))
+                except BaseException:
+                    client.cancel(futures)
+                    raise
+            stop = self.loaded.study.stop
+            if stop is not None:
+                for p in {r.point for r in todo}:
+                    if self._converged(p):
+                        stopped.add(p)
