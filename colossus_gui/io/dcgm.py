@@ -337,13 +337,13 @@ def fetch_prometheus(url: str, start_s: float, end_s: float, step_s: float, topo
                      host_map: HostMap | None = None, metrics: tuple[str, ...] = (*METRICS, SIM_TIME_METRIC),
                      progress: Callable[[float], None] | None = None,
                      cancelled: Callable[[], bool] | None = None, timeout_s: float = 60.0,
-                     session=None) -> GpuRecording:
+                     session=None, max_points: int = MAX_POINTS_PER_QUERY) -> GpuRecording:
     """query_range for each metric over [start, end] at ``step_s``, in chunks under the server's
     points-per-series limit. Evaluation times with no sample (the series was absent or stale) stay NaN."""
     import requests
     base = check_local_url(url)
     hm = host_map or HostMap(topo)
-    chunks = query_chunks(start_s, end_s, step_s)
+    chunks = query_chunks(start_s, end_s, step_s, max_points)
     n = int(round((chunks[-1][1] - start_s) / step_s)) + 1
     b = _Builder(start_s + step_s * np.arange(n), topo.n_gpus)
     own = session is None
