@@ -84,6 +84,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--no-ops", action="store_true",
                    help="no technicians: failed parts are repaired after a drawn repair time instead")
     r.add_argument("--ops-config", default=None, help="alarm rules, staffing, spares (default: built-in)")
+    from .realdata_cli import add_parsers as add_realdata_parsers
+    from .realdata_cli import add_run_options
+    add_run_options(r)
 
     v = sub.add_parser("validate", help="check a facility or scenario file and name every problem")
     v.add_argument("file")
@@ -106,12 +109,14 @@ def build_parser() -> argparse.ArgumentParser:
     add_train_parsers(sub)
     from .study_cli import add_parsers as add_study_parsers
     add_study_parsers(sub, parse_duration)
+    add_realdata_parsers(sub)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    commands = {"gui", "run", "validate", "bench", "facilities", "snapshot", "train", "sessions", "study"}
+    commands = {"gui", "run", "validate", "bench", "facilities", "snapshot", "train", "sessions", "study",
+                "import-netbox", "telemetry"}
     if not argv or (argv[0] not in commands and argv[0] not in ("-h", "--help", "--version")):
         return _gui(argv)
     if argv[0] == "gui":  # the app parses its own options (argparse's REMAINDER would drop them)
@@ -139,6 +144,11 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "study":
             from .study_cli import cmd_study
             return cmd_study(args, UsageError, _check_out_dir)
+        if args.command in ("import-netbox", "telemetry"):
+            from . import realdata_cli
+            if args.command == "import-netbox":
+                return realdata_cli.cmd_import_netbox(args, UsageError, _check_out_dir)
+            return realdata_cli.cmd_telemetry(args, UsageError)
     except UsageError as e:
         print(f"colossus-gui: {_one_line(str(e))}", file=sys.stderr)
         return EXIT_USAGE
@@ -259,10 +269,13 @@ def cmd_run(args) -> int:
         except LoadError as e:
             raise UsageError(e.problems[0]) from None
         ops = OpsManager(eng, cfg, seed=seed)
+    from .realdata_cli import run_hooks
+    after_step, close_metrics = run_hooks(args, eng, ops.step if ops else None, UsageError)
     paths = write_run(eng, args.duration, args.dt, out, progress=progress if show else None,
                       progress_every_s=max(60.0, args.duration / (100 if tty else 10)),
-                      after_step=ops.step if ops else None,
+                      after_step=after_step,
                       extra_summary=(lambda: {"maintenance": ops.figures()}) if ops else None)
+    close_metrics()  # a daemon thread: an interrupted run ends it with the process
     if show and tty:
         print(file=sys.stderr)
     s = eng.summary()

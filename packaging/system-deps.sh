@@ -5,7 +5,8 @@
 # libxcb-cursor0 when they are missing).
 #
 #   packaging/system-deps.sh            install what is missing (uses sudo when not root)
-#   packaging/system-deps.sh --tests    ... plus xvfb for the end-to-end test of the real window
+#   packaging/system-deps.sh --tests    ... plus xvfb (end-to-end test of the real window) and prometheus
+#                                       (the metrics round-trip test)
 #   packaging/system-deps.sh --check    list what is missing; exit 1 if anything is
 set -euo pipefail
 
@@ -16,7 +17,7 @@ pkgs="libxcb1 libx11-6 libx11-xcb1 libxcb-cursor0 libxcb-icccm4 libxcb-image0 li
 check=0
 for arg in "$@"; do
   case "$arg" in
-    --tests) pkgs="$pkgs xvfb" ;;
+    --tests) pkgs="$pkgs xvfb prometheus" ;;
     --check) check=1 ;;
     *) echo "system-deps.sh: unknown option $arg (use --tests or --check)" >&2; exit 2 ;;
   esac

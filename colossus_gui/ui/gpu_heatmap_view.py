@@ -250,6 +250,30 @@ class GpuHeatmapView(QWidget):
             np.copyto(idx, ov, where=ov != 0)
         np.take(self._idx_ext, self.layout_map.take, out=self._img.reshape(-1))
         self.image.setImage(self._img, autoLevels=False, levels=(0, 255), lut=m.lut)
+        self._update_missing_overlay(vals)
+
+    def _update_missing_overlay(self, vals: np.ndarray) -> None:
+        """GPUs with no reading (recorded telemetry with gaps) get diagonal hatching over their grey pixel:
+        missing must never look like a healthy value. Built only when something is missing."""
+        item = getattr(self, "_missing_item", None)
+        nan = np.isnan(vals).ravel()
+        if not nan.any():
+            if item is not None:
+                item.setVisible(False)
+            return
+        if item is None:
+            item = self._missing_item = pg.ImageItem(axisOrder="row-major")
+            item.setZValue(5)
+            self.vb.addItem(item)
+        mask = np.append(nan, False)[self.layout_map.take].reshape(self._img.shape)
+        f = 4 if mask.size <= 1_000_000 else 2  # sub-pixels per GPU side
+        big = np.repeat(np.repeat(mask, f, axis=0), f, axis=1)
+        yy, xx = np.indices(big.shape, sparse=True)
+        rgba = np.zeros((*big.shape, 4), dtype=np.uint8)
+        rgba[big & ((yy + xx) % f == 0)] = (235, 235, 240, 255)
+        item.setImage(rgba, autoLevels=False)
+        item.setRect(QRectF(0, 0, self._img.shape[1], self._img.shape[0]))
+        item.setVisible(True)
 
     # ------------------------------------------------------------------ hover and clicks
     def gpu_at_scene(self, scene_pos: QPointF) -> int:
@@ -274,6 +298,8 @@ class GpuHeatmapView(QWidget):
         elif eng.tray_drained[tray]:
             state += ", tray drained"
         val = m.format(float(m.values(eng)[r, i]))
+        if np.isnan(eng.tj[r, i]):  # recorded telemetry: no sample for this GPU now
+            return f"{topo.gpu_address(g)}   {m.label}: {val}   no data (n/a)   {state}"
         return (f"{topo.gpu_address(g)}   {m.label}: {val}   Tj {eng.tj[r, i]:.1f} °C   "
                 f"{eng.gpu_power_w[r, i]:.0f} W   {state}")
 

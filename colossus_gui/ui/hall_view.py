@@ -15,7 +15,17 @@ import math
 
 import numpy as np
 from PySide6.QtCore import QEvent, QPoint, QPointF, QRect, QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QFontMetricsF, QImage, QLinearGradient, QPainter, QPalette, QPen
+from PySide6.QtGui import (
+    QBrush,
+    QColor,
+    QFont,
+    QFontMetricsF,
+    QImage,
+    QLinearGradient,
+    QPainter,
+    QPalette,
+    QPen,
+)
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -549,6 +559,12 @@ class HallView(QWidget):
             y = y0 + i * POWER_PITCH
             bar = self._world_rect(0.0, y, row_w, POWER_BAR_H)
             p.fillRect(bar, track)
+            if not np.isfinite(self._bus_pct[i]):  # no reading (recorded telemetry with gaps): hatched, n/a
+                p.fillRect(bar, QBrush(dim, Qt.BrushStyle.BDiagPattern))
+                row_label(i, y, POWER_BAR_H, POWER_PITCH)
+                p.setPen(text)
+                p.drawText(bar.adjusted(4, 0, 0, 0), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, "n/a")
+                continue
             frac = float(min(self._bus_pct[i], 100.0)) / 100.0
             p.fillRect(QRectF(bar.left(), bar.top(), bar.width() * frac, bar.height()), qcolor(self._bus_rgba[i]))
             # mark the continuous-load limit on the track
@@ -569,6 +585,13 @@ class HallView(QWidget):
             y = y0 + i * GPU_PITCH
             p.drawImage(self._world_rect(0.0, y, float(n), GPU_CELL_H), self._rack_img, QRectF(0, i, src_w, 1))
             row_label(i, y, GPU_CELL_H, GPU_PITCH)
+        missing = np.flatnonzero(np.isnan(self._values))  # no reading: hatched over the grey, never a colour
+        if missing.size:
+            p.setPen(Qt.PenStyle.NoPen)
+            p.setBrush(QBrush(text, Qt.BrushStyle.BDiagPattern))
+            for k in missing[:20000]:
+                i, j = divmod(int(k), n)
+                p.drawRect(self._world_rect(j, y0 + i * GPU_PITCH, CELL_W, GPU_CELL_H))
         self._paint_cell_text(p, small)
 
         # ---- cooling tier

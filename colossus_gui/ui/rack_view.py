@@ -78,11 +78,20 @@ def tray_status(engine, rack: int) -> tuple[np.ndarray, list[str]]:
         else:
             texts.append("in service")
     # the hottest GPU of every tray that has power: the figure an engineer looks for next
-    tmax = engine.tj[rack].reshape(tpr, gpt).max(axis=1)
-    texts = [f"{s}  {tmax[i]:.0f} °C" if powered[i] and not engine.tray_slid_out[t0 + i] else s
+    tmax = np.fmax.reduce(engine.tj[rack].reshape(tpr, gpt), axis=1)  # NaN (no reading) only if all are
+    texts = [f"{s}  {_c(tmax[i], 0)}" if powered[i] and not engine.tray_slid_out[t0 + i] else s
              for i, s in enumerate(texts)]
     return code, texts
 
+
+
+def _na(v: float, unit: str, decimals: int = 1) -> str:
+    """A figure, or "n/a" when there is no reading (recorded telemetry with gaps)."""
+    return f"{v:.{decimals}f} {unit}" if np.isfinite(v) else "n/a"
+
+
+def _c(v: float, decimals: int = 1) -> str:
+    return _na(v, "°C", decimals)
 
 class RackView(QWidget):
     """Front elevation with the rear door beside it. ``tray_activated`` carries the flat tray index."""
@@ -256,7 +265,7 @@ class RackView(QWidget):
                    "Rear door")
         p.setFont(self.font())
         p.setPen(dim)
-        cap = (f"{eng.rack_power_w[r] / 1e3:.1f} kW   hottest GPU {eng.rack_hottest_c[r]:.1f} °C   "
+        cap = (f"{_na(eng.rack_power_w[r] / 1e3, 'kW')}   hottest GPU {_c(eng.rack_hottest_c[r])}   "
                f"GPUs in service {int(eng.rack_gpus_up[r])}/{topo.gpus_per_rack}"
                + ("   ISOLATED" if eng.rack_isolated[r] else ""))
         p.drawText(QPointF(g["x_rack"], self.height() - 8 - fm.descent()), cap)
@@ -293,10 +302,10 @@ class RackView(QWidget):
         lx = xr + 8
         p.setPen(qcolor(colors.SUPPLY_BLUE))
         p.drawText(QPointF(lx, top + sfm.ascent()), "supply")
-        p.drawText(QPointF(lx, top + sfm.ascent() + sfm.height()), f"{eng.t_sup[r]:.1f} °C")
+        p.drawText(QPointF(lx, top + sfm.ascent() + sfm.height()), _c(eng.t_sup[r]))
         p.setPen(qcolor(colors.RETURN_RED))
         p.drawText(QPointF(lx, top + sfm.ascent() + 2.4 * sfm.height()), "return")
-        p.drawText(QPointF(lx, top + sfm.ascent() + 3.4 * sfm.height()), f"{eng.t_ret[r]:.1f} °C")
+        p.drawText(QPointF(lx, top + sfm.ascent() + 3.4 * sfm.height()), _c(eng.t_ret[r]))
 
         self._paint_trays(p, small, text)
         self._paint_cdu(p, small, text, dim)
@@ -354,6 +363,9 @@ class RackView(QWidget):
             for k in range(gpt):
                 p.setBrush(qcolor(gpu_rgba[t, k]))
                 p.drawRect(QRectF(x0 + k * (sq + 3), y0, sq, sq))
+                if np.isnan(eng.tj[r, t * gpt + k]):  # no reading: hatched, never a healthy colour
+                    p.setBrush(QBrush(QColor(235, 235, 240), Qt.BrushStyle.BDiagPattern))
+                    p.drawRect(QRectF(x0 + k * (sq + 3), y0, sq, sq))
             # status text
             p.setFont(small)
             p.setPen(QColor(235, 235, 240))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QPainter, QPalette, QPen
+from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPalette, QPen
 from PySide6.QtWidgets import QLabel, QSizePolicy, QToolTip, QVBoxLayout, QWidget
 
 from ..model.thresholds import DEFAULT_LIMITS, Limits
@@ -106,6 +106,9 @@ class TrayTilesWidget(QWidget):
             p.setBrush(QColor(*colors.darker(fill, 0.45)))
             p.drawRoundedRect(rect.adjusted(1.5, 1.5, -1.5, -1.5), 5, 5)
             lines = o.gpu_text[i].split("\n")
+            if lines[1] == "n/a":  # no reading: hatched
+                p.setBrush(QBrush(QColor(200, 200, 210), Qt.BrushStyle.BDiagPattern))
+                p.drawRoundedRect(rect.adjusted(1.5, 1.5, -1.5, -1.5), 5, 5)
             p.setPen(QColor(240, 240, 244))
             fm = p.fontMetrics()
             inner = rect.adjusted(8, 5, -6, -4)
@@ -390,6 +393,9 @@ class TrayView(QWidget):
             if st[i] in (1, GPU_SLOWDOWN):
                 state += f" {clk[i] * 100:.0f} %"
             hbm = "HBM ok" if ok[i] else "HBM/GPU failed"
+            if np.isnan(tj[i]):  # recorded telemetry with no sample: say so, never a healthy figure
+                texts.append(f"G{i + 1}\nn/a\n{'n/a' if np.isnan(pw[i]) else f'{pw[i]:.0f} W'}\nno data\n{hbm}")
+                continue
             texts.append(f"G{i + 1}\n{tj[i]:.1f} °C\n{pw[i]:.0f} W\n{state}\n{hbm}")
         self.gpu_text = texts
         powered = bool(tray_powered(eng)[self.tray])
@@ -410,8 +416,9 @@ class TrayView(QWidget):
             state = "in service"
         else:
             state = "out of the job (failed part)"
-        self.title.setText(f"{topo.tray_address(t)} — {state}   GPUs {pw.sum() / 1e3:.2f} kW, "
-                           f"hottest {tj.max():.1f} °C")
+        hot = float(np.fmax.reduce(tj))
+        self.title.setText(f"{topo.tray_address(t)} — {state}   GPUs {f'{np.nansum(pw) / 1e3:.2f} kW' if not np.isnan(pw).all() else 'n/a'}, "
+                           f"hottest {f'{hot:.1f} °C' if np.isfinite(hot) else 'n/a'}")
 
     def tooltip_for(self, kind: str, address: str) -> str:
         eng = self.engine
