@@ -24,8 +24,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..model.thresholds import QUANTITIES, Limits, Quantity
 from ..model.ops_config import LOW_RULES, AlarmConfig, AlarmRuleSpec
+from ..model.thresholds import QUANTITIES, Limits, Quantity
 
 WARNING, CRITICAL = 1, 2
 SEVERITY_NAMES = {WARNING: "warning", CRITICAL: "critical"}
