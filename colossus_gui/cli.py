@@ -183,9 +183,10 @@ def cmd_run(args) -> int:
         except LoadError as e:
             raise UsageError(e.problems[0]) from None
         ops = OpsManager(eng, cfg, seed=seed)
+    from .ops.run import Run
+    run = Run(eng, ops, dt=args.dt, keyframes=False)  # one step order for the CLI, the GUI and training
     paths = write_run(eng, args.duration, args.dt, out, progress=progress if show else None,
-                      progress_every_s=max(60.0, args.duration / (100 if tty else 10)),
-                      after_step=ops.step if ops else None,
+                      progress_every_s=max(60.0, args.duration / (100 if tty else 10)), step=run.step,
                       extra_summary=(lambda: {"maintenance": ops.figures()}) if ops else None)
     if show and tty:
         print(file=sys.stderr)

@@ -46,9 +46,9 @@ def write_events_csv(engine: Engine, path: Path) -> None:
 def write_run(engine: Engine, duration_s: float, dt: float, out: Path,
               progress: Callable[[float], None] | None = None, progress_every_s: float = 3600.0,
               after_step: Callable[[float], None] | None = None,
-              extra_summary: Callable[[], dict] | None = None) -> list[Path]:
-    """Run ``duration_s`` and write the three files. ``after_step(dt)`` runs after each engine step (the
-    maintenance layer); ``extra_summary()`` adds sections to summary.json."""
+              extra_summary: Callable[[], dict] | None = None, step: Callable[[], None] | None = None) -> list[Path]:
+    """Run ``duration_s`` and write the three files. ``step()``: one step of everything (a Run's step;
+    default: the engine's step, then ``after_step(dt)``); ``extra_summary()`` adds sections to summary.json."""
     out.mkdir(parents=True, exist_ok=True)
     ts_path, ev_path, sum_path = out / "timeseries.csv", out / "events.csv", out / "summary.json"
     steps = int(round(duration_s / dt))
@@ -66,9 +66,12 @@ def write_run(engine: Engine, duration_s: float, dt: float, out: Path,
             n = min(chunk, steps - done)
             start_count = tel.count
             for i in range(n):
-                engine.step(dt)
-                if after_step is not None:
-                    after_step(dt)
+                if step is not None:
+                    step()
+                else:
+                    engine.step(dt)
+                    if after_step is not None:
+                        after_step(dt)
                 if progress is not None and (done + i + 1) % every == 0:
                     progress((done + i + 1) / steps)
             idx = np.arange(start_count, tel.count) % tel.capacity
