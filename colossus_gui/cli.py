@@ -269,11 +269,18 @@ def cmd_run(args) -> int:
         except LoadError as e:
             raise UsageError(e.problems[0]) from None
         ops = OpsManager(eng, cfg, seed=seed)
+    from .ops.run import Run
     from .realdata_cli import run_hooks
-    after_step, close_metrics = run_hooks(args, eng, ops.step if ops else None, UsageError)
+    run = Run(eng, ops, dt=args.dt, keyframes=False)  # one step order for the CLI, the GUI and training
+    after_run_step, close_metrics = run_hooks(args, eng, None, UsageError)
+
+    def step() -> None:
+        run.step()
+        if after_run_step is not None:
+            after_run_step(args.dt)  # metrics endpoint and real-time pacing
+
     paths = write_run(eng, args.duration, args.dt, out, progress=progress if show else None,
-                      progress_every_s=max(60.0, args.duration / (100 if tty else 10)),
-                      after_step=after_step,
+                      progress_every_s=max(60.0, args.duration / (100 if tty else 10)), step=step,
                       extra_summary=(lambda: {"maintenance": ops.figures()}) if ops else None)
     close_metrics()  # a daemon thread: an interrupted run ends it with the process
     if show and tty:

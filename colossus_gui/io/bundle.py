@@ -23,7 +23,8 @@ from pydantic import ValidationError
 from .. import __version__
 from ..model.facility import Facility
 from ..model.scenario import Scenario
-from ..sim.engine import Engine, Event, SimError
+from ..sim.engine import Engine, SimError
+from ..sim.events import event_fields, event_from_row
 from .atomic import (
     clean_stale_temps,
     make_parents,
@@ -89,7 +90,7 @@ def engine_state_files(engine: Engine, folder: Path) -> None:
     arrays["telemetry_facility"] = tel.facility.view()[-TELEMETRY_KEEP:]
     arrays["telemetry_rack_t"] = tel.rack_t.view()
     arrays["telemetry_racks"] = tel.racks.view()
-    scalars["events"] = [[e.t_s, e.kind, e.address, e.detail] for e in engine.events]
+    scalars["events"] = [[e.t_s, str(e.kind), e.address, e.detail, event_fields(e)] for e in engine.events]
     with open(folder / "state.npz", "wb") as fh:
         np.savez(fh, **arrays)
     (folder / "state.json").write_text(json.dumps(scalars, default=_json_default))
@@ -301,7 +302,7 @@ def open_bundle(path: str | Path) -> Engine:
         snap.update({k: v for k, v in arrays.items() if not k.startswith("telemetry_")})
         events = snap.pop("events", [])
         try:
-            engine.events.extend(Event(float(t), str(k), str(a), str(d)) for t, k, a, d in events)
+            engine.events.extend(event_from_row(row) for row in events)
             snap["n_events"] = len(engine.events)
             engine.restore(snap)
         except (SimError, KeyError, TypeError, ValueError) as e:

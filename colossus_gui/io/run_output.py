@@ -82,9 +82,10 @@ def write_events_csv(engine: Engine, path: Path) -> None:
 def write_run(engine: Engine, duration_s: float, dt: float, out: Path,
               progress: Callable[[float], None] | None = None, progress_every_s: float = 3600.0,
               after_step: Callable[[float], None] | None = None,
-              extra_summary: Callable[[], dict] | None = None) -> list[Path]:
-    """Run ``duration_s`` and write the three files. ``after_step(dt)`` runs after each engine step (the
-    maintenance layer); ``extra_summary()`` adds sections to summary.json."""
+              extra_summary: Callable[[], dict] | None = None,
+              step: Callable[[], None] | None = None) -> list[Path]:
+    """Run ``duration_s`` and write the three files. ``step()``: one step of everything (a Run's step;
+    default: the engine's step, then ``after_step(dt)``); ``extra_summary()`` adds sections to summary.json."""
     out = Path(out)
     check_run_out(out)
     made = make_parents(out)
@@ -95,7 +96,7 @@ def write_run(engine: Engine, duration_s: float, dt: float, out: Path,
         remove_empty(made)
         raise
     try:
-        _write_set(engine, duration_s, dt, tmp, progress, progress_every_s, after_step, extra_summary)
+        _write_set(engine, duration_s, dt, tmp, progress, progress_every_s, after_step, extra_summary, step)
         check_run_out(out)  # again: the folder may have changed during the run
         swap_dir_into_place(tmp, out)
     except BaseException:
@@ -105,7 +106,7 @@ def write_run(engine: Engine, duration_s: float, dt: float, out: Path,
     return [out / n for n in RUN_FILES]
 
 
-def _write_set(engine, duration_s, dt, out, progress, progress_every_s, after_step, extra_summary) -> None:
+def _write_set(engine, duration_s, dt, out, progress, progress_every_s, after_step, extra_summary, step) -> None:
     ts_path, ev_path, sum_path = (out / n for n in RUN_FILES)
     steps = int(round(duration_s / dt))
     per_row = max(1, int(round(1.0 / dt)))  # one row per simulated second
@@ -122,9 +123,12 @@ def _write_set(engine, duration_s, dt, out, progress, progress_every_s, after_st
             n = min(chunk, steps - done)
             start_count = tel.count
             for i in range(n):
-                engine.step(dt)
-                if after_step is not None:
-                    after_step(dt)
+                if step is not None:
+                    step()
+                else:
+                    engine.step(dt)
+                    if after_step is not None:
+                        after_step(dt)
                 if progress is not None and (done + i + 1) % every == 0:
                     progress((done + i + 1) / steps)
             idx = np.arange(start_count, tel.count) % tel.capacity

@@ -5,22 +5,10 @@ from __future__ import annotations
 from pydantic import Field, model_validator
 
 from .facility import FaultKind, Spec
+from .faults import FAULT_TARGETS, check_params
 
-# Which address kinds each fault accepts.
-FAULT_TARGETS: dict[str, tuple[str, ...]] = {
-    "gpu_failure": ("gpu",),
-    "hbm_failure": ("gpu",),
-    "nic_failure": ("nic", "tray"),
-    "psu_failure": ("psu",),
-    "fan_failure": ("fan",),
-    "pump_failure": ("pump",),
-    "coolant_leak": ("rack", "cdu"),
-    "chiller_trip": ("chiller",),
-    "grid_sag": ("grid",),
-    "grid_outage": ("grid",),
-    "turbine_trip": ("turbine",),
-    "heat_wave": ("grid", "site"),
-}
+# Which address kinds each fault accepts: read from the fault registry (one table for every reader).
+__all__ = ["FAULT_TARGETS", "FaultSpec", "Scenario"]
 
 
 class FaultSpec(Spec):
@@ -34,12 +22,10 @@ class FaultSpec(Spec):
 
     @model_validator(mode="after")
     def _params(self) -> FaultSpec:
-        if self.kind == "grid_sag" and (self.depth is None or self.duration is None):
-            raise ValueError("grid_sag needs depth (0-1) and duration (s)")
-        if self.kind == "grid_outage" and self.duration is None:
-            raise ValueError("grid_outage needs duration (s)")
-        if self.kind == "heat_wave" and self.delta_c is None:
-            raise ValueError("heat_wave needs delta_c")
+        problem = check_params(self.kind, {"depth": self.depth, "duration": self.duration,
+                                           "delta_c": self.delta_c, "ramp_s": self.ramp_s})
+        if problem:
+            raise ValueError(problem)
         return self
 
 

@@ -19,6 +19,7 @@ from typing import ClassVar, Literal
 from pydantic import Field, model_validator
 
 from .facility import AmbientSpec, JobSpec, Spec
+from .faults import RAMPABLE as _RAMPABLE
 from .ops_config import PART_NAMES, TechnicianSpec
 from .scenario import FaultSpec, Scenario
 
@@ -34,8 +35,8 @@ ENGINE_EVENT_KINDS: tuple[str, ...] = (
 OPS_EVENT_KINDS: tuple[str, ...] = ("alarm_raised", "alarm_acknowledged", "wo_created", "wo_assigned", "wo_closed")
 EVENT_KINDS: tuple[str, ...] = ENGINE_EVENT_KINDS + OPS_EVENT_KINDS
 
-# Faults that can degrade gradually before they fail (engine.degrade).
-RAMPABLE = ("pump_failure", "chiller_trip")
+# Faults that can degrade gradually before they fail (engine.degrade): from the fault registry.
+RAMPABLE = _RAMPABLE
 
 # What a trainee can do (the ordinary views, alarms and work orders) and what an instructor can do.
 TRAINEE_ACTIONS: dict[str, str] = {

@@ -26,6 +26,8 @@ import numpy as np
 
 from ..model.ops_config import LOW_RULES, AlarmConfig, AlarmRuleSpec
 from ..model.thresholds import QUANTITIES, Limits, Quantity
+from ..sim.events import EventKind
+from ..sim.health import turbines_tripped
 
 WARNING, CRITICAL = 1, 2
 SEVERITY_NAMES = {WARNING: "warning", CRITICAL: "critical"}
@@ -142,7 +144,7 @@ class AlarmManager:
         self._changed: list[Alarm] = []
         self._eval_changed: list[Alarm] | None = None
         self._n_shelved = 0
-        self._event_cursor = len(engine.events)
+        self.event_cursor = engine.events.cursor()
         self._last_eval_t = -math.inf
         self.t = float(engine.t)
         self.revision = 0  # bumps on every change (views redraw only when it moved)
@@ -266,8 +268,8 @@ class AlarmManager:
             _Rule("grid_import", "Grid import / available", "", 1, grid_ratio, lambda i: "GRID",
                   detail=lambda e, i: f"{e.grid_w / 1e6:.1f} MW of {e.grid_avail_w / 1e6:.1f} MW available"),
             _Rule("megapack_soc", "Megapack state of charge", "", 1, lambda e: np.array([e.soc]), lambda i: "SITE"),
-            _Rule("turbine_state", "Turbine tripped", "", topo.n_turbines, lambda e: (e.gt_state == 3).astype(float),
-                  topo.turbine_address, quiet=lambda e: not (e.gt_state == 3).any(), static=True),
+            _Rule("turbine_state", "Turbine tripped", "", topo.n_turbines, lambda e: turbines_tripped(e).astype(float),
+                  topo.turbine_address, quiet=lambda e: not turbines_tripped(e).any(), static=True),
             _Rule("gpus_out_of_service", "GPUs out of service", "of hall", topo.n_halls, gpus_down,
                   topo.hall_address, hall_of=lambda i: i,
                   detail=lambda e, h: f"{int(hall_gpus[h] - e.rack_gpus_up[topo.rack_hall == h].sum())} of "
@@ -454,44 +456,35 @@ class AlarmManager:
 
     # ------------------------------------------------------------------ event-driven inputs
     def _read_events(self, engine) -> None:
-        events = engine.events
-        if self._event_cursor > len(events) or engine.t < self._last_eval_t:
-            # the engine went back to a snapshot: recount everything event-driven
-            self._event_cursor = min(self._event_cursor, len(events))
+        batch = engine.events.since(self.event_cursor)
+        self.event_cursor = batch.cursor
+        if batch.rewound or engine.t < self._last_eval_t:
+            # the engine went back to a snapshot under us: recount everything event-driven
             self.mark_all_dirty()
             self._last_eval_t = -math.inf
             for q in self._job_times:
                 q.clear()
-        new = events[self._event_cursor:]
-        self._event_cursor = len(events)
         topo, dirty = self.topo, self._dirty
-        for ev in new:
-            if ev.kind in ("fault_started", "fault_cleared"):
-                addr = ev.address
-                if addr.startswith("GT"):
+        for ev in batch.events:
+            if ev.kind in (EventKind.FAULT_STARTED, EventKind.FAULT_CLEARED):
+                comp = ev.component
+                if comp == "turbine":
                     dirty.add("turbine_state")
-                elif "-CDU" in addr:
+                elif comp in ("cdu", "pump"):
                     dirty.update(("pump_state", "leak"))
-                elif "-RDHX" in addr:
+                elif comp in ("rdhx", "fan"):
                     dirty.add("fan_state")
-                elif addr.startswith("H") and "-R" in addr:
-                    try:
-                        a = topo.parse(addr)
-                    except ValueError:
-                        continue
-                    if a.kind == "gpu":
-                        self._tray_dirty.add(a.index // topo.gpus_per_tray)
-                    elif a.kind in ("tray", "nic", "psu", "cpu"):
-                        self._tray_dirty.add(a.index)
-                    elif a.kind == "rack":  # a whole-rack repair touches its cooling too
-                        self._tray_dirty.update(range(a.index * topo.trays_per_rack,
-                                                      (a.index + 1) * topo.trays_per_rack))
-                        dirty.update(("pump_state", "fan_state", "leak"))
-            elif ev.kind == "job_interrupted":
-                j = self._job_names.get(ev.detail.split(":", 1)[0])
-                if j is not None:
-                    self._job_times[j].append(ev.t_s)
-                    dirty.add("job_interruptions")
+                elif comp == "gpu":
+                    self._tray_dirty.add(ev.index // topo.gpus_per_tray)
+                elif comp in ("tray", "nic", "psu", "cpu"):
+                    self._tray_dirty.add(ev.index)
+                elif comp == "rack":  # a whole-rack repair touches its cooling too
+                    self._tray_dirty.update(range(ev.index * topo.trays_per_rack,
+                                                  (ev.index + 1) * topo.trays_per_rack))
+                    dirty.update(("pump_state", "fan_state", "leak"))
+            elif ev.kind == EventKind.JOB_INTERRUPTED and 0 <= ev.job < len(self._job_times):
+                self._job_times[ev.job].append(ev.t_s)
+                dirty.add("job_interruptions")
         horizon = self.t - self.config.job_window_s
         for q in self._job_times:
             while q and q[0] <= horizon:

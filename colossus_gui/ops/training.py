@@ -31,6 +31,7 @@ from pydantic import ValidationError
 
 from .. import __version__
 from ..model.facility import Facility
+from ..model.faults import check_params, check_target
 from ..model.ops_config import OpsConfig
 from ..model.scenario import FAULT_TARGETS
 from ..model.training import (
@@ -43,8 +44,10 @@ from ..model.training import (
     TrainingScenario,
 )
 from ..sim.engine import RUNNING, Engine, SimError
+from ..sim.health import is_failed, rack_has_failure
 from .alarms import AlarmError
 from .conditions import parse_condition
+from .run import Run
 from .scoring import Score, ScoreKeeper, match_reference
 from .training_check import candidates, component_address
 from .work_orders import FAULT_RECIPES, FINAL, WorkOrderError
@@ -234,7 +237,8 @@ class TrainingSession:
 
     def __init__(self, scenario: TrainingScenario, facility: Facility, *, seed: int | None = None,
                  trainee: str = "trainee", log_path: str | Path | None = None, scenario_name: str = "",
-                 ops_config: OpsConfig | None = None, dt: float = 1.0, telemetry_capacity: int | None = None):
+                 ops_config: OpsConfig | None = None, dt: float = 1.0, telemetry_capacity: int | None = None,
+                 keyframe_every_s: float = 60.0):
         self.scenario = sc = scenario
         self.base_facility = facility
         self.scenario_name = scenario_name or sc.title
@@ -273,6 +277,8 @@ class TrainingSession:
         if self.log is not None:
             self.log.write(self.header())
         self._build_runtime()
+        # the one timeline: engine, operations and this session stepped together, with keyframes
+        self.run = Run(session=self, keyframe_every_s=keyframe_every_s)
 
     # ------------------------------------------------------------------ set-up
     def header(self) -> dict:
@@ -300,7 +306,7 @@ class TrainingSession:
         self.keeper = ScoreKeeper(self.scenario, eng)
         self.faults: list[FaultState] = self._make_faults()
         self._by_id = {f.id: f for f in self.faults}
-        self._event_cursor = len(eng.events)
+        self.event_cursor = eng.events.cursor()
         self._ops_cursor = 0
         self._ops_pending: list[tuple[float, str, str]] = []
         self._next_backtrack = self.scenario.backtrack_every_s
@@ -357,14 +363,33 @@ class TrainingSession:
         return self.scenario.time_limit_s
 
     def step(self) -> None:
-        """One engine step and everything after it (headless)."""
+        """One step of the session's run (engine, faults, operations, scoring)."""
         if self.ended:
             return
-        self.engine.step(self.dt)
-        self.after_engine_step(self.dt)
+        self.run.step()
+
+    # the parts of the session that belong to a moment of the timeline (a Run snapshot copies them)
+    _TIMELINE = ("keeper", "faults", "_by_id", "event_cursor", "_ops_cursor", "_ops_pending", "_next_backtrack",
+                 "_n_injected", "_abort_since", "ended", "aborted", "end_reason", "final_score", "backtracks",
+                 "snapshots", "_effective")
+
+    def timeline_state(self) -> dict:
+        """This moment's timeline (not yet copied: the Run deep-copies it with the operations state)."""
+        out = {k: getattr(self, k) for k in self._TIMELINE}
+        out["_mutable"] = self._read_mutable()
+        return out
+
+    def restore_timeline(self, state: dict) -> None:
+        for k in self._TIMELINE:
+            setattr(self, k, state[k])
+        f = self.engine.facility
+        m = state["_mutable"]
+        f.site.supply_setpoint_c = m["supply_setpoint_c"]
+        for j, v in zip(f.jobs, m["checkpoint_interval_s"], strict=True):
+            j.checkpoint_interval_s = v
 
     def after_engine_step(self, dt: float | None = None) -> None:
-        """The step hook: call after every ``engine.step`` (the GUI's sim driver does)."""
+        """What follows every engine step (the session's Run calls it)."""
         if self.ended:
             return
         self._process(self.dt if dt is None else float(dt))
@@ -404,9 +429,9 @@ class TrainingSession:
     # ------------------------------------------------------------------ faults and triggers
     def _fire_due(self, t: float) -> None:
         eng = self.engine
-        new = eng.events[self._event_cursor:]
-        self._event_cursor = len(eng.events)
-        events = [(ev.t_s, ev.kind, ev.address) for ev in new] + self._ops_pending
+        batch = eng.events.since(self.event_cursor)
+        self.event_cursor = batch.cursor
+        events = [(ev.t_s, ev.kind, ev.address) for ev in batch.events] + self._ops_pending
         self._ops_pending = []
         if events:
             self._match_events(events)
@@ -466,15 +491,13 @@ class TrainingSession:
                 self._set_state(fs, "ramping", t)
                 self._ramp(fs, t)
             else:
-                n0 = len(eng.events)
-                eng.inject(fs.kind, fs.target, depth=p.get("depth"), duration=p.get("duration"),
-                           delta_c=p.get("delta_c"), ramp_s=p.get("ramp_s"), cause=fs.origin)
-                started = [ev for ev in eng.events[n0:] if ev.kind == "fault_started"]
-                if not started:
+                started = eng.inject(fs.kind, fs.target, depth=p.get("depth"), duration=p.get("duration"),
+                                     delta_c=p.get("delta_c"), ramp_s=p.get("ramp_s"), cause=fs.origin)
+                if started is None:
                     fs.note = "already failed: nothing happened"
                     self._set_state(fs, "skipped", t)
                 else:
-                    fs.address = started[0].address
+                    fs.address = started.address
                     self._set_state(fs, "active", t)
         except SimError as e:
             fs.note = str(e)
@@ -749,17 +772,14 @@ class TrainingSession:
         return {"hint": entry["id"], "text": entry["text"], "cost": entry["cost"]}
 
     def _a_inject(self, rec, kind, target, depth=None, duration=None, delta_c=None, ramp_s=None) -> dict:
-        if kind not in FAULT_TARGETS:
-            raise TrainingError(f"unknown fault kind {kind!r} (kinds: {', '.join(FAULT_TARGETS)})")
-        if kind == "grid_sag" and (depth is None or duration is None):
-            raise TrainingError("grid_sag needs depth (0-1) and duration (s)")
-        if kind == "grid_outage" and duration is None:
-            raise TrainingError("grid_outage needs duration (s)")
+        problem = check_params(kind, {"depth": depth, "duration": duration, "delta_c": delta_c, "ramp_s": ramp_s})
+        if problem:
+            raise TrainingError(problem)
         if kind != "heat_wave":
             a = self.engine.parse(target)
-            if a.kind not in FAULT_TARGETS[kind]:
-                raise TrainingError(f"{kind} needs a {' or '.join(FAULT_TARGETS[kind])} address, not {a.text} "
-                                    f"({a.kind})")
+            problem = check_target(kind, a.kind, a.text)
+            if problem:
+                raise TrainingError(problem)
         self._n_injected += 1
         params = {k: v for k, v in (("depth", depth), ("duration", duration), ("delta_c", delta_c),
                                     ("ramp_s", ramp_s)) if v is not None}
@@ -861,14 +881,9 @@ class TrainingSession:
         if r is not None:
             if any(al.rack == r for al in active):
                 return True
-            trays = slice(r * topo.trays_per_rack, (r + 1) * topo.trays_per_rack)
-            return bool((~eng.pump_ok[r]).any() or (~eng.fan_ok[r]).any() or eng.leak[r]
-                        or (~eng.gpu_ok[r]).any() or eng.gpu_tripped[r].any() or (~eng.psu_ok[trays]).any()
-                        or (~eng.nic_ok[trays]).any() or (eng.pump_capacity[r] < 1).any())
-        if a.kind == "chiller":
-            return bool(not eng.chiller_ok[a.index] or eng.chiller_capacity[a.index] < 1)
-        if a.kind == "turbine":
-            return bool(eng.gt_state[a.index] == 3)
+            return rack_has_failure(eng, r)
+        if a.kind in ("chiller", "turbine"):
+            return is_failed(eng, a)
         if a.kind == "hall":
             return any(al.hall == a.index for al in active)
         return any(al.component == a.text for al in active)
@@ -879,19 +894,8 @@ class TrainingSession:
             a = eng.parse(wo.target)
         except SimError:
             return False
-        if a.kind == "pump":
-            return bool(not eng.pump_ok[a.index, a.sub] or eng.pump_capacity[a.index, a.sub] < 1)
-        if a.kind == "fan":
-            return bool(not eng.fan_ok[a.index, a.sub])
-        if a.kind == "chiller":
-            return bool(not eng.chiller_ok[a.index])
-        if a.kind == "turbine":
-            return bool(eng.gt_state[a.index] == 3)
-        if a.kind == "cdu":
-            return bool(eng.leak[a.index])
-        if a.kind == "gpu":
-            r, g = divmod(a.index, self.topo.gpus_per_rack)
-            return bool(not eng.gpu_ok[r, g])
+        if a.kind in ("pump", "fan", "chiller", "turbine", "cdu", "gpu"):
+            return is_failed(eng, a)
         return self._needed(wo.target)
 
     # ------------------------------------------------------------------ restore (rewind + replay)
@@ -903,25 +907,26 @@ class TrainingSession:
         self._notify("rebuilt", to_t)
 
     def replay_to(self, actions: list[ActionRecord], t_end: float) -> None:
-        """Rewind to t = 0 and re-simulate to ``t_end`` applying ``actions`` at their times (no logging)."""
-        eng = self.engine
-        eng.restore(self._snap0)
-        eng.telemetry.clear()
-        self._reset_mutable()
-        self.ended = self.aborted = False
-        self.end_reason, self.final_score = None, None
-        self.backtracks = []
-        self.snapshots = []  # the kept snapshot actions put theirs back
+        """Go back to the latest keyframe of this timeline at or before the first action to re-apply (and
+        at or before ``t_end``), then re-simulate to ``t_end`` applying ``actions`` at their times (no
+        logging). Keyframes hold the state after a step and before that moment's actions, so the actions
+        at the keyframe's own time are re-applied too."""
+        run = self.run
+        # valid: every action of this timeline before the keyframe is among ``actions`` (a restore keeps all
+        # actions before its point; a session read from its log starts with the t = 0 keyframe alone)
+        k = run.keyframe_before(t_end)
         self._replaying = True
         try:
-            self._build_runtime()
-            pending = list(actions)
+            run.restore(k)
+            run.branch()  # keyframes after k belong to the timeline being discarded
+            pending = [a for a in actions if a.t_s >= k.t - _EPS]
+            self._effective = [a for a in actions if a.t_s < k.t - _EPS]
             while True:
                 while pending and pending[0].t_s <= self.t + _EPS:
                     self._apply_record(pending.pop(0))
                 if self.ended or self.t + _EPS >= t_end:
                     break
-                self.step()
+                run.step()
         finally:
             self._replaying = False
 

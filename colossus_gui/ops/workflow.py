@@ -27,7 +27,10 @@ import numpy as np
 
 from ..model.ops_config import OpsConfig
 from ..sim.engine import SimError
+from ..sim.events import EventKind
+from ..sim.health import turbines_tripped
 from .alarms import CRITICAL, Alarm, AlarmManager
+from .run import new_run_id
 from .spares import Spares
 from .technicians import Roster, Technician
 from .work_orders import (
@@ -66,8 +69,10 @@ class OpsEvent:
 
 
 class OpsManager:
-    def __init__(self, engine, config: OpsConfig | None = None, store=None, seed: int = 0):
+    def __init__(self, engine, config: OpsConfig | None = None, store=None, seed: int = 0,
+                 run_id: str | None = None):
         self.engine = engine
+        self.run_id = run_id or new_run_id()  # everything this manager stores carries it
         self.config = cfg = config or OpsConfig()
         self.topo = engine.topo
         # People repair things now: no automatic repairs behind their backs.
@@ -86,7 +91,7 @@ class OpsManager:
         self._next_wo = 1
         self.events: list[OpsEvent] = []
         self._events_cursor = 0
-        self._engine_cursor = len(engine.events)
+        self.event_cursor = engine.events.cursor()
         self.roster = Roster(cfg, self.topo, engine.facility.site.ambient.start_hour)
         self.spares = Spares(cfg.spares)
         self._tray_cause = np.zeros(self.topo.n_trays, dtype=np.int8)
@@ -107,15 +112,18 @@ class OpsManager:
             self._load_from_store()
         self._scan_existing_faults()
 
+    def set_run_id(self, run_id: str) -> None:
+        self.run_id = run_id
+
     # ================================================================== the clock
     def step(self, dt: float | None = None) -> None:
         """Advance to the engine's time (call after ``engine.step``); ``dt`` is accepted for symmetry, the
         engine's clock is the truth."""
         eng = self.engine
         t = float(eng.t)
-        if t < self.t:  # the engine went back to a snapshot: nothing to replay, realign
+        if t < self.t:  # the engine went back under us (not through a Run): nothing to replay, realign
             self.t = t
-            self._engine_cursor = min(self._engine_cursor, len(eng.events))
+            self.event_cursor = eng.events.cursor()
             self.alarms.mark_all_dirty()
         self._read_engine_events()  # first: a tray that failed in this step is blamed for this step
         dt_s = t - self.t
@@ -157,14 +165,11 @@ class OpsManager:
 
     # ================================================================== inputs: failures and alarms
     def _read_engine_events(self) -> None:
-        events = self.engine.events
-        new = events[self._engine_cursor:]
-        self._engine_cursor = len(events)
-        for ev in new:
-            if ev.kind == "fault_started":
-                kind = ev.detail.split(" ", 1)[0]
-                if kind in FAULT_RECIPES:
-                    self._on_fault(kind, ev.address, ev.t_s)
+        batch = self.engine.events.since(self.event_cursor)
+        self.event_cursor = batch.cursor
+        for ev in batch.events:
+            if ev.kind == EventKind.FAULT_STARTED and ev.fault in FAULT_RECIPES:
+                self._on_fault(ev.fault, ev.address, ev.t_s)
 
     def _scan_existing_faults(self) -> None:
         """Failures present when ops starts (a restored snapshot, faults injected before): work orders too."""
@@ -183,7 +188,7 @@ class OpsManager:
             self._on_fault("coolant_leak", topo.rack_address(int(r)) + "-CDU", self.t)
         for i in np.flatnonzero(~e.chiller_ok):
             self._on_fault("chiller_trip", topo.chiller_address(int(i)), self.t)
-        for i in np.flatnonzero(e.gt_state == 3):
+        for i in np.flatnonzero(turbines_tripped(e)):
             self._on_fault("turbine_trip", topo.turbine_address(int(i)), self.t)
 
     def _on_fault(self, kind: str, address: str, t: float) -> WorkOrder | None:

@@ -12,14 +12,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import numpy as np
 
 from ..model.addresses import Address, AddressError, Topology
 from ..model.facility import Facility
-from ..model.scenario import FAULT_TARGETS, FaultSpec, Scenario
+from ..model.faults import FAULTS
+from ..model.scenario import FaultSpec, Scenario
 from .cpu_node import CpuNode
+from .events import Event, EventKind, EventLog, event_kind
 from .telemetry import Telemetry
 
 CP_WATER = 4180.0  # J/(kg K)
@@ -33,14 +34,6 @@ GT_OFF, GT_STARTING, GT_RUNNING, GT_TRIPPED = 0, 1, 2, 3
 GT_STATE_NAMES = ("off", "starting", "running", "tripped")
 
 FAILURE_CAUSES = ("gpu", "hbm", "nic", "psu", "software", "pump", "fan", "leak", "chiller")
-
-
-@dataclass(frozen=True)
-class Event:
-    t_s: float
-    kind: str
-    address: str
-    detail: str = ""
 
 
 def compute_share(phase_s: float, span_s: float, iteration_s: float, compute_fraction: float) -> float:
@@ -144,8 +137,9 @@ class Engine:
         self._ones = np.ones(gpr, dtype=np.float32)
 
         self.telemetry = Telemetry(nr, telemetry_capacity, rack_telemetry_capacity)
-        self.events: list[Event] = []
+        self.events = EventLog()
         self._event_cursor = 0
+        self.revision = 0  # bumped by every step and every change: views compare it to know they are stale
         self._faults: list[FaultSpec] = sorted(scenario.faults, key=lambda x: x.at) if scenario else []
         self.reset_state()
 
@@ -253,6 +247,7 @@ class Engine:
         self._any_tripped = False
         self.telemetry.clear()
         self.events.clear()
+        self.revision += 1
         self._event_cursor = 0
         self._p99 = float(self.tj.mean())
         self._mean_c = float(self.tj.mean())
@@ -304,7 +299,8 @@ class Engine:
         self.interruptions_by_cause = {k: int(v) for k, v in snap["interruptions_by_cause"].items()}
         self.pending_repairs = [(float(a), str(b), str(c)) for a, b, c in snap["pending_repairs"]]
         self.rng.bit_generator.state = snap["rng"]
-        del self.events[int(snap.get("n_events", len(self.events))):]
+        self.events.truncate(int(snap.get("n_events", len(self.events))))
+        self.revision += 1
         self._event_cursor = min(self._event_cursor, len(self.events))
         self._tray_avail_dirty = True
         self._rack_max_f32 = self.rack_hottest_c.astype(np.float32)
@@ -319,11 +315,19 @@ class Engine:
             raise SimError(str(e)) from None
 
     def inject(self, kind: str, target: str, depth: float | None = None, duration: float | None = None,
-               delta_c: float | None = None, ramp_s: float | None = None, cause: str = "injected") -> None:
-        """Fail a component now (a scenario fault, a what-if from the GUI, or a random failure)."""
-        allowed = FAULT_TARGETS.get(kind)
-        if allowed is None:
+               delta_c: float | None = None, ramp_s: float | None = None, cause: str = "injected") -> Event | None:
+        """Fail a component now (a scenario fault, a what-if from the GUI, or a random failure). Returns the
+        ``fault_started`` event it logged, or None when the component was already failed (nothing happened).
+        Parameters left out take the fault registry's defaults (model/faults.py)."""
+        ft = FAULTS.get(kind)
+        if ft is None:
             raise SimError(f"unknown fault kind {kind!r}")
+        allowed = ft.targets
+        dflt = ft.defaults()
+        depth = dflt.get("depth") if depth is None else depth
+        duration = dflt.get("duration") if duration is None else duration
+        delta_c = dflt.get("delta_c") if delta_c is None else delta_c
+        ramp_s = dflt.get("ramp_s") if ramp_s is None else ramp_s
         if kind == "heat_wave":
             a = Address("site", 0, text="GRID")
         else:
@@ -334,7 +338,7 @@ class Engine:
         if kind in ("gpu_failure", "hbm_failure"):
             r, g = divmod(a.index, topo.gpus_per_rack)
             if not self.gpu_ok[r, g]:
-                return
+                return None
             self.gpu_ok[r, g] = False
             self._tray_avail_dirty = True
             self._interrupt_tray_job(a.index // topo.gpus_per_tray, kind.split("_")[0])
@@ -344,14 +348,14 @@ class Engine:
             nic = a.sub if a.kind == "nic" else 0
             addr = f"{topo.tray_address(tray)}-N{nic + 1}"
             if not self.nic_ok[tray, nic]:
-                return
+                return None
             self.nic_ok[tray, nic] = False
             self._tray_avail_dirty = True
             self._interrupt_tray_job(tray, "nic")
             self._schedule_repair(kind, addr, self.facility.repairs.nic_median_s)
         elif kind == "psu_failure":
             if not self.psu_ok[a.index, a.sub]:
-                return
+                return None
             self.psu_ok[a.index, a.sub] = False
             if self.psu_ok[a.index].sum() < self.facility.rack.tray.psus_needed:
                 self._tray_avail_dirty = True
@@ -359,13 +363,13 @@ class Engine:
             self._schedule_repair(kind, addr, self.facility.repairs.psu_median_s)
         elif kind == "fan_failure":
             if not self.fan_ok[a.index, a.sub]:
-                return
+                return None
             self.fan_ok[a.index, a.sub] = False
             self._schedule_repair(kind, addr, self.facility.repairs.fan_median_s)
         elif kind == "pump_failure":
             r = a.index
             if not self.pump_ok[r, a.sub]:
-                return
+                return None
             needed = self.facility.rack.cdu.pumps_needed
             was_running = bool(np.cumsum(self.pump_ok[r])[a.sub] <= needed)  # lead/lag: the first ones run
             self.pump_ok[r, a.sub] = False
@@ -376,20 +380,20 @@ class Engine:
             r = a.index
             addr = topo.rack_address(r) + "-CDU"
             if self.leak[r]:
-                return
+                return None
             self.leak[r] = True
             self._schedule_repair(kind, addr, self.facility.repairs.leak_median_s)
         elif kind == "chiller_trip":
             if not self.chiller_ok[a.index]:
-                return
+                return None
             self.chiller_ok[a.index] = False
             self._schedule_repair(kind, addr, self.facility.repairs.chiller_median_s)
         elif kind == "grid_sag":
-            self.sag_depth = float(depth if depth is not None else 0.3)
-            self.sag_until = self.t + float(duration if duration is not None else 10.0)
+            self.sag_depth = float(depth)
+            self.sag_until = self.t + float(duration)
             self.sag_ref_w = self.grid_w if math.isfinite(self.grid_w) else self.grid_avail_w
         elif kind == "grid_outage":
-            self.outage_until = self.t + float(duration if duration is not None else 600.0)
+            self.outage_until = self.t + float(duration)
         elif kind == "turbine_trip":
             self.gt_state[a.index] = GT_TRIPPED
             self.gt_w[a.index] = 0.0
@@ -400,12 +404,18 @@ class Engine:
         detail = cause
         if kind == "grid_sag":
             detail += f"; depth {self.sag_depth:.0%} for {self.sag_until - self.t:g} s"
-        self._event("fault_started", addr, f"{kind} ({detail})")
-        if kind in ("gpu_failure", "hbm_failure", "nic_failure", "psu_failure", "fan_failure", "pump_failure",
-                    "coolant_leak", "chiller_trip"):
-            cause_key = kind.split("_")[0].replace("coolant", "leak")
-            if cause == "random":
-                self.failures_by_cause[cause_key] += 1
+        if kind == "nic_failure":
+            index, sub = a.index, nic
+        elif kind == "coolant_leak":
+            index, sub = a.index, -1
+        else:
+            index, sub = a.index, a.sub
+        comp = {"nic_failure": "nic", "coolant_leak": "cdu", "heat_wave": "site"}.get(kind, a.kind)
+        ev = self._event(EventKind.FAULT_STARTED, addr, f"{kind} ({detail})", component=comp, index=index,
+                         sub=sub, rack=self._rack_index(comp, index), fault=kind, cause=cause)
+        if ft.failure_cause is not None and cause == "random":
+            self.failures_by_cause[ft.failure_cause] += 1
+        return ev
 
     def repair(self, address: str) -> bool:
         """Restore a component (and everything failed below it). Returns True if anything changed."""
@@ -472,8 +482,20 @@ class Engine:
         else:
             raise SimError(f"cannot repair a {a.kind}")
         if changed:
-            self._event("fault_cleared", a.text, "repaired")
+            self._event(EventKind.FAULT_CLEARED, a.text, "repaired", component=a.kind, index=a.index, sub=a.sub,
+                        rack=self._rack_index(a.kind, a.index))
         return changed
+
+    def _rack_index(self, component: str, index: int) -> int:
+        """The rack a component of kind ``component`` with flat index ``index`` sits in (-1 off the racks)."""
+        topo = self.topo
+        if component == "gpu":
+            return index // topo.gpus_per_rack
+        if component in ("tray", "nic", "psu", "cpu"):
+            return index // topo.trays_per_rack
+        if component in ("rack", "cdu", "pump", "rdhx", "fan"):
+            return index
+        return -1
 
     def _repair_rack_cooling(self, r: int, fans: bool = True) -> None:
         self.pump_ok[r] = True
@@ -495,6 +517,7 @@ class Engine:
             self.chiller_capacity[a.index] = level
         else:
             raise SimError(f"{a.text}: only pumps and chillers can be degraded (not a {a.kind})")
+        self.revision += 1
 
     def set_tray_service(self, address: str, drained: bool | None = None, slid_out: bool | None = None) -> None:
         """Technician actions: drain a tray (its GPUs leave their job) and slide it out (no heat, no power)."""
@@ -549,10 +572,15 @@ class Engine:
         self.job_timer[j] = self.jobs[j].restart_s
         self.job_interruptions[j] += 1
         self.interruptions_by_cause[cause] = self.interruptions_by_cause.get(cause, 0) + 1
-        self._event("job_interrupted", address, f"{self.jobs[j].name}: {cause}")
+        self._event(EventKind.JOB_INTERRUPTED, address, f"{self.jobs[j].name}: {cause}", job=j, cause=cause)
 
-    def _event(self, kind: str, address: str, detail: str = "") -> None:
-        self.events.append(Event(self.t, kind, address, detail))
+    def _event(self, kind: str, address: str, detail: str = "", **fields) -> Event:
+        """Log an event now. ``kind`` may be a plain string (a kind not yet in EventKind stays a string);
+        ``fields`` are Event's typed fields (component, index, sub, rack, fault, cause, job)."""
+        ev = Event(self.t, event_kind(kind), address, detail, len(self.events), **fields)
+        self.events.append(ev)
+        self.revision += 1
+        return ev
 
     def drain_events(self) -> list[Event]:
         """Events since the last call (for the UI and the alarm layer)."""
@@ -719,6 +747,7 @@ class Engine:
         self._account(dt, q_water, q_room_total, q_gpu_water)
         self.t += dt
         self.step_count += 1
+        self.revision += 1
         self._record()
 
     # ---------------------------------------------------------------------- pieces of the step
@@ -804,7 +833,7 @@ class Engine:
                 self.job_timer[j] -= dt
                 if self.job_timer[j] <= 0:
                     if self.job_state[j] == RESTARTING:
-                        self._event("job_restarted", job.halls[0], job.name)
+                        self._event(EventKind.JOB_RESTARTED, job.halls[0], job.name, job=j)
                     self.job_state[j] = RUNNING
                     self.job_phase_t[j] = 0.0
             if self.job_state[j] == RUNNING:
@@ -868,7 +897,7 @@ class Engine:
         for i in np.flatnonzero((n_thr > 0) & ~self.rack_throttling[hot]):
             r = int(hot[i])
             self.rack_throttling[r] = True
-            self._event("throttle_began", self.topo.rack_address(r), f"{int(n_thr[i])} GPUs throttled")
+            self._event("throttle_began", self.topo.rack_address(r), f"{int(n_thr[i])} GPUs throttled", rack=r)
         self.rack_throttled[hot] = n_thr
         self.rack_quiet_s[hot[n_thr > 0]] = 0.0
         # synchronous jobs run at the pace of their slowest GPU
@@ -932,7 +961,7 @@ class Engine:
         for r in quiet[self.rack_quiet_s[quiet] >= 30.0]:
             self.rack_throttling[r] = False
             self.rack_quiet_s[r] = 0.0
-            self._event("throttle_ended", self.topo.rack_address(int(r)))
+            self._event("throttle_ended", self.topo.rack_address(int(r)), rack=int(r))
 
     def _update_flow(self, dt: float) -> None:
         cdu = self.facility.rack.cdu

@@ -58,6 +58,16 @@ class Ring:
     def clear(self) -> None:
         self.count = 0
 
+    def truncate(self, n: int) -> None:
+        """Keep the first ``n`` rows ever pushed (a restore to an earlier moment). Rows of the kept window that
+        later rows already overwrote (a ring that wrapped since) become NaN: a gap, never wrong data."""
+        n = max(0, min(int(n), self.count))
+        first_stored = max(0, self.count - self.capacity)
+        lo, hi = max(0, n - self.capacity), min(first_stored, n)
+        if hi > lo:
+            self.data[np.arange(lo, hi) % self.capacity] = np.nan
+        self.count = n
+
 
 class Telemetry:
     def __init__(self, n_racks: int, facility_capacity: int = 86400, rack_capacity: int = 720,

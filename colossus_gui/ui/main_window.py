@@ -46,9 +46,10 @@ from .. import __version__
 from ..io.loader import LoadError, check_scenario_targets, load_facility, load_scenario
 from ..io.ops_loader import load_ops_config
 from ..model.addresses import Address, AddressError
-from ..model.scenario import FAULT_TARGETS
+from ..model.faults import FAULTS
 from ..ops.workflow import OpsManager
 from ..sim.engine import Engine, SimError
+from ..sim.health import failed_part_count
 from .alarm_panel import AlarmPanelWidget
 from .event_log import EventLogView
 from .inspector import SITE, InspectorWidget
@@ -62,19 +63,9 @@ LAYOUT_VERSION = 2   # bump when docks change: an older saved layout is then ign
 TEXT_MS = 1000       # status bar, inspector, chart titles: 1 Hz
 SETTINGS_ORG, SETTINGS_APP = "ColossusGUI", "colossus-gui"
 
-# Parameters for faults that need them when injected from a menu (a "what if" with typical values).
-FAULT_DEFAULTS: dict[str, dict] = {
-    "grid_sag": {"depth": 0.3, "duration": 60.0},
-    "grid_outage": {"duration": 300.0},
-    "heat_wave": {"delta_c": 6.0, "ramp_s": 1800.0, "duration": 4 * 3600.0},
-}
-FAULT_LABELS: dict[str, str] = {
-    "gpu_failure": "GPU failure", "hbm_failure": "HBM failure", "nic_failure": "NIC failure",
-    "psu_failure": "PSU failure", "fan_failure": "Door fan failure", "pump_failure": "Pump failure",
-    "coolant_leak": "Coolant leak", "chiller_trip": "Chiller trip", "grid_sag": "Grid sag (30 % for 60 s)",
-    "grid_outage": "Grid outage (5 min)", "turbine_trip": "Turbine trip",
-    "heat_wave": "Heat wave (+6 °C over 30 min, 4 h)",
-}
+# Parameters and labels of the faults the context menu injects: from the fault registry (model/faults.py).
+FAULT_DEFAULTS: dict[str, dict] = {k: ft.menu_values() for k, ft in FAULTS.items() if ft.params}
+FAULT_LABELS: dict[str, str] = {k: ft.menu_label() for k, ft in FAULTS.items()}
 # key: (module, class, objectName, what it is, tab label, tab tooltip)
 VIEW_SPECS: dict[str, tuple[str, str, str, str, str, str]] = {
     "site": ("site_view", "SiteView", "siteView", "site view", "Site", "Grid, Megapacks, turbines, chillers and halls"),
@@ -99,7 +90,7 @@ def fault_options(engine, address: str) -> list[tuple[str | None, str, str, str,
     """Fault menu entries valid for ``address``: (submenu or None, label, kind, target, params).
 
     A rack offers its pumps, door fans and a coolant leak; a tray offers its GPUs (GPU and HBM failure),
-    PSUs and NICs; site components offer what FAULT_TARGETS allows for their kind."""
+    PSUs and NICs; site components offer what the fault registry (model/faults.py) allows for their kind."""
     topo = engine.topo
     if address.upper() == "SITE":
         a = Address("site", 0, text="SITE")
@@ -127,11 +118,12 @@ def fault_options(engine, address: str) -> list[tuple[str | None, str, str, str,
             out.append(("PSU failure", f"PSU{p + 1}", "psu_failure", f"{ta}-PSU{p + 1}", {}))
         out.append((None, "NIC failure (tray)", "nic_failure", ta, {}))
         return out
-    for kind, targets in FAULT_TARGETS.items():
-        if a.kind in targets:
+    for kind, ft in FAULTS.items():
+        if a.kind in ft.targets:
             out.append((None, FAULT_LABELS[kind], kind, a.text, dict(FAULT_DEFAULTS.get(kind, {}))))
-    if a.kind in ("chiller", "turbine", "megapack"):  # site-wide what-ifs are offered on site parts too
-        out.append((None, FAULT_LABELS["heat_wave"], "heat_wave", "GRID", dict(FAULT_DEFAULTS["heat_wave"])))
+    for kind, ft in FAULTS.items():  # site-wide what-ifs are offered on site parts too
+        if a.kind in ft.menu and "site" in ft.targets:
+            out.append((None, FAULT_LABELS[kind], kind, "GRID", dict(FAULT_DEFAULTS.get(kind, {}))))
     return out
 
 
@@ -1274,8 +1266,7 @@ class MainWindow(QMainWindow):
 
     def failed_parts(self) -> int:
         e = self.engine
-        return int((~e.gpu_ok).sum() + (~e.psu_ok).sum() + (~e.nic_ok).sum() + (~e.pump_ok).sum()
-                   + (~e.fan_ok).sum() + e.leak.sum() + (~e.chiller_ok).sum() + (e.gt_state == 3).sum())
+        return failed_part_count(e)
 
     def frame_once(self, wall_dt: float = REDRAW_MS / 1000.0) -> float:
         """One frame as the user sees it: a driver tick of ``wall_dt`` wall seconds, then the visible view and

@@ -1,0 +1,111 @@
+"""A Run: one timeline of engine + operations (+ training), snapshots, keyframes and seeking."""
+
+import numpy as np
+import pytest
+
+from colossus_gui.model.ops_config import OpsConfig
+from colossus_gui.ops.run import Run
+from colossus_gui.ops.workflow import OpsManager
+from colossus_gui.sim.engine import Engine
+from colossus_gui.testing import small_facility
+
+
+def make(keyframe_every_s=60.0, budget_mb=256.0):
+    eng = Engine(small_facility(), seed=3)
+    ops = OpsManager(eng, OpsConfig(), seed=5)
+    return Run(eng, ops, keyframe_every_s=keyframe_every_s, keyframe_budget_mb=budget_mb)
+
+
+def script(run, until):
+    """The same operator story on every run: a pump and a GPU fail at 700 s (between steps)."""
+    if run.t < 700:
+        run.advance(700 - run.t)
+        run.engine.inject("pump_failure", "H1-R001-CDU-P1")
+        run.engine.inject("gpu_failure", "H2-R002-T3-G4")
+    run.advance(until - run.t)
+
+
+def assert_same(a: Run, b: Run):
+    sa, sb = a.engine.snapshot(), b.engine.snapshot()
+    assert sa.keys() == sb.keys()
+    for k in sa:
+        if isinstance(sa[k], np.ndarray):
+            assert np.array_equal(sa[k], sb[k]), k
+        else:
+            assert sa[k] == sb[k] or (sa[k] != sa[k] and sb[k] != sb[k]), (k, sa[k], sb[k])
+    assert a.ops.figures() == b.ops.figures()
+    rows = lambda r: [(w.id, w.state, w.technician, w.phase_end_t, [s.done for s in w.steps])  # noqa: E731
+                      for w in r.ops.work_orders.values()]
+    assert rows(a) == rows(b)
+    assert [(x.name, x.busy_wo, x.location, x.busy_s) for x in a.ops.roster.techs] == \
+        [(x.name, x.busy_wo, x.location, x.busy_s) for x in b.ops.roster.techs]
+    assert [(al.id, al.rule, al.severity, al.active) for al in a.ops.alarms.alarms()] == \
+        [(al.id, al.rule, al.severity, al.active) for al in b.ops.alarms.alarms()]
+    assert [(e.t_s, e.kind, e.address) for e in a.events] == [(e.t_s, e.kind, e.address) for e in b.events]
+    np.testing.assert_array_equal(a.engine.telemetry.facility.view(), b.engine.telemetry.facility.view())
+    np.testing.assert_array_equal(a.engine.telemetry.racks.view(), b.engine.telemetry.racks.view())
+
+
+def test_seek_back_and_forth_is_bit_identical_to_a_straight_run():
+    straight = make()
+    script(straight, 1030)
+    seeker = make()
+    script(seeker, 1500)
+    steps0 = seeker.steps_simulated
+    seeker.seek(1030)  # back: the keyframe at 1020 and 10 steps
+    assert seeker.steps_simulated - steps0 <= 60
+    assert_same(straight, seeker)
+    script(straight, 1390)
+    steps0 = seeker.steps_simulated
+    seeker.seek(1390)  # forward over keyframes of the same timeline: from 1380
+    assert seeker.steps_simulated - steps0 <= 60
+    assert_same(straight, seeker)
+    seeker.seek(100)  # before the faults
+    assert seeker.engine.pump_ok.all() and not seeker.ops.work_orders
+    script(seeker, 1390)  # and the same story again from there
+    assert_same(straight, seeker)
+
+
+def test_an_action_after_a_seek_back_starts_a_new_branch():
+    run = make()
+    script(run, 1200)
+    run.seek(800)
+    assert any(k.t > 800 for k in run.keyframes)
+    run.engine.inject("fan_failure", "H1-R002-RDHX-F1")
+    run.advance(10)
+    assert max(k.t for k in run.keyframes) <= 810
+    run.seek(1000)  # no keyframe of this branch past 810: simulated on
+    assert not run.engine.fan_ok[run.engine.parse("H1-R002").index, 0]
+
+
+def test_restore_puts_operations_back_in_place_for_views_holding_them():
+    run = make()
+    ops, alarms = run.ops, run.ops.alarms
+    script(run, 760)
+    snap = run.snapshot()
+    n_wo = len(ops.work_orders)
+    run.advance(3000)
+    assert len(ops.events) > 0
+    run.restore(snap)
+    assert run.ops is ops and ops.alarms is alarms  # the same objects, their state of t = 760
+    assert len(ops.work_orders) == n_wo and ops.t == 760
+    assert run.engine.telemetry.facility.view()[-1, 0] == 759.0 + 1.0  # charts end at the restored moment
+
+
+def test_keyframes_stay_within_their_memory_budget_older_ones_thinned():
+    run = make(keyframe_every_s=10.0, budget_mb=0.0)
+    per = run.keyframes[0].nbytes
+    run.keyframe_budget_bytes = 12 * per
+    run.advance(2000)
+    ts = [k.t for k in run.keyframes]
+    assert len(ts) <= 12 and ts[0] == 0.0 and ts[-1] == 2000.0
+    gaps = np.diff(ts)
+    assert gaps[-1] == 10.0 and gaps[0] > gaps[-1]  # recent history dense, old history sparse
+
+
+def test_seek_cannot_go_before_the_first_keyframe_of_a_run_that_has_none():
+    eng = Engine(small_facility(), seed=1)
+    run = Run(eng, keyframes=False)
+    run.advance(20)
+    with pytest.raises(ValueError, match="no keyframe"):
+        run.seek(5)
