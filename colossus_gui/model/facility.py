@@ -190,11 +190,19 @@ class ChillerSpec(Spec):
     capacity_mw: float = Field(14.0, gt=0, description="[E] heat removed per chiller at the reference ambient")
     cop_ref: float = Field(6.5, gt=1, description="water-cooled centrifugal 6-7 [S]")
     cop_ref_ambient_c: float = Field(30.0)
-    cop_slope_per_k: float = Field(0.18, ge=0, description="[E] COP lost per K of ambient above reference")
+    cop_ref_leaving_c: float = Field(30.0, description="[E] leaving (supply) water at which cop_ref holds")
+    cop_slope_per_k: float = Field(0.18, ge=0, description="[E] COP lost per K of lift (ambient minus leaving "
+                                   "water) above the reference lift")
     cop_min: float = Field(2.5, gt=0)
-    capacity_derate_per_k: float = Field(0.012, ge=0, description="[E] capacity lost per K above reference")
-    free_cooling_margin_k: float = Field(5.0, ge=0, description="free cooling when ambient < supply - margin")
+    cop_max: float = Field(12.0, gt=1, description="[E] mechanical COP at small lift")
+    capacity_derate_per_k: float = Field(0.012, ge=0, description="[E] capacity lost per K of lift above reference")
+    capacity_max_frac: float = Field(1.15, ge=1, description="[E] most a chiller gives at small lift")
+    capacity_min_frac: float = Field(0.3, gt=0, le=1, description="[E] least a running chiller gives at large lift")
+    free_cooling_margin_k: float = Field(5.0, ge=0, description="free cooling starts when ambient < supply - margin")
+    economiser_band_k: float = Field(6.0, gt=0, description="[E] partial free cooling over this band below the "
+                                     "margin (COP blends continuously to free_cooling_cop)")
     free_cooling_cop: float = Field(25.0, gt=1)
+    control_time_s: float = Field(60.0, gt=0, description="[E] chillers pull the supply back to setpoint over this")
     loop_volume_m3: float = Field(400.0, gt=0, description="[E] facility water inventory")
     flow_m3_per_s: float = Field(3.0, gt=0, description="[E] facility water flow")
     pump_power_mw: float = Field(1.2, ge=0)
@@ -253,12 +261,31 @@ class RepairTimes(Spec):
     sigma: float = Field(0.4, ge=0, le=2)
 
 
+class ProtectionSpec(Spec):
+    """What the plant does when facility water runs hot (ASHRAE W classes name the maximum facility supply):
+    the CDUs' supply high-temperature limit caps the GPUs' power in their racks, then trips the racks."""
+
+    max_facility_supply_c: float = Field(45.0, description="ASHRAE W45: supply never exceeds this [S]")
+    cap_start_c: float = Field(39.0, description="[E] CDU facility supply at which GPU power capping begins")
+    cap_full_c: float = Field(42.0, description="[E] supply at which GPUs are capped to their lowest limit")
+    trip_c: float = Field(43.0, description="[E] supply at which the CDU trips its rack (GPU trays off); "
+                          "below the maximum by the ~2 K the loops' stored heat still adds")
+    reset_c: float = Field(36.0, description="[E] tripped racks come back once the supply is below this")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ProtectionSpec:
+        if not self.reset_c < self.cap_start_c < self.cap_full_c <= self.trip_c <= self.max_facility_supply_c:
+            raise ValueError("need reset_c < cap_start_c < cap_full_c <= trip_c <= max_facility_supply_c")
+        return self
+
+
 class SiteSpec(Spec):
     grid: GridSpec = GridSpec()
     turbines: TurbineSpec = TurbineSpec()
     megapacks: MegapackSpec = MegapackSpec()
     chillers: ChillerSpec = ChillerSpec()
     ambient: AmbientSpec = AmbientSpec()
+    protection: ProtectionSpec = ProtectionSpec()
     supply_setpoint_c: float = Field(30.0, ge=10, le=50, description="ASHRAE W32 class [E]")
     room_air_cop: float = Field(3.5, gt=0, description="[E] hall air handlers removing heat left to air")
     electrical_loss_frac: float = Field(0.02, ge=0, lt=0.2, description="[E] transformers, UPS, busways")

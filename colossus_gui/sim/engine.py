@@ -20,6 +20,7 @@ from ..model.addresses import Address, AddressError, Topology
 from ..model.facility import Facility
 from ..model.scenario import FAULT_TARGETS, FaultSpec, Scenario
 from .cpu_node import CpuNode
+from .plant import SupplyProtection, chiller_capacity_frac, plant_cop
 from .telemetry import Telemetry
 
 CP_WATER = 4180.0  # J/(kg K)
@@ -110,6 +111,9 @@ class Engine:
         self.fac_flow_c = f.site.chillers.flow_m3_per_s * RHO_WATER * CP_WATER
         self.tray_cpu_w = tray.cpus * tray.cpu_w
         self.cpu = CpuNode(f, tpr, self._g_still)
+        self.protection = SupplyProtection(f.site.protection, topo.rack_hall, topo.n_halls)
+        self._start_hour = (scenario.start_hour if scenario is not None and scenario.start_hour is not None
+                            else f.site.ambient.start_hour)
         self.tray_air_w = tray.air_w
         mp = f.site.megapacks
         self.batt_e_j = mp.units * mp.energy_mwh_per_unit * 3.6e9
@@ -131,6 +135,7 @@ class Engine:
         self._tray_idle_w = self.rack_idle_w[rack_of_tray]
         self._tray_idle_mem_w = self.rack_idle_mem_w[rack_of_tray]
         self._job_halls = [np.array([topo.hall_names.index(h) for h in job.halls]) for job in self.jobs]
+        self._job_racks = [np.flatnonzero(np.isin(topo.rack_hall, jh)) for jh in self._job_halls]
         self._job_cap_speed = np.ones(nj)
         hall_first_rack = topo.hall_rack_start[:-1]
         self._hall_tdp_w = self.rack_tdp_w[hall_first_rack]
@@ -180,6 +185,10 @@ class Engine:
         self.loop_inventory = np.ones(nr)
         self.rack_cpu_c = np.full(nr, sp + 15.0)  # lumped host CPUs of the rack
         self.rack_cpu_tripped = np.zeros(nr, dtype=bool)  # hosts shut down by heat (THERMTRIP)
+        self.rack_fw_c = np.full(nr, sp)  # facility water supply at each rack's CDU
+        self.rack_supply_tripped = np.zeros(nr, dtype=bool)  # tripped by the CDU supply high-temperature limit
+        self.hall_supply_state = np.zeros(topo.n_halls, dtype=np.int8)  # 0 normal, 1 capping, 2 tripped
+        self.plant_free_share = 0.0
         self.rack_isolated = np.zeros(nr, dtype=bool)
         self.fan_ok = np.ones((nr, topo.fans_per_door), dtype=bool)
         l10 = f.rack.rdhx.fan_l10_h
@@ -260,7 +269,8 @@ class Engine:
     _STATE_ARRAYS = (
         "tj", "tp", "gpu_ok", "gpu_tripped", "gpu_clock", "gpu_power_w", "tray_drained", "tray_slid_out",
         "psu_ok", "nic_ok", "t_ret", "t_sup", "flow_frac", "pump_ok", "pump_switch_s", "pump_capacity",
-        "chiller_capacity", "leak", "loop_inventory", "rack_cpu_c", "rack_cpu_tripped",
+        "chiller_capacity", "leak", "loop_inventory", "rack_cpu_c", "rack_cpu_tripped", "rack_fw_c",
+        "rack_supply_tripped", "hall_supply_state",
         "rack_isolated", "fan_ok", "fan_age0_h", "rack_power_w", "rack_q_water_w", "rack_q_air_w",
         "rack_q_room_w", "rack_hottest_c", "rack_throttled", "rack_throttling", "rack_quiet_s", "rack_gpus_up", "power_cap_w", "chiller_ok",
         "chiller_load_w", "gt_state", "gt_timer", "gt_w", "job_state", "job_timer", "job_since_ckpt_s",
@@ -270,6 +280,7 @@ class Engine:
         "t", "step_count", "t_fs", "t_fr", "chiller_cop", "soc", "batt_w", "grid_w", "load_lp_w", "grid_avail_w",
         "deficit_s", "surplus_s", "shed_frac", "unserved_j", "sag_depth", "sag_until", "sag_ref_w",
         "outage_until", "it_w", "cooling_w", "facility_w", "cpu_pump_w", "_fault_cursor", "_p99", "_mean_c",
+        "plant_free_share",
     )
 
     def snapshot(self) -> dict:
@@ -564,7 +575,7 @@ class Engine:
     def ambient_c(self, t: float | None = None) -> float:
         t = self.t if t is None else t
         a = self.facility.site.ambient
-        hour = (a.start_hour + t / 3600.0) % 24.0
+        hour = (self._start_hour + t / 3600.0) % 24.0
         base = a.mean_c + a.amplitude_c * math.cos(2 * math.pi * (hour - a.peak_hour) / 24.0)
         start, ramp, dur, delta = self.heat_wave
         if delta and start <= t < start + dur:
@@ -586,7 +597,7 @@ class Engine:
             gpus_ok = (self.gpu_ok & ~self.gpu_tripped).reshape(self.n_trays, topo.gpus_per_tray).all(axis=1)
             psus = self.psu_ok.sum(axis=1) >= self.facility.rack.tray.psus_needed
             nics = self.nic_ok.all(axis=1)
-            iso = (self.rack_isolated | self.rack_cpu_tripped)[self._rack_of_tray]
+            iso = (self.rack_isolated | self.rack_cpu_tripped | self.rack_supply_tripped)[self._rack_of_tray]
             self._tray_avail = gpus_ok & psus & nics & ~self.tray_drained & ~self.tray_slid_out & ~iso
             powered = psus & ~self.tray_slid_out & ~iso
             # GPUs that draw power: powered tray, GPU not failed, not tripped.
@@ -631,6 +642,14 @@ class Engine:
                 c = float(cap_h[self._job_halls[j]].min())
                 if c < job.compute_w:
                     self._job_cap_speed[j] = (c / job.compute_w) ** 0.4
+        # the CDUs' supply high-temperature protection caps GPUs where the facility water runs hot
+        prot_cap = self.protection.update(self, self.rack_fw_c)
+        if prot_cap is not None:
+            np.minimum(p, prot_cap.astype(np.float32)[None, :], out=p)
+            for j, job in enumerate(self.jobs):
+                c = float(prot_cap[self._job_racks[j]].min()) if self._job_racks[j].size else np.inf
+                if c < job.compute_w:
+                    self._job_cap_speed[j] = min(self._job_cap_speed[j], (c / job.compute_w) ** 0.4)
 
         # ---- thermal throttling only where it can matter (hot racks) ---------------------------------
         self._throttle(self.gpu_power_w, dt)
@@ -691,18 +710,15 @@ class Engine:
         amb = self.ambient_c()
         ch = site.chillers
         q_water = float(self.rack_q_water_w.sum())
-        derate = max(0.0, 1.0 - ch.capacity_derate_per_k * max(0.0, amb - ch.cop_ref_ambient_c))
-        cap_each = ch.capacity_mw * 1e6 * derate
+        cap_each = ch.capacity_mw * 1e6 * chiller_capacity_frac(ch, amb, self.t_fs)
         cap_units = self.chiller_ok * self.chiller_capacity  # per chiller, fraction of its rating
-        want = q_water + self.fac_c * (self.t_fs - site.supply_setpoint_c) / 60.0
+        want = q_water + self.fac_c * (self.t_fs - site.supply_setpoint_c) / ch.control_time_s
         q_ch = min(max(want, 0.0), float(cap_units.sum()) * cap_each)
         self.chiller_load_w = cap_units / max(float(cap_units.sum()), 1e-9) * q_ch
         self.t_fs += (q_water - q_ch) * dt / self.fac_c
         self.t_fr = self.t_fs + q_water / self.fac_flow_c
-        if amb < site.supply_setpoint_c - ch.free_cooling_margin_k:
-            cop = ch.free_cooling_cop
-        else:
-            cop = max(ch.cop_min, ch.cop_ref - ch.cop_slope_per_k * (amb - ch.cop_ref_ambient_c))
+        self.rack_fw_c[:] = self.t_fs
+        cop, self.plant_free_share = plant_cop(ch, amb, self.t_fs)
         self.chiller_cop = cop
         q_room_total = float(q_room.sum())
         running_pumps = np.minimum(self.pump_ok.sum(axis=1), f.rack.cdu.pumps_needed) * (self.flow_frac > 0.05)

@@ -117,3 +117,69 @@ def test_the_compute_communication_mix_integrates_exactly_at_any_dt(dt):
     expected = job.compute_fraction * job.compute_w + (1 - job.compute_fraction) * job.comm_w
     gain = float(eng._gain_t.mean())  # the chips' fixed power spread, ~1
     assert np.mean(powers) / gain == pytest.approx(expected, rel=0.01)
+
+
+# --------------------------------------------------------------------------- facility water and chillers
+def test_plant_cop_is_continuous_across_the_economiser_band_and_follows_the_lift():
+    from colossus_gui.sim.plant import chiller_capacity_frac, plant_cop
+    ch = small_facility().site.chillers
+    ambients = np.arange(5.0, 45.0, 0.05)
+    cops = np.array([plant_cop(ch, a, 30.0)[0] for a in ambients])
+    assert cops[0] == pytest.approx(ch.free_cooling_cop) and cops[-1] < ch.cop_ref
+    # no jump anywhere: a 0.05 K change of ambient moves the COP by well under 1
+    assert np.abs(np.diff(cops)).max() < 0.5
+    assert np.all(np.diff(cops) <= 1e-9)  # warmer outside, never better
+    # warmer leaving water: smaller lift, more capacity and a better COP
+    assert chiller_capacity_frac(ch, 38.0, 40.0) > chiller_capacity_frac(ch, 38.0, 30.0)
+    assert plant_cop(ch, 38.0, 40.0)[0] > plant_cop(ch, 38.0, 30.0)[0]
+
+
+def test_a_facility_water_deficit_is_capped_then_tripped_and_supply_never_passes_its_maximum():
+    f = small_facility()
+    eng = Engine(f, seed=7)
+    eng.inject("heat_wave", "GRID", delta_c=11.0)  # ~38 C outside
+    eng.run(300)
+    for i in range(eng.topo.n_chillers):
+        eng.inject("chiller_trip", f"CH{i + 1}")
+    prot = f.site.protection
+    supply, power = [], []
+    for _ in range(3600):
+        eng.step(1.0)
+        supply.append(eng.t_fs)
+        power.append(eng.it_w)
+    supply = np.array(supply)
+    assert supply.max() <= prot.max_facility_supply_c
+    assert supply.max() > prot.cap_start_c  # it did get there
+    kinds = [e.kind for e in eng.events]
+    assert "supply_high_cap" in kinds and "supply_high_trip" in kinds
+    assert kinds.index("supply_high_cap") < kinds.index("supply_high_trip")  # cap first, then trip
+    assert eng.rack_supply_tripped.any() and eng.rack_gpus_up.sum() < eng.n_gpus
+    assert eng.interruptions_by_cause.get("supply_trip", 0) >= 1
+    assert min(power) < 0.5 * max(power)  # the protection took the heat away
+
+
+def test_the_hot_afternoon_scenario_happens_on_a_hot_afternoon():
+    from colossus_gui.io.loader import load_scenario
+    from colossus_gui.resources import resource
+    sc = load_scenario(resource("scenarios", "chiller-trip-hot-afternoon.yaml"))
+    sc.faults = [x for x in sc.faults if x.kind == "heat_wave"]  # the small site has 3 chillers
+    eng = Engine(small_facility(), seed=1, scenario=sc)
+    eng.run(960)
+    assert eng.ambient_c() >= 37.0
+    hour = (sc.start_hour + eng.t / 3600) % 24
+    assert 12.0 <= hour <= 18.0
+
+
+def test_the_supply_protection_raises_alarms_an_operator_sees():
+    from colossus_gui.ops.alarms import AlarmManager
+    eng = Engine(small_facility(), seed=7)
+    alarms = AlarmManager(eng)
+    eng.inject("heat_wave", "GRID", delta_c=11.0)
+    for i in range(eng.topo.n_chillers):
+        eng.inject("chiller_trip", f"CH{i + 1}")
+    for _ in range(1500):
+        eng.step(1.0)
+        alarms.evaluate(eng)
+    prot = [a for a in alarms.alarms() if a.rule == "supply_protection"]
+    assert prot and all(a.component in ("H1", "H2") for a in prot)
+    assert any("tripped" in a.detail and a.severity_name == "critical" for a in prot)

@@ -155,10 +155,11 @@ def test_chiller_trip_on_a_hot_day_warms_the_water_and_throttling_spreads_over_m
     supply = np.array(supply)
     assert supply[-1] > t_fs0 + 10.0
     assert np.all(np.diff(supply) < 0.5)  # no jumps: the water warms over minutes
-    began = [e.t_s - t_trip for e in eng.events if e.kind == "throttle_began"]
-    assert began, "the racks should end up throttling"
-    assert min(began) > 300.0  # not seconds after the trip
-    assert max(began) - min(began) > 60.0  # racks cross the limit one after another
+    # the CDUs' supply high-temperature protection caps the GPUs before they reach their own limits
+    began = [e.t_s - t_trip for e in eng.events if e.kind == "supply_high_cap"]
+    assert began, "the plant should end up capping"
+    assert min(began) > 180.0  # minutes, not seconds, after the trip
+    assert supply.max() <= eng.facility.site.protection.max_facility_supply_c
 
 
 def test_same_seed_same_summary_different_seed_different():
