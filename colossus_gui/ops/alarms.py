@@ -275,6 +275,13 @@ class AlarmManager:
             _Rule("cpu_trip", "Host CPUs shut down by heat", "", nr, lambda e: e.rack_cpu_tripped.astype(np.float64),
                   rack, detail=lambda e, r: f"CPUs at {e.rack_cpu_c[r]:.0f} C: the rack's trays are off",
                   quiet=lambda e: not e.rack_cpu_tripped.any(), **rk),
+            _Rule("hall_power", "Hall feeder tripped", "", topo.n_halls,
+                  lambda e: e.hall_power_tripped.astype(np.float64), topo.hall_address, hall_of=lambda i: i,
+                  detail=lambda e, h: "power shortfall: the hall's IT, CDU pumps, door fans and air handlers are off",
+                  quiet=lambda e: not e.hall_power_tripped.any()),
+            _Rule("power_shortfall", "Power not served", "MW", 1, lambda e: np.array([e.unserved_w / 1e6]),
+                  lambda i: "GRID", detail=lambda e, i: f"grid {e.grid_w / 1e6:.1f} MW, Megapacks "
+                  f"{e.batt_w / 1e6:.1f} MW, turbines {float(e.gt_w.sum()) / 1e6:.1f} MW; shedding {e.shed_frac:.0%}"),
         ]
         return [r for r in rules if getattr(self.config.rules, r.name).enabled and r.n > 0]
 
