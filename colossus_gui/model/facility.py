@@ -75,6 +75,8 @@ class TraySpec(Spec):
     height_u: int = Field(4, ge=1, le=10)
     cpu_w: float = Field(300.0, ge=0, le=2000, description="[E] per CPU during training (350 W TDP)")
     air_w: float = Field(900.0, ge=0, le=20000, description="[E] NICs, drives, PSU losses: heat left to air")
+    air_w_slope_per_k: float = Field(0.01, ge=0, description="[E] air-side heat grows by this fraction per K "
+                                     "of inlet air above the hall setpoint (server fans speed up)")
     cpu_c_j_per_k: float = Field(300.0, gt=0, description="[E] CPU die, lid and cold plate heat capacity")
     cpu_r_k_per_w: float = Field(0.05, gt=0, description="[E] CPU to coolant at design flow (flow^-0.8)")
     cpu_t_throttle_c: float = Field(100.0, description="[E] PROCHOT: the CPU throttles here")
@@ -137,6 +139,11 @@ class RdhxSpec(Spec):
     capacity_kw: float = Field(40.0, gt=0, description="[E] active door 30-75 kW")
     fan_power_w: float = Field(150.0, ge=0, le=5000)
     fan_l10_h: float = Field(75000.0, gt=0, description="fan vendor L10 life at 40 C [S]")
+    fan_mttf_over_l10: float = Field(7.0, gt=0, description="fan MTTF as a multiple of L10 [S]")
+    air_flow_m3_per_s: float = Field(0.6, gt=0, description="[E] server exhaust air through the door")
+    effectiveness: float = Field(0.8, gt=0, le=1, description="[E] door coil effectiveness with all fans running")
+    passive_frac: float = Field(0.5, ge=0, le=1, description="[E] share of effectiveness and capacity left with "
+                                "no fans (35 kW passive vs ~70 kW active doors)")
 
 
 class RackSpec(Spec):
@@ -212,11 +219,19 @@ class ChillerSpec(Spec):
     capacity_mw: float = Field(14.0, gt=0, description="[E] heat removed per chiller at the reference ambient")
     cop_ref: float = Field(6.5, gt=1, description="water-cooled centrifugal 6-7 [S]")
     cop_ref_ambient_c: float = Field(30.0)
-    cop_slope_per_k: float = Field(0.18, ge=0, description="[E] COP lost per K of ambient above reference")
+    cop_ref_leaving_c: float = Field(30.0, description="[E] leaving (supply) water at which cop_ref holds")
+    cop_slope_per_k: float = Field(0.18, ge=0, description="[E] COP lost per K of lift (ambient minus leaving "
+                                   "water) above the reference lift")
     cop_min: float = Field(2.5, gt=0)
-    capacity_derate_per_k: float = Field(0.012, ge=0, description="[E] capacity lost per K above reference")
-    free_cooling_margin_k: float = Field(5.0, ge=0, description="free cooling when ambient < supply - margin")
+    cop_max: float = Field(12.0, gt=1, description="[E] mechanical COP at small lift")
+    capacity_derate_per_k: float = Field(0.012, ge=0, description="[E] capacity lost per K of lift above reference")
+    capacity_max_frac: float = Field(1.15, ge=1, description="[E] most a chiller gives at small lift")
+    capacity_min_frac: float = Field(0.3, gt=0, le=1, description="[E] least a running chiller gives at large lift")
+    free_cooling_margin_k: float = Field(5.0, ge=0, description="free cooling starts when ambient < supply - margin")
+    economiser_band_k: float = Field(6.0, gt=0, description="[E] partial free cooling over this band below the "
+                                     "margin (COP blends continuously to free_cooling_cop)")
     free_cooling_cop: float = Field(25.0, gt=1)
+    control_time_s: float = Field(60.0, gt=0, description="[E] chillers pull the supply back to setpoint over this")
     loop_volume_m3: float = Field(400.0, gt=0, description="[E] facility water inventory")
     flow_m3_per_s: float = Field(3.0, gt=0, description="[E] facility water flow")
     pump_power_mw: float = Field(1.2, ge=0)
@@ -275,12 +290,69 @@ class RepairTimes(Spec):
     sigma: float = Field(0.4, ge=0, le=2)
 
 
+class ProtectionSpec(Spec):
+    """What the plant does when facility water runs hot (ASHRAE W classes name the maximum facility supply):
+    the CDUs' supply high-temperature limit caps the GPUs' power in their racks, then trips the racks."""
+
+    max_facility_supply_c: float = Field(45.0, description="ASHRAE W45: supply never exceeds this [S]")
+    cap_start_c: float = Field(39.0, description="[E] CDU facility supply at which GPU power capping begins")
+    cap_full_c: float = Field(42.0, description="[E] supply at which GPUs are capped to their lowest limit")
+    trip_c: float = Field(43.0, description="[E] supply at which the CDU trips its rack (GPU trays off); "
+                          "below the maximum by the ~2 K the loops' stored heat still adds")
+    reset_c: float = Field(36.0, description="[E] tripped racks come back once the supply is below this")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ProtectionSpec:
+        if not self.reset_c < self.cap_start_c < self.cap_full_c <= self.trip_c <= self.max_facility_supply_c:
+            raise ValueError("need reset_c < cap_start_c < cap_full_c <= trip_c <= max_facility_supply_c")
+        return self
+
+
+class HallAirSpec(Spec):
+    """The hall air: one node per hall (air plus the structure it touches), cooled by air handlers with a
+    proportional controller (they load up as the air warms above setpoint), each with a capacity, fan power
+    and a failure rate. Racks take their inlet air from it, plus the warm exhaust of their row neighbours."""
+
+    setpoint_c: float = Field(27.0, description="ASHRAE A1 recommended maximum inlet [S]")
+    control_band_k: float = Field(2.0, gt=0, description="[E] air handlers reach full output this far above "
+                                  "setpoint")
+    handlers_per_hall: int = Field(8, ge=0, le=100, description="[E]")
+    handler_capacity_kw: float = Field(400.0, gt=0, description="[E] heat one air handler removes")
+    handler_fan_kw: float = Field(20.0, ge=0, description="[E] fan power of one air handler at full output")
+    handler_failure_per_year: float = Field(0.5, ge=0, description="[E] per air handler")
+    handler_repair_median_s: float = Field(5400.0, gt=0, description="[E]")
+    heat_capacity_mj_per_k: float = Field(100.0, gt=0, description="[E] hall air plus the structure it touches")
+    neighbour_recirculation: float = Field(0.3, ge=0, le=1, description="[E] share of a neighbour rack's exhaust "
+                                           "rise above hall air that reaches a rack's inlet (hot-aisle leakage)")
+
+
+class PowerProtectionSpec(Spec):
+    """What happens when the grid, Megapacks, turbines and load shedding together cannot carry the load:
+    the electrical protection trips hall feeders in a set order (a hall's IT, CDU pumps, door fans and air
+    handlers share its feed), and closes them again one at a time once supply has margin."""
+
+    hall_trip_order: list[str] = Field(default_factory=list, description="halls, first to trip first "
+                                       "(default: the last hall first)")
+    trip_after_s: float = Field(5.0, ge=0, description="[E] a shortfall lasting this long trips the next hall "
+                                "(UPS ride-through)")
+    short_frac: float = Field(0.005, ge=0, description="[E] shortfall, as a fraction of the load, that counts")
+    restore_after_s: float = Field(300.0, ge=0, description="[E] supply margin held this long closes a hall again")
+    restore_margin_frac: float = Field(0.1, ge=0, description="[E] margin over the hall's load needed to close it")
+    shed_gain: float = Field(1.2, gt=0, description="[E] load shedding: cap fraction added per unit shortfall")
+    shed_max_frac: float = Field(0.7, ge=0, lt=1, description="[E] most of GPU power shedding may take")
+    shed_relax_per_s: float = Field(0.01, gt=0, description="[E] shedding eases by this fraction per second")
+    shed_relax_margin_frac: float = Field(0.05, ge=0, description="[E] supply margin before shedding eases")
+
+
 class SiteSpec(Spec):
     grid: GridSpec = GridSpec()
     turbines: TurbineSpec = TurbineSpec()
     megapacks: MegapackSpec = MegapackSpec()
     chillers: ChillerSpec = ChillerSpec()
     ambient: AmbientSpec = AmbientSpec()
+    protection: ProtectionSpec = ProtectionSpec()
+    power_protection: PowerProtectionSpec = PowerProtectionSpec()
+    air: HallAirSpec = HallAirSpec()
     supply_setpoint_c: float = Field(30.0, ge=10, le=50, description="ASHRAE W32 class [E]")
     room_air_cop: float = Field(3.5, gt=0, description="[E] hall air handlers removing heat left to air")
     electrical_loss_frac: float = Field(0.02, ge=0, lt=0.2, description="[E] transformers, UPS, busways")
@@ -324,6 +396,9 @@ class Facility(Spec):
             for h in j.halls:
                 if h not in names:
                     problems.append(f"jobs.{i}.halls: unknown hall {h!r}")
+        for h in self.site.power_protection.hall_trip_order:
+            if h not in names:
+                problems.append(f"site.power_protection.hall_trip_order: unknown hall {h!r}")
         job_halls = [h for j in self.jobs for h in j.halls]
         if len(set(job_halls)) != len(job_halls):
             problems.append("jobs: a hall is given to more than one job")

@@ -82,6 +82,10 @@ class AlarmRules(Spec):
     turbine_state: AlarmRuleSpec = _rule(0.5, None, 0.0, 0.0)        # 1 when a turbine is tripped
     gpus_out_of_service: AlarmRuleSpec = _rule(0.01, 0.05, 0.002, 60.0)  # fraction of a hall's GPUs
     job_interruptions: AlarmRuleSpec = _rule(2, 5, 0.0, 0.0)         # interruptions of a job in the window
+    supply_protection: AlarmRuleSpec = _rule(1, 2, 0.0, 0.0)         # hall: 1 GPUs capped by hot supply, 2 tripped
+    cpu_trip: AlarmRuleSpec = _rule(None, 0.5, 0.0, 0.0)             # 1 when a rack's hosts shut down on heat
+    hall_power: AlarmRuleSpec = _rule(None, 0.5, 0.0, 0.0)           # 1 when a hall's feeder is tripped
+    power_shortfall: AlarmRuleSpec = _rule(0.1, 1.0, 0.05, 0.0)      # MW of load not served
 
 
 class AlarmConfig(Spec):

@@ -34,4 +34,5 @@ class Scenario(Spec):
     description: str = ""
     facility: str | None = Field(None, description="built-in facility name or a path; default: colossus")
     seed: int | None = Field(None, ge=0, le=2**32 - 1)
+    start_hour: float | None = Field(None, ge=0, lt=24, description="time of day at t = 0 (default: the facility's)")
     faults: list[FaultSpec] = Field(default_factory=list)

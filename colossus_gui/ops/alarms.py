@@ -242,6 +242,15 @@ class AlarmManager:
             return f"{e.jobs[j].name}: {len(self._job_times[j])} interruption(s) in the last " \
                    f"{self.config.job_window_s / 60:g} min"
 
+        def supply_protection_detail(e, h: int) -> str:
+            in_hall = hall_of_rack == h
+            n_trip = int(e.rack_supply_tripped[in_hall].sum())
+            sup = float(e.rack_fw_c[in_hall].max())
+            p = e.facility.site.protection
+            if n_trip:
+                return f"{n_trip} rack(s) tripped: CDU facility supply {sup:.1f} C (trip {p.trip_c:g} C)"
+            return f"GPU power capped: CDU facility supply {sup:.1f} C (cap from {p.cap_start_c:g} C)"
+
         cdu = lambda i: rack(i) + "-CDU"  # noqa: E731
         rules = [
             _Rule("gpu_temp", "GPU temperature", "°C", nr, lambda e: e.rack_hottest_c, rack, detail=hot_gpus, **rk),
@@ -277,6 +286,20 @@ class AlarmManager:
             _Rule("job_interruptions", "Job interruptions", "in window", len(self._job_times), job_count,
                   lambda j: topo.hall_names[self._job_hall[j]], hall_of=lambda j: self._job_hall[j],
                   detail=job_detail, quiet=lambda e: not any(self._job_times), static=True),
+            _Rule("supply_protection", "CDU supply high-temperature protection", "", topo.n_halls,
+                  lambda e: e.hall_supply_state.astype(np.float64), topo.hall_address, hall_of=lambda i: i,
+                  detail=lambda e, h: supply_protection_detail(e, h),
+                  quiet=lambda e: not e.hall_supply_state.any()),
+            _Rule("cpu_trip", "Host CPUs shut down by heat", "", nr, lambda e: e.rack_cpu_tripped.astype(np.float64),
+                  rack, detail=lambda e, r: f"CPUs at {e.rack_cpu_c[r]:.0f} C: the rack's trays are off",
+                  quiet=lambda e: not e.rack_cpu_tripped.any(), **rk),
+            _Rule("hall_power", "Hall feeder tripped", "", topo.n_halls,
+                  lambda e: e.hall_power_tripped.astype(np.float64), topo.hall_address, hall_of=lambda i: i,
+                  detail=lambda e, h: "power shortfall: the hall's IT, CDU pumps, door fans and air handlers are off",
+                  quiet=lambda e: not e.hall_power_tripped.any()),
+            _Rule("power_shortfall", "Power not served", "MW", 1, lambda e: np.array([e.unserved_w / 1e6]),
+                  lambda i: "GRID", detail=lambda e, i: f"grid {e.grid_w / 1e6:.1f} MW, Megapacks "
+                  f"{e.batt_w / 1e6:.1f} MW, turbines {float(e.gt_w.sum()) / 1e6:.1f} MW; shedding {e.shed_frac:.0%}"),
         ]
         return [r for r in rules if getattr(self.config.rules, r.name).enabled and r.n > 0]
 

@@ -19,8 +19,11 @@ from ..model.addresses import Address, AddressError, Topology
 from ..model.facility import Facility
 from ..model.faults import FAULTS
 from ..model.scenario import FaultSpec, Scenario
+from .air import HallAir
 from .cpu_node import CpuNode
 from .events import Event, EventKind, EventLog, event_kind
+from .plant import SupplyProtection, chiller_capacity_frac, plant_cop
+from .power_protection import HallFeeders
 from .telemetry import Telemetry
 
 CP_WATER = 4180.0  # J/(kg K)
@@ -103,6 +106,11 @@ class Engine:
         self.fac_flow_c = f.site.chillers.flow_m3_per_s * RHO_WATER * CP_WATER
         self.tray_cpu_w = tray.cpus * tray.cpu_w
         self.cpu = CpuNode(f, tpr, self._g_still)
+        self.protection = SupplyProtection(f.site.protection, topo.rack_hall, topo.n_halls)
+        self.feeders = HallFeeders(f, topo.hall_names)
+        self.air = HallAir(f, topo)
+        self._start_hour = (scenario.start_hour if scenario is not None and scenario.start_hour is not None
+                            else f.site.ambient.start_hour)
         self.tray_air_w = tray.air_w
         mp = f.site.megapacks
         self.batt_e_j = mp.units * mp.energy_mwh_per_unit * 3.6e9
@@ -124,6 +132,7 @@ class Engine:
         self._tray_idle_w = self.rack_idle_w[rack_of_tray]
         self._tray_idle_mem_w = self.rack_idle_mem_w[rack_of_tray]
         self._job_halls = [np.array([topo.hall_names.index(h) for h in job.halls]) for job in self.jobs]
+        self._job_racks = [np.flatnonzero(np.isin(topo.rack_hall, jh)) for jh in self._job_halls]
         self._job_cap_speed = np.ones(nj)
         hall_first_rack = topo.hall_rack_start[:-1]
         self._hall_tdp_w = self.rack_tdp_w[hall_first_rack]
@@ -174,6 +183,21 @@ class Engine:
         self.loop_inventory = np.ones(nr)
         self.rack_cpu_c = np.full(nr, sp + 15.0)  # lumped host CPUs of the rack
         self.rack_cpu_tripped = np.zeros(nr, dtype=bool)  # hosts shut down by heat (THERMTRIP)
+        self.rack_fw_c = np.full(nr, sp)  # facility water supply at each rack's CDU
+        self.rack_supply_tripped = np.zeros(nr, dtype=bool)  # tripped by the CDU supply high-temperature limit
+        self.hall_supply_state = np.zeros(topo.n_halls, dtype=np.int8)  # 0 normal, 1 capping, 2 tripped
+        self.plant_free_share = 0.0
+        self.hall_power_tripped = np.zeros(topo.n_halls, dtype=bool)  # hall feeder open (power shortfall)
+        self.hall_trip_load_w = np.zeros(topo.n_halls)
+        self.feeder_short_s = 0.0
+        self.feeder_ok_s = 0.0
+        self.unserved_w = 0.0
+        self.hall_air_c = np.full(topo.n_halls, f.site.air.setpoint_c + 0.5)  # hall air temperature
+        self.hall_q_ahu_w = np.zeros(topo.n_halls)
+        self.ahu_ok = np.ones((topo.n_halls, f.site.air.handlers_per_hall), dtype=bool)
+        self.ahu_repair_t = np.full(self.ahu_ok.shape, np.inf)
+        self.rack_inlet_c = np.full(nr, f.site.air.setpoint_c)
+        self.rack_q_door_w = np.zeros(nr)
         self.rack_isolated = np.zeros(nr, dtype=bool)
         self.fan_ok = np.ones((nr, topo.fans_per_door), dtype=bool)
         l10 = f.rack.rdhx.fan_l10_h
@@ -255,7 +279,9 @@ class Engine:
     _STATE_ARRAYS = (
         "tj", "tp", "gpu_ok", "gpu_tripped", "gpu_clock", "gpu_power_w", "tray_drained", "tray_slid_out",
         "psu_ok", "nic_ok", "t_ret", "t_sup", "flow_frac", "pump_ok", "pump_switch_s", "pump_capacity",
-        "chiller_capacity", "leak", "loop_inventory", "rack_cpu_c", "rack_cpu_tripped",
+        "chiller_capacity", "leak", "loop_inventory", "rack_cpu_c", "rack_cpu_tripped", "rack_fw_c",
+        "rack_supply_tripped", "hall_supply_state", "hall_power_tripped", "hall_trip_load_w",
+        "hall_air_c", "hall_q_ahu_w", "ahu_ok", "ahu_repair_t", "rack_inlet_c", "rack_q_door_w",
         "rack_isolated", "fan_ok", "fan_age0_h", "rack_power_w", "rack_q_water_w", "rack_q_air_w",
         "rack_q_room_w", "rack_hottest_c", "rack_throttled", "rack_throttling", "rack_quiet_s", "rack_gpus_up", "power_cap_w", "chiller_ok",
         "chiller_load_w", "gt_state", "gt_timer", "gt_w", "job_state", "job_timer", "job_since_ckpt_s",
@@ -265,6 +291,7 @@ class Engine:
         "t", "step_count", "t_fs", "t_fr", "chiller_cop", "soc", "batt_w", "grid_w", "load_lp_w", "grid_avail_w",
         "deficit_s", "surplus_s", "shed_frac", "unserved_j", "sag_depth", "sag_until", "sag_ref_w",
         "outage_until", "it_w", "cooling_w", "facility_w", "cpu_pump_w", "_fault_cursor", "_p99", "_mean_c",
+        "plant_free_share", "feeder_short_s", "feeder_ok_s", "unserved_w",
     )
 
     def snapshot(self) -> dict:
@@ -592,7 +619,7 @@ class Engine:
     def ambient_c(self, t: float | None = None) -> float:
         t = self.t if t is None else t
         a = self.facility.site.ambient
-        hour = (a.start_hour + t / 3600.0) % 24.0
+        hour = (self._start_hour + t / 3600.0) % 24.0
         base = a.mean_c + a.amplitude_c * math.cos(2 * math.pi * (hour - a.peak_hour) / 24.0)
         start, ramp, dur, delta = self.heat_wave
         if delta and start <= t < start + dur:
@@ -614,7 +641,9 @@ class Engine:
             gpus_ok = (self.gpu_ok & ~self.gpu_tripped).reshape(self.n_trays, topo.gpus_per_tray).all(axis=1)
             psus = self.psu_ok.sum(axis=1) >= self.facility.rack.tray.psus_needed
             nics = self.nic_ok.all(axis=1)
-            iso = (self.rack_isolated | self.rack_cpu_tripped)[self._rack_of_tray]
+            self._rack_dark = (self.rack_isolated | self.rack_cpu_tripped | self.rack_supply_tripped
+                               | self.hall_power_tripped[topo.rack_hall])
+            iso = self._rack_dark[self._rack_of_tray]
             self._tray_avail = gpus_ok & psus & nics & ~self.tray_drained & ~self.tray_slid_out & ~iso
             powered = psus & ~self.tray_slid_out & ~iso
             # GPUs that draw power: powered tray, GPU not failed, not tripped.
@@ -659,6 +688,14 @@ class Engine:
                 c = float(cap_h[self._job_halls[j]].min())
                 if c < job.compute_w:
                     self._job_cap_speed[j] = (c / job.compute_w) ** 0.4
+        # the CDUs' supply high-temperature protection caps GPUs where the facility water runs hot
+        prot_cap = self.protection.update(self, self.rack_fw_c)
+        if prot_cap is not None:
+            np.minimum(p, prot_cap.astype(np.float32)[None, :], out=p)
+            for j, job in enumerate(self.jobs):
+                c = float(prot_cap[self._job_racks[j]].min()) if self._job_racks[j].size else np.inf
+                if c < job.compute_w:
+                    self._job_cap_speed[j] = min(self._job_cap_speed[j], (c / job.compute_w) ** 0.4)
 
         # ---- thermal throttling only where it can matter (hot racks) ---------------------------------
         self._throttle(self.gpu_power_w, dt)
@@ -694,7 +731,7 @@ class Engine:
         powered = self._tray_powered.reshape(nr, tpr).sum(axis=1)
         cpu_w, q_cpu_water = self.cpu.step(self.rack_cpu_c, powered, self.flow_frac, t_c, dt)
         self._cpu_trips()
-        air_w = powered * self.tray_air_w
+        air_w, q_door, q_room = self.air.racks(self, powered * self.tray_air_w, self.rack_fw_c)
         inv0 = self.loop_inventory
         self._update_flow(dt)
         if self.leak.any():  # the leaked water takes its heat with it
@@ -706,10 +743,7 @@ class Engine:
         # with no flow the loop is stagnant: both sensors read the same water (no CDU delta-T to show)
         moving = np.minimum(1.0, self.flow_frac / f.rack.cdu.stagnant_below_flow_frac)
         self.t_sup = self.t_ret - moving * self.cdu_eff * (self.t_ret - self.t_fs)
-        fans_up = self.fan_ok.sum(axis=1) / self.topo.fans_per_door
-        door_cap = f.rack.rdhx.capacity_kw * 1e3 * fans_up
-        q_door = np.minimum(air_w, door_cap)
-        q_room = air_w - q_door
+        self.rack_q_door_w = q_door
         self.rack_power_w = gpu_w_rack + cpu_w + air_w
         self.rack_q_water_w = q_hx + q_door
         self.rack_q_air_w = air_w
@@ -719,24 +753,24 @@ class Engine:
         amb = self.ambient_c()
         ch = site.chillers
         q_water = float(self.rack_q_water_w.sum())
-        derate = max(0.0, 1.0 - ch.capacity_derate_per_k * max(0.0, amb - ch.cop_ref_ambient_c))
-        cap_each = ch.capacity_mw * 1e6 * derate
+        cap_each = ch.capacity_mw * 1e6 * chiller_capacity_frac(ch, amb, self.t_fs)
         cap_units = self.chiller_ok * self.chiller_capacity  # per chiller, fraction of its rating
-        want = q_water + self.fac_c * (self.t_fs - site.supply_setpoint_c) / 60.0
+        want = q_water + self.fac_c * (self.t_fs - site.supply_setpoint_c) / ch.control_time_s
         q_ch = min(max(want, 0.0), float(cap_units.sum()) * cap_each)
         self.chiller_load_w = cap_units / max(float(cap_units.sum()), 1e-9) * q_ch
         self.t_fs += (q_water - q_ch) * dt / self.fac_c
         self.t_fr = self.t_fs + q_water / self.fac_flow_c
-        if amb < site.supply_setpoint_c - ch.free_cooling_margin_k:
-            cop = ch.free_cooling_cop
-        else:
-            cop = max(ch.cop_min, ch.cop_ref - ch.cop_slope_per_k * (amb - ch.cop_ref_ambient_c))
+        self.rack_fw_c[:] = self.t_fs
+        cop, self.plant_free_share = plant_cop(ch, amb, self.t_fs)
         self.chiller_cop = cop
         q_room_total = float(q_room.sum())
+        q_ahu, ahu_fan_w = self.air.halls(self, q_room, dt)
         running_pumps = np.minimum(self.pump_ok.sum(axis=1), f.rack.cdu.pumps_needed) * (self.flow_frac > 0.05)
         aux_w = (float(running_pumps.sum()) * f.rack.cdu.pump_power_w
-                 + float(self.fan_ok.sum()) * f.rack.rdhx.fan_power_w + ch.pump_power_mw * 1e6)
-        self.cooling_w = q_ch / cop + q_room_total / site.room_air_cop + aux_w
+                 + float(self.fan_ok.sum() if not self.hall_power_tripped.any() else
+                         self.fan_ok[~self.hall_power_tripped[self.topo.rack_hall]].sum()) * f.rack.rdhx.fan_power_w
+                 + ch.pump_power_mw * 1e6)
+        self.cooling_w = q_ch / cop + q_ahu / site.room_air_cop + ahu_fan_w + aux_w
         self.it_w = float(self.rack_power_w.sum())
         self.facility_w = (self.it_w + self.cooling_w) * (1.0 + site.electrical_loss_frac)
 
@@ -779,6 +813,7 @@ class Engine:
             if self.rng.random() < grid.fluctuation_sags_per_day * dt / 86400.0:
                 self.inject("grid_sag", "GRID", depth=float(self.rng.uniform(0.02, max(0.021, grid.fluctuation_depth))),
                             duration=float(self.rng.uniform(0.5, 3.0)), cause="random")
+        self.air.failures(self, dt)
         gpu_days = self.n_gpus * dt / 86400.0
         years = dt / (365.25 * 86400.0)
         fan_rate_h = 1.0 / (7.0 * self.facility.rack.rdhx.fan_l10_h)
@@ -977,6 +1012,8 @@ class Engine:
                                            self.loop_inventory)
         target = target * np.clip(self.loop_inventory / cdu.cavitation_inventory_frac, 0.0, 1.0)
         target = np.where(self.rack_isolated, 0.0, target)
+        if self.hall_power_tripped.any():  # the CDU pumps share the hall's feed
+            target = np.where(self.hall_power_tripped[self.topo.rack_hall], 0.0, target)
         # pumps spin up/down in about a second (exact first-order response, so the same at any dt)
         self.flow_frac += (target - self.flow_frac) * (1.0 - math.exp(-dt / cdu.pump_spinup_s))
 
@@ -1025,26 +1062,34 @@ class Engine:
             self.soc += -b * dt * eta / e
             self.acc["batt_in_j"] += -b * dt
         self.batt_w, self.grid_w = b, g
-        # load shedding: the last resort; relax slowly when supply returns
+        # load shedding: the last resort before feeders trip; relax slowly when supply returns
+        pp = site.power_protection
+        short = max(short, 0.0)
+        self.unserved_w = short if short > 1.0 else 0.0
+        spare = avail + max_out + turb_w - load
         if short > 1.0:
             it_gpu = max(1.0, float(self._p_t.sum()))
-            self.shed_frac = min(0.7, self.shed_frac + 1.2 * short / it_gpu)
-            self.unserved_j += short * dt
-            if self.shed_frac > 0 and self.acc["unserved_j"] == 0:
+            if self.shed_frac == 0.0:
                 self._event("load_shed_began", "GRID", f"{short / 1e6:.1f} MW short")
+            self.shed_frac = min(pp.shed_max_frac, self.shed_frac + pp.shed_gain * short / it_gpu)
+            self.unserved_j += short * dt
             self.acc["unserved_j"] += short * dt
         elif self.shed_frac > 0:
-            spare = avail + max_out + turb_w - load
-            if spare > 0.05 * load:
-                self.shed_frac = max(0.0, self.shed_frac - 0.01 * dt)
+            if spare > pp.shed_relax_margin_frac * load:
+                self.shed_frac = max(0.0, self.shed_frac - pp.shed_relax_per_s * dt)
                 if self.shed_frac == 0.0:
                     self._event("load_shed_ended", "GRID")
+        # closing a hall again needs supply that lasts: grid and running turbines, not the battery
+        running = self.gt_state == GT_RUNNING
+        lasting = avail + float(running.sum()) * site.turbines.rating_mw * 1e6 - load
+        self.feeders.update(self, short, load, lasting, dt)
 
     def _turbines(self, dt: float, load: float, avail: float) -> float:
         gt = self.facility.site.turbines
         if gt.count == 0:
             return 0.0
-        deficit = self.load_lp_w - avail
+        # halls tripped for want of power count too: the turbines start to bring them back
+        deficit = self.load_lp_w + float(self.hall_trip_load_w[self.hall_power_tripped].sum()) - avail
         low_soc = self.soc < self.facility.site.megapacks.soc_min + 0.15
         if deficit > 0 or low_soc:
             self.deficit_s += dt
@@ -1156,7 +1201,7 @@ class Engine:
                   self.t_fr, self.ambient_c(), hottest, self._p99, self._mean_c,
                   float(self.t_ret.max()), float(self.rack_throttled.sum()), float(self.rack_gpus_up.sum()),
                   self.facility_w / self.it_w if self.it_w > 0 else 0.0, self.goodput(), self.chiller_cop,
-                  self.shed_frac)
+                  self.shed_frac, self.unserved_w / 1e6, float(self.hall_air_c.max()))
         tel.facility.commit()
 
     # ====================================================================== running and reporting

@@ -11,6 +11,7 @@ FACILITY_CHANNELS: tuple[str, ...] = (
     "t_s", "it_mw", "cooling_mw", "facility_mw", "grid_mw", "battery_mw", "turbine_mw", "grid_available_mw",
     "soc", "supply_c", "return_c", "ambient_c", "hottest_gpu_c", "p99_gpu_c", "mean_gpu_c",
     "hottest_return_c", "throttled_gpus", "gpus_in_service", "pue", "goodput", "chiller_cop", "shed_frac",
+    "unserved_mw", "hall_air_c",
 )
 RACK_CHANNELS: tuple[str, ...] = ("hottest_c", "power_kw", "return_c", "supply_c", "flow_frac")
 UNITS: dict[str, str] = {
@@ -19,6 +20,7 @@ UNITS: dict[str, str] = {
     "ambient_c": "degC", "hottest_gpu_c": "degC", "p99_gpu_c": "degC", "mean_gpu_c": "degC",
     "hottest_return_c": "degC", "throttled_gpus": "count", "gpus_in_service": "count", "pue": "ratio",
     "goodput": "fraction", "chiller_cop": "ratio", "shed_frac": "fraction",
+    "unserved_mw": "MW", "hall_air_c": "degC",
     "hottest_c": "degC", "power_kw": "kW", "flow_frac": "fraction",
 }
 

@@ -25,7 +25,7 @@ def test_full_load_at_30c_settles_in_range_and_delta_t_matches_q_over_m_cp():
     for _ in range(120):  # 30 whole 4-s iterations
         eng.step(1.0)
         dts.append(eng.t_ret - eng.t_sup)
-        qs.append(eng.rack_q_water_w - np.minimum(eng.rack_q_air_w, f.rack.rdhx.capacity_kw * 1e3))
+        qs.append(eng.rack_q_water_w - eng.rack_q_door_w)  # the CDU's share (the door's water bypasses it)
         hot.append(eng.tj.copy())
         pue.append(eng.facility_w / eng.it_w)
     assert abs(eng.t_fs - 30.0) < 0.5
@@ -155,10 +155,11 @@ def test_chiller_trip_on_a_hot_day_warms_the_water_and_throttling_spreads_over_m
     supply = np.array(supply)
     assert supply[-1] > t_fs0 + 10.0
     assert np.all(np.diff(supply) < 0.5)  # no jumps: the water warms over minutes
-    began = [e.t_s - t_trip for e in eng.events if e.kind == "throttle_began"]
-    assert began, "the racks should end up throttling"
-    assert min(began) > 300.0  # not seconds after the trip
-    assert max(began) - min(began) > 60.0  # racks cross the limit one after another
+    # the CDUs' supply high-temperature protection caps the GPUs before they reach their own limits
+    began = [e.t_s - t_trip for e in eng.events if e.kind == "supply_high_cap"]
+    assert began, "the plant should end up capping"
+    assert min(began) > 180.0  # minutes, not seconds, after the trip
+    assert supply.max() <= eng.facility.site.protection.max_facility_supply_c
 
 
 def test_same_seed_same_summary_different_seed_different():
