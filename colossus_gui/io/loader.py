@@ -101,11 +101,16 @@ def _json_depth(text: str) -> int:
     return int(np.cumsum(step).max(initial=0))
 
 
-def read_regular_file(path: Path, max_bytes: int = MAX_FILE_BYTES) -> bytes:
+def read_regular_file(path: Path, max_bytes: int = MAX_FILE_BYTES, follow_links: bool = True) -> bytes:
     """The bytes of a regular file of at most ``max_bytes``. Devices, FIFOs, sockets and folders are refused
-    without blocking (``/dev/zero``, a named pipe); the size is checked on the open file, not just its name."""
+    without blocking (``/dev/zero``, a named pipe); the size is checked on the open file, not just its name.
+    With ``follow_links=False`` a symbolic link is refused too (members of a bundle folder)."""
     name = one_line(str(path))
     flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+    if not follow_links:
+        if Path(path).is_symlink():
+            raise LoadError(name, [f"{name}: is a symbolic link; refusing to follow it out of the bundle"])
+        flags |= getattr(os, "O_NOFOLLOW", 0)
     try:
         fd = os.open(path, flags)
     except FileNotFoundError:
