@@ -108,6 +108,9 @@ def cmd_sessions(args, usage_error) -> int:
         st = SessionStore(args.db)
     except StoreError as e:
         raise usage_error(str(e)) from None
+    for line in st.quarantined:
+        print(f"colossus-gui: {args.db}: set aside a damaged row ({line}); it is kept in the quarantine table",
+              file=sys.stderr)
     with st:
         if args.trainee:
             hist = st.history(args.trainee)
