@@ -314,7 +314,7 @@ def _check_value(path, name: str, value, like, non_negative: bool = False) -> No
     if isinstance(value, int | float) and not isinstance(value, bool):
         if isinstance(like, float) and not math.isfinite(like) and value == like:
             return  # a start value that is infinite by design (the hottest GPU so far: -inf)
-        if not math.isfinite(value) or abs(value) > MAX_ABS_STATE:
+        if abs(value) > MAX_ABS_STATE or not math.isfinite(value):  # (abs first: a 400-digit int has no float)
             raise _bad(path, f"state.json: {name} = {_show(value)} is not a plausible value")
         if non_negative and value < 0:
             raise _bad(path, f"state.json: {name} = {_show(value)} cannot be negative")
@@ -361,8 +361,8 @@ def _check_scalars(path, scalars, fresh: dict) -> None:
         raise _bad(path, f"state.json: events must be a list of at most {MAX_EVENTS:,}")
     for i, ev in enumerate(events):
         if not (isinstance(ev, list) and len(ev) == 4 and all(isinstance(x, str) for x in ev[1:])
-                and isinstance(ev[0], int | float) and not isinstance(ev[0], bool) and math.isfinite(ev[0])
-                and ev[0] >= 0):
+                and isinstance(ev[0], int | float) and not isinstance(ev[0], bool) and 0 <= ev[0] <= MAX_ABS_STATE
+                and math.isfinite(ev[0])):
             raise _bad(path, f"state.json: events.{i} must be [time_s, kind, address, detail], got {_show(ev)}")
 
 

@@ -44,7 +44,7 @@ def one_line(text: str, limit: int = 500) -> str:
 def _show(value) -> str:
     """The offending value for a message, short."""
     if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 10**15:
-        return f"{float(value):.3g}"
+        return f"{float(value):.3g}" if abs(value) < 10**300 else f"an integer of {value.bit_length()} bits"
     r = repr(value)
     return r if len(r) <= 60 else r[:57] + "..."
 

@@ -31,7 +31,7 @@ def _time(path, line, rec: dict, key: str, limit: float, optional: bool = False)
     v = rec.get(key)
     if v is None and optional:
         return
-    if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v) or not 0 <= v <= limit:
+    if isinstance(v, bool) or not isinstance(v, int | float) or not 0 <= v <= limit or not math.isfinite(v):
         raise _err(path, line, f"{key} {_show(v)} is not a time from 0 to {limit:g} s")
 
 

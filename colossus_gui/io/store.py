@@ -351,7 +351,7 @@ class RowError(ValueError):
 def _num(v, what: str, optional: bool = False, non_negative: bool = False) -> None:
     if v is None and optional:
         return
-    if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v) or abs(v) > 1e15:
+    if isinstance(v, bool) or not isinstance(v, int | float) or abs(v) > 1e15 or not math.isfinite(v):
         raise RowError(f"{what} {_short(v)} is not a finite number")
     if non_negative and v < 0:
         raise RowError(f"{what} {_short(v)} is negative")
