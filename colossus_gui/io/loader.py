@@ -249,6 +249,15 @@ def load_scenario(ref: str | Path, facility: Facility | None = None) -> Scenario
     return sc
 
 
+def load_scenario_facility(sc: Scenario, scenario_path: str | Path) -> Facility:
+    """The facility a scenario names; a problem with it is reported as the scenario's (its ``facility`` field)."""
+    try:
+        return load_facility(sc.facility)
+    except LoadError as e:
+        name = one_line(str(scenario_path))
+        raise LoadError(name, [f"{name}: facility: {p}" for p in e.problems]) from None
+
+
 def check_scenario_targets(sc: Scenario, facility: Facility, name: str) -> None:
     topo = Topology(facility)
     problems = []

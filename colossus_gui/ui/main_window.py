@@ -984,8 +984,9 @@ class MainWindow(QMainWindow):
                 bad = store.quarantine_bad_rows(engine.topo, {"work_orders": WorkOrder.from_row})
                 if bad:  # the rest loads; the damaged rows are kept in the quarantine table
                     QTimer.singleShot(0, lambda b=bad, p=path: self._error_box(
-                        "Damaged rows set aside", f"{p}: {len(b)} damaged row(s) were moved to its quarantine "
-                        "table; the rest of the workspace loaded.", "\n".join(b)))
+                        "Damaged rows set aside", f"{p}: {len(b)} damaged row(s) moved to its quarantine table ("
+                        + "; ".join(b[:3]) + ("; ..." if len(b) > 3 else "") + "). The rest of the workspace "
+                        "loaded.", "\n".join(b)))
             except (StoreError, sqlite3.Error) as e:
                 if store is not None:
                     store.close()
