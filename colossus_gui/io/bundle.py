@@ -335,6 +335,9 @@ def _check_scalars(path, scalars, fresh: dict) -> None:
         if isinstance(like, dict):
             if not isinstance(v, dict) or len(v) > 10_000:
                 raise _bad(path, f"state.json: {k} must be a mapping, got {_show(v)}")
+            if like and set(v) != set(like) and k != "interruptions_by_cause":
+                missing = sorted(set(like) - set(v)) or sorted(set(v) - set(like))
+                raise _bad(path, f"state.json: {k} must have the keys {sorted(like)}, not {_show(missing[0])}")
             proto = next(iter(like.values()), 0.0)
             for kk, vv in v.items():
                 ref = like.get(kk, 0.0 if isinstance(proto, float) else proto)
