@@ -74,6 +74,8 @@ def check_file(path: str | Path) -> None:
         return
     if p.is_dir():
         raise StoreError(f"{name}: is a folder, not a database file")
+    if not p.is_file():  # a FIFO or a device would block or stream for ever
+        raise StoreError(f"{name}: not a regular file (a device, pipe or socket); not a database")
     try:
         with open(p, "rb") as fh:
             head = fh.read(100)
