@@ -199,9 +199,10 @@ def _load(facility_ref, scenario_ref):
     from .io.loader import LoadError, load_facility, load_scenario
     try:
         if scenario_ref is not None:
+            from .io.loader import check_scenario_targets, load_scenario_facility, resolve_scenario_path
             sc = load_scenario(scenario_ref)
-            fac = load_facility(facility_ref or sc.facility)
-            from .io.loader import check_scenario_targets, resolve_scenario_path
+            fac = (load_facility(facility_ref) if facility_ref
+                   else load_scenario_facility(sc, resolve_scenario_path(scenario_ref)))
             check_scenario_targets(sc, fac, str(resolve_scenario_path(scenario_ref)))
         else:
             sc = None
@@ -343,7 +344,8 @@ def cmd_validate(args) -> int:
                 print(validate_training(path, args.facility))
                 return 0
             sc = validate_data(Scenario, data, str(path))
-            fac = load_facility(args.facility or sc.facility)
+            from .io.loader import load_scenario_facility
+            fac = load_facility(args.facility) if args.facility else load_scenario_facility(sc, path)
             check_scenario_targets(sc, fac, str(path))
             print(f"{path}: valid scenario {sc.title!r}: {len(sc.faults)} faults on facility {fac.name!r}")
     except LoadError as e:

@@ -17,7 +17,8 @@ def add_parsers(sub) -> None:
     t.add_argument("--actions", default=None,
                    help="actions file (YAML/JSON with an 'actions' list), or 'reference' for the scenario's "
                         "reference solution; none: the trainee does nothing")
-    t.add_argument("--seed", type=int, default=None, help="default: the scenario's seed")
+    from .cli import parse_seed
+    t.add_argument("--seed", type=parse_seed, default=None, help="default: the scenario's seed")
     t.add_argument("--trainee", default="trainee", help="trainee name (stored with the session)")
     t.add_argument("--facility", default=None, help="run on another facility than the scenario names")
     t.add_argument("--out", required=True, help="output folder (created if missing)")
@@ -108,6 +109,9 @@ def cmd_sessions(args, usage_error) -> int:
         st = SessionStore(args.db)
     except StoreError as e:
         raise usage_error(str(e)) from None
+    for line in st.quarantined:
+        print(f"colossus-gui: {args.db}: set aside a damaged row ({line}); it is kept in the quarantine table",
+              file=sys.stderr)
     with st:
         if args.trainee:
             hist = st.history(args.trainee)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import shutil
 import time
@@ -33,7 +34,7 @@ from .atomic import (
     temp_dir_beside,
     temp_file_beside,
 )
-from .loader import format_validation_error
+from .loader import LoadError, _show, format_validation_error, one_line, parse_text, read_regular_file
 from .tables import write_chart_csv, write_events_csv, write_gpu_csv, write_rack_csv
 
 FORMAT = "colossus-gui-snapshot"
@@ -227,35 +228,58 @@ def check_replaceable(out: Path) -> None:
                           "replaced: move it away or choose another name")
 
 
+MAX_JSON_BYTES = {"manifest.json": MAX_MANIFEST_BYTES, "facility.json": 4 * 1024**2, "scenario.json": 4 * 1024**2,
+                  "state.json": 256 * 1024**2}
+MAX_EVENTS = 5_000_000
+MAX_ABS_STATE = 1e18  # joules over a year of a 300 MW site are 1e16: anything beyond is damage
+
+
 class _Reader:
+    """The members of a bundle folder or zip: regular files only (a link, FIFO or device in a bundle folder is
+    refused, so nothing outside the bundle is ever read), each with a size cap checked before reading."""
+
     def __init__(self, path: Path):
         self.path = path
         self.zip = None
-        if path.is_file():
-            try:
-                self.zip = zipfile.ZipFile(path)
-            except zipfile.BadZipFile:
-                raise BundleError(f"{path}: not a snapshot bundle (neither a folder nor a zip file)") from None
-        elif not path.is_dir():
-            raise BundleError(f"{path}: no such file or folder")
+        try:
+            if path.is_file():
+                try:
+                    self.zip = zipfile.ZipFile(path)
+                except (zipfile.BadZipFile, ValueError, EOFError):
+                    raise BundleError(f"{path}: not a snapshot bundle (neither a folder nor a zip file)") from None
+            elif not path.is_dir():
+                raise BundleError(f"{path}: no such file or folder (or not a regular file)")
+        except OSError as e:
+            raise BundleError(f"{path}: cannot read ({e.strerror or e})") from None
 
-    def read(self, name: str) -> bytes:
+    def read(self, name: str, limit: int = MAX_MEMBER_BYTES) -> bytes:
         try:
             if self.zip is not None:
                 info = self.zip.getinfo(name)
-                if info.file_size > MAX_MEMBER_BYTES:
+                if info.file_size > limit:
+                    raise BundleError(f"{self.path}: {name} is implausibly large ({info.file_size:,} bytes; at most "
+                                      f"{limit:,})")
+                with self.zip.open(info) as fh:  # reads at most the declared size (a lying header: bad CRC)
+                    data = fh.read(limit + 1)
+                if len(data) > limit:
                     raise BundleError(f"{self.path}: {name} is implausibly large")
-                return self.zip.read(name)
-            return (self.path / name).read_bytes()
-        except (KeyError, FileNotFoundError):
+                return data
+            return read_regular_file(self.path / name, limit, follow_links=False)
+        except KeyError:
             raise BundleError(f"{self.path}: {name} is missing; not a complete snapshot bundle") from None
-        except (OSError, zipfile.BadZipFile) as e:
+        except LoadError as e:
+            msg = e.problems[0] if e.problems else str(e)
+            if "no such file" in msg:
+                raise BundleError(f"{self.path}: {name} is missing; not a complete snapshot bundle") from None
+            raise BundleError(f"{self.path}: {name}: {msg.split(': ', 1)[-1]}") from None
+        except (OSError, zipfile.BadZipFile, EOFError, RuntimeError, ValueError, NotImplementedError) as e:
             raise BundleError(f"{self.path}: cannot read {name} ({e})") from None
 
     def has(self, name: str) -> bool:
         if self.zip is not None:
             return name in self.zip.namelist()
-        return (self.path / name).is_file()
+        p = self.path / name
+        return p.exists() or p.is_symlink()
 
     def close(self):
         if self.zip is not None:
@@ -263,41 +287,195 @@ class _Reader:
 
 
 def _json(reader: _Reader, name: str):
+    raw = reader.read(name, MAX_JSON_BYTES.get(name, MAX_MANIFEST_BYTES))
     try:
-        return json.loads(reader.read(name))
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise BundleError(f"{reader.path}: {name}: not valid JSON ({e})") from None
+        return parse_text(raw.decode("utf-8"), f"{reader.path}: {name}", as_json=True)
+    except UnicodeDecodeError:
+        raise BundleError(f"{reader.path}: {name}: not valid JSON (not UTF-8 text)") from None
+    except LoadError as e:
+        raise BundleError(e.problems[0]) from None
+
+
+def _bad(path, what: str) -> BundleError:
+    return BundleError(one_line(f"{path}: {what}"))
+
+
+def _check_value(path, name: str, value, like, non_negative: bool = False) -> None:
+    """``value`` (from state.json) has the type of ``like`` (from a fresh engine) and is finite and plausible."""
+    if isinstance(like, bool):
+        ok = isinstance(value, bool)
+    elif isinstance(like, int):
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    elif isinstance(like, float):
+        ok = isinstance(value, int | float) and not isinstance(value, bool)
+    else:
+        ok = True
+    if not ok:
+        raise _bad(path, f"state.json: {name} must be a {type(like).__name__}, got {_show(value)}")
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        if isinstance(like, float) and not math.isfinite(like) and value == like:
+            return  # a start value that is infinite by design (the hottest GPU so far: -inf)
+        if abs(value) > MAX_ABS_STATE or not math.isfinite(value):  # (abs first: a 400-digit int has no float)
+            raise _bad(path, f"state.json: {name} = {_show(value)} is not a plausible value")
+        if non_negative and value < 0:
+            raise _bad(path, f"state.json: {name} = {_show(value)} cannot be negative")
+
+
+_NON_NEGATIVE = {"t", "step_count", "_fault_cursor", "t_fs", "n_events", "deficit_s", "surplus_s", "unserved_j"}
+
+
+def _check_scalars(path, scalars, fresh: dict) -> None:
+    if not isinstance(scalars, dict):
+        raise _bad(path, f"state.json: expected a mapping, got {type(scalars).__name__}")
+    for k, like in fresh.items():
+        if isinstance(like, np.ndarray) or k in ("n_events", "rng"):
+            continue
+        if k not in scalars:
+            raise _bad(path, f"state.json: {k} is missing")
+        v = scalars[k]
+        if isinstance(like, dict):
+            if not isinstance(v, dict) or len(v) > 10_000:
+                raise _bad(path, f"state.json: {k} must be a mapping, got {_show(v)}")
+            if like and set(v) != set(like) and k != "interruptions_by_cause":
+                missing = sorted(set(like) - set(v)) or sorted(set(v) - set(like))
+                raise _bad(path, f"state.json: {k} must have the keys {sorted(like)}, not {_show(missing[0])}")
+            proto = next(iter(like.values()), 0.0)
+            for kk, vv in v.items():
+                ref = like.get(kk, 0.0 if isinstance(proto, float) else proto)
+                _check_value(path, f"{k}.{kk}", vv, ref, non_negative=isinstance(ref, int) or k != "acc")
+        elif isinstance(like, list):
+            if not isinstance(v, list) or len(v) > 1_000_000:
+                raise _bad(path, f"state.json: {k} must be a list, got {_show(v)}")
+            if k == "heat_wave":
+                if len(v) != len(like):
+                    raise _bad(path, f"state.json: heat_wave must have {len(like)} numbers")
+                for i, x in enumerate(v):
+                    _check_value(path, f"heat_wave.{i}", x, 0.0)
+            elif k == "pending_repairs":
+                for i, r in enumerate(v):
+                    if not (isinstance(r, list) and len(r) == 3 and isinstance(r[1], str) and isinstance(r[2], str)):
+                        raise _bad(path, f"state.json: pending_repairs.{i} must be [time, kind, address]")
+                    _check_value(path, f"pending_repairs.{i}", r[0], 0.0)
+        else:
+            _check_value(path, k, v, like, non_negative=k in _NON_NEGATIVE)
+    if not isinstance(scalars.get("rng"), dict):
+        raise _bad(path, "state.json: rng must be a mapping (the random generator's state)")
+    events = scalars.get("events", [])
+    if not isinstance(events, list) or len(events) > MAX_EVENTS:
+        raise _bad(path, f"state.json: events must be a list of at most {MAX_EVENTS:,}")
+    for i, ev in enumerate(events):
+        if not (isinstance(ev, list) and len(ev) == 4 and all(isinstance(x, str) for x in ev[1:])
+                and isinstance(ev[0], int | float) and not isinstance(ev[0], bool) and 0 <= ev[0] <= MAX_ABS_STATE
+                and math.isfinite(ev[0])):
+            raise _bad(path, f"state.json: events.{i} must be [time_s, kind, address, detail], got {_show(ev)}")
+
+
+def _npy_header(fh):
+    version = np.lib.format.read_magic(fh)
+    if version == (1, 0):
+        return np.lib.format.read_array_header_1_0(fh, max_header_size=10_000)
+    if version == (2, 0):
+        return np.lib.format.read_array_header_2_0(fh, max_header_size=10_000)
+    raise ValueError(f"npy version {version}")
+
+
+def _read_arrays(path, raw: bytes, expected: dict[str, tuple], inf_ok: set[str]) -> dict:
+    """Arrays of state.npz, each checked against ``expected`` (name -> (shape, or None for up to ``max_rows``
+    rows of ``row_shape``; row_shape; dtype; max_rows)) from its header before a byte of data is read."""
+    import io as _io
+    try:
+        z = zipfile.ZipFile(_io.BytesIO(raw))
+    except (zipfile.BadZipFile, ValueError, EOFError):
+        raise _bad(path, "state.npz: not a numpy .npz archive") from None
+    out = {}
+    with z:
+        names = {n.removesuffix(".npy"): n for n in z.namelist()}
+        for key, (shape, row_shape, dtype, max_rows) in expected.items():
+            member = names.get(key)
+            if member is None:
+                if shape is None:
+                    continue  # telemetry is optional
+                raise _bad(path, f"state.npz: {key} is missing")
+            try:
+                with z.open(member) as fh:
+                    got_shape, fortran, got_dtype = _npy_header(fh)
+                    if got_dtype.hasobject:
+                        raise _bad(path, f"state.npz: {key}: object arrays are not data")
+                    if shape is not None:
+                        if tuple(got_shape) != tuple(shape):
+                            raise _bad(path, f"state.npz: {key}: shape {tuple(got_shape)} does not fit the facility "
+                                             f"({tuple(shape)})")
+                    elif len(got_shape) != 1 + len(row_shape) or tuple(got_shape[1:]) != tuple(row_shape) \
+                            or got_shape[0] > max_rows:
+                        continue  # telemetry of another shape: charts start empty, the state is still good
+                    if got_dtype.kind != np.dtype(dtype).kind and not (
+                            got_dtype.kind in "iu" and np.dtype(dtype).kind in "iu"):
+                        raise _bad(path, f"state.npz: {key}: dtype {got_dtype} where {np.dtype(dtype)} is expected")
+                    n = int(np.prod(got_shape, dtype=np.int64))
+                    if z.getinfo(member).file_size > n * got_dtype.itemsize + 65536:
+                        raise _bad(path, f"state.npz: {key}: larger than its header says")
+                with z.open(member) as fh:  # the header checked: now the data, of a known size
+                    arr = np.lib.format.read_array(fh, allow_pickle=False, max_header_size=10_000)
+            except BundleError:
+                raise
+            except (ValueError, OSError, zipfile.BadZipFile, EOFError, SyntaxError, MemoryError) as e:
+                raise _bad(path, f"state.npz: {key}: unreadable ({e})") from None
+            if arr.dtype.kind == "f":
+                bad = ~np.isfinite(arr)
+                if key.startswith("telemetry_"):
+                    bad = np.isinf(arr)  # NaN marks a gap in a chart; infinity is damage
+                elif key in inf_ok:
+                    bad = np.isnan(arr) | (arr == -np.inf)  # +inf means "no limit" (the hall power cap)
+                fin = arr[np.isfinite(arr)]
+                if bad.any() or (fin.size and np.abs(fin).max() > MAX_ABS_STATE):
+                    raise _bad(path, f"state.npz: {key}: holds non-finite or implausible numbers")
+            out[key] = arr
+    return out
 
 
 def open_bundle(path: str | Path) -> Engine:
-    """Rebuild the engine from a bundle. Raises BundleError naming the file and problem; nothing global changes."""
-    import io as _io
+    """Rebuild the engine from a bundle. Raises BundleError naming the file and problem; nothing global changes.
 
+    Everything is checked before it reaches the engine: the manifest's format and version, the facility and
+    scenario through their models (limits included), every array's shape, dtype, size and finiteness from its
+    header before its data is read, every scalar's type and range, the event log's shape."""
     path = Path(path)
     r = _Reader(path)
     try:
         manifest = _json(r, "manifest.json")
         if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-            raise BundleError(f"{path}: manifest.json: not a Colossus GUI snapshot (format {manifest.get('format')!r})"
-                              if isinstance(manifest, dict) else f"{path}: manifest.json: not a snapshot manifest")
-        if manifest.get("format_version") != FORMAT_VERSION:
-            raise BundleError(f"{path}: manifest.json: format_version {manifest.get('format_version')!r} is not "
-                              f"supported (this app reads {FORMAT_VERSION})")
+            raise _bad(path, f"manifest.json: not a Colossus GUI snapshot (format {_show(manifest.get('format'))})"
+                       if isinstance(manifest, dict) else "manifest.json: not a snapshot manifest")
+        if manifest.get("format_version") != FORMAT_VERSION or isinstance(manifest.get("format_version"), bool):
+            raise _bad(path, f"manifest.json: format_version {_show(manifest.get('format_version'))} is not "
+                             f"supported (this app reads {FORMAT_VERSION})")
+        seed = manifest.get("seed")
+        if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed < 2**64:
+            raise _bad(path, f"manifest.json: seed must be a whole number from 0 to 2**64 - 1, got {_show(seed)}")
         try:
             facility = Facility.model_validate(_json(r, "facility.json"))
             scenario = Scenario.model_validate(_json(r, "scenario.json")) if r.has("scenario.json") else None
         except ValidationError as e:
             raise BundleError("; ".join(format_validation_error(f"{path}: facility/scenario", e))) from None
-        scalars = _json(r, "state.json")
+        except RecursionError:
+            raise _bad(path, "facility.json: nested too deeply") from None
         try:
-            npz = np.load(_io.BytesIO(r.read("state.npz")), allow_pickle=False)
-            arrays = {k: npz[k] for k in npz.files}
-        except (ValueError, OSError, zipfile.BadZipFile) as e:
-            raise BundleError(f"{path}: state.npz: unreadable ({e})") from None
-        seed = manifest.get("seed")
-        if not isinstance(seed, int):
-            raise BundleError(f"{path}: manifest.json: seed must be an integer")
-        engine = Engine(facility, seed=seed, scenario=scenario)
+            engine = Engine(facility, seed=seed, scenario=scenario)
+        except (SimError, ValueError, MemoryError) as e:
+            raise _bad(path, f"facility.json: cannot build the facility ({e})") from None
+        fresh = engine.snapshot()
+        scalars = _json(r, "state.json")
+        _check_scalars(path, scalars, fresh)
+        tel = engine.telemetry
+        expected = {k: (v.shape, (), v.dtype, 0) for k, v in fresh.items() if isinstance(v, np.ndarray)}
+        for name, ring in (("telemetry_facility", tel.facility), ("telemetry_rack_t", tel.rack_t),
+                           ("telemetry_racks", tel.racks)):
+            expected[name] = (None, ring.data.shape[1:], ring.data.dtype, max(ring.capacity, TELEMETRY_KEEP))
+        budget = sum(v.nbytes for v in fresh.values() if isinstance(v, np.ndarray)) + sum(
+            TELEMETRY_KEEP * int(np.prod(ring.data.shape[1:])) * ring.data.itemsize
+            for ring in (tel.facility, tel.rack_t, tel.racks)) + 16 * 1024**2
+        inf_ok = {k for k, v in fresh.items() if isinstance(v, np.ndarray) and v.dtype.kind == "f" and np.isinf(v).any()}
+        arrays = _read_arrays(path, r.read("state.npz", min(MAX_MEMBER_BYTES, 2 * budget)), expected, inf_ok)
         snap = dict(scalars)
         snap.update({k: v for k, v in arrays.items() if not k.startswith("telemetry_")})
         events = snap.pop("events", [])
@@ -305,10 +483,11 @@ def open_bundle(path: str | Path) -> Engine:
             engine.events.extend(event_from_row(row) for row in events)
             snap["n_events"] = len(engine.events)
             engine.restore(snap)
-        except (SimError, KeyError, TypeError, ValueError) as e:
-            raise BundleError(f"{path}: state does not fit its facility ({e})") from None
+        except (SimError, KeyError, TypeError, ValueError, OverflowError) as e:
+            raise _bad(path, f"state does not fit its facility ({e})") from None
+        if scenario is not None and not 0 <= engine._fault_cursor <= len(scenario.faults):
+            raise _bad(path, f"state.json: _fault_cursor {engine._fault_cursor} is outside the scenario's faults")
         engine._event_cursor = len(engine.events)
-        tel = engine.telemetry
         for name, ring in (("telemetry_facility", tel.facility), ("telemetry_rack_t", tel.rack_t),
                            ("telemetry_racks", tel.racks)):
             rows = arrays.get(name)

@@ -44,7 +44,7 @@ def one_line(text: str, limit: int = 500) -> str:
 def _show(value) -> str:
     """The offending value for a message, short."""
     if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 10**15:
-        return f"{float(value):.3g}"
+        return f"{float(value):.3g}" if abs(value) < 10**300 else f"an integer of {value.bit_length()} bits"
     r = repr(value)
     return r if len(r) <= 60 else r[:57] + "..."
 
@@ -101,11 +101,16 @@ def _json_depth(text: str) -> int:
     return int(np.cumsum(step).max(initial=0))
 
 
-def read_regular_file(path: Path, max_bytes: int = MAX_FILE_BYTES) -> bytes:
+def read_regular_file(path: Path, max_bytes: int = MAX_FILE_BYTES, follow_links: bool = True) -> bytes:
     """The bytes of a regular file of at most ``max_bytes``. Devices, FIFOs, sockets and folders are refused
-    without blocking (``/dev/zero``, a named pipe); the size is checked on the open file, not just its name."""
+    without blocking (``/dev/zero``, a named pipe); the size is checked on the open file, not just its name.
+    With ``follow_links=False`` a symbolic link is refused too (members of a bundle folder)."""
     name = one_line(str(path))
     flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+    if not follow_links:
+        if Path(path).is_symlink():
+            raise LoadError(name, [f"{name}: is a symbolic link; refusing to follow it out of the bundle"])
+        flags |= getattr(os, "O_NOFOLLOW", 0)
     try:
         fd = os.open(path, flags)
     except FileNotFoundError:
@@ -242,6 +247,15 @@ def load_scenario(ref: str | Path, facility: Facility | None = None) -> Scenario
     if facility is not None:
         check_scenario_targets(sc, facility, str(path))
     return sc
+
+
+def load_scenario_facility(sc: Scenario, scenario_path: str | Path) -> Facility:
+    """The facility a scenario names; a problem with it is reported as the scenario's (its ``facility`` field)."""
+    try:
+        return load_facility(sc.facility)
+    except LoadError as e:
+        name = one_line(str(scenario_path))
+        raise LoadError(name, [f"{name}: facility: {p}" for p in e.problems]) from None
 
 
 def check_scenario_targets(sc: Scenario, facility: Facility, name: str) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from .store import Store
+from .store import RowError, Store, _body, _int, _num, _short, _text, quarantine_rows
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS training_sessions (
@@ -24,6 +24,22 @@ _COLS = ("id", "trainee", "scenario", "title", "started", "sim_s", "score", "abo
          "report_path", "terms")
 
 
+def _check_session(row: dict, topology=None) -> None:
+    _int(row["id"], "id")
+    for c in ("trainee", "scenario", "started"):
+        _text(row[c], c)
+    for c in ("title", "ended", "log_path", "report_path"):
+        _text(row[c], c, optional=True)
+    _num(row["sim_s"], "sim_s", non_negative=True)
+    _num(row["score"], "score")
+    _int(row["aborted"], "aborted")
+    _int(row["seed"], "seed", optional=True)
+    terms = json.loads(row["terms"]) if isinstance(row["terms"], str) and row["terms"].startswith("[") else None
+    if not isinstance(terms, list) or not all(isinstance(t, dict) for t in terms):
+        _body(row["terms"], "terms")  # names the problem (not JSON, or not a list)
+        raise RowError("terms is not a list of score terms")
+
+
 class SessionStore:
     """Training sessions in a workspace database (a :class:`Store`, or a path to open one)."""
 
@@ -33,6 +49,9 @@ class SessionStore:
         with self.store.transaction() as con:
             for stmt in filter(None, (s.strip() for s in _SCHEMA.split(";"))):
                 con.execute(stmt)
+        # damaged rows move to the quarantine table (kept whole), so listing the others never fails
+        self.quarantined: list[str] = quarantine_rows(self.store, {"training_sessions": (
+            lambda r: f"training session {_short(r['id'])}", _check_session)})
 
     def close(self) -> None:
         if self._own:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -73,6 +74,8 @@ def check_file(path: str | Path) -> None:
         return
     if p.is_dir():
         raise StoreError(f"{name}: is a folder, not a database file")
+    if not p.is_file():  # a FIFO or a device would block or stream for ever
+        raise StoreError(f"{name}: not a regular file (a device, pipe or socket); not a database")
     try:
         with open(p, "rb") as fh:
             head = fh.read(100)
@@ -105,8 +108,8 @@ def check_file(path: str | Path) -> None:
                              f"{', '.join(sorted(missing))}). The file was left untouched.")
         bad = con.execute("PRAGMA quick_check(5)").fetchall()
         if bad and bad[0][0] != "ok":
-            raise StoreError(f"{name}: the database is damaged ({'; '.join(r[0] for r in bad)}). "
-                             "The file was left untouched.")
+            detail = " ".join("; ".join(str(r[0]) for r in bad).split())  # quick_check's lines, as one line
+            raise StoreError(f"{name}: the database is damaged ({detail[:300]}). The file was left untouched.")
     except sqlite3.DatabaseError as e:
         raise StoreError(f"{name}: the database is damaged or not a database ({e}). "
                          "The file was left untouched.") from None
@@ -316,10 +319,195 @@ class Store:
                         "VALUES (?, ?, ?, ?, ?, ?)", (row["id"], row["part"], row["qty"], row["ordered_t"],
                                                       row["arrive_t"], int(bool(row["delivered"]))))
 
+    def quarantine_bad_rows(self, topology=None, checks: dict | None = None) -> list[str]:
+        """Move rows that cannot be used (a body that is not JSON, a number stored as text, a target that is not
+        an address of ``topology``, ...) into the ``quarantine`` table, so the rest loads; returns one line per
+        row moved. Nothing is deleted: the quarantined row is kept whole with its reason."""
+        return quarantine_rows(self, _CHECKS, topology, checks)
+
+    def quarantined(self) -> list[dict]:
+        try:
+            return [{"id": r[0], "source": r[1], "row": r[2], "reason": r[3], "wall_time": r[4]}
+                    for r in self.con.execute("SELECT id, source, row, reason, wall_time FROM quarantine ORDER BY id")]
+        except sqlite3.OperationalError:
+            return []  # no quarantine table: nothing was ever quarantined
+
     def orders(self) -> list[dict]:
         cols = ("id", "part", "qty", "ordered_t", "arrive_t", "delivered")
         return [dict(zip(cols, r, strict=True)) | {"delivered": bool(r[5])}
                 for r in self.con.execute(f"SELECT {', '.join(cols)} FROM orders ORDER BY id")]
+
+
+# ------------------------------------------------------------------ damaged rows
+_QUARANTINE_SCHEMA = """CREATE TABLE IF NOT EXISTS quarantine (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, source TEXT NOT NULL, row TEXT NOT NULL, reason TEXT NOT NULL,
+    wall_time TEXT NOT NULL)"""
+_WO_STATES = ("open", "assigned", "in_progress", "testing", "closed", "cancelled")
+MAX_BODY_CHARS = 4 * 1024 * 1024
+
+
+class RowError(ValueError):
+    pass
+
+
+def _num(v, what: str, optional: bool = False, non_negative: bool = False) -> None:
+    if v is None and optional:
+        return
+    if isinstance(v, bool) or not isinstance(v, int | float) or abs(v) > 1e15 or not math.isfinite(v):
+        raise RowError(f"{what} {_short(v)} is not a finite number")
+    if non_negative and v < 0:
+        raise RowError(f"{what} {_short(v)} is negative")
+
+
+def _int(v, what: str, optional: bool = False, non_negative: bool = True) -> None:
+    if v is None and optional:
+        return
+    if isinstance(v, bool) or not isinstance(v, int) or (non_negative and v < 0) or abs(v) > 2**62:
+        raise RowError(f"{what} {_short(v)} is not a whole number" + (" >= 0" if non_negative else ""))
+
+
+def _text(v, what: str, optional: bool = False) -> None:
+    if v is None and optional:
+        return
+    if not isinstance(v, str) or len(v) > 100_000:
+        raise RowError(f"{what} {_short(v)} is not text")
+
+
+def _short(v) -> str:
+    r = repr(v)
+    return r if len(r) <= 40 else r[:37] + "..."
+
+
+def _body(text, what: str = "body"):
+    if not isinstance(text, str) or len(text) > MAX_BODY_CHARS:
+        raise RowError(f"{what} is not JSON text")
+    try:
+        d = json.loads(text)
+    except (ValueError, RecursionError):
+        raise RowError(f"{what} is not JSON") from None
+    if not isinstance(d, dict):
+        raise RowError(f"{what} is a JSON {type(d).__name__}, not an object")
+    return d
+
+
+def _check_wo(row: dict, topology) -> dict:
+    _int(row["id"], "id")
+    for c in ("target", "fault", "recipe", "state"):
+        _text(row[c], c)
+    if row["state"] not in _WO_STATES:
+        raise RowError(f"state {_short(row['state'])} is not a work-order state")
+    _int(row["priority"], "priority")
+    _num(row["created_t"], "created_t", non_negative=True)
+    for c in ("assigned_t", "started_t", "finished_t"):
+        _num(row[c], c, optional=True, non_negative=True)
+    for c in ("source", "created_by", "technician"):
+        _text(row[c], c, optional=True)
+    body = _body(row["body"])
+    if not isinstance(body.get("steps", []), list) or not all(isinstance(x, dict) for x in body.get("steps", [])):
+        raise RowError("body: steps is not a list of steps")
+    held = body.get("held", {})
+    if not isinstance(held, dict) or not all(isinstance(v, list) and all(isinstance(x, str) for x in v)
+                                             for v in held.values()):
+        raise RowError("body: held is not lists of addresses")
+    if topology is not None:
+        try:
+            topology.parse(row["target"])
+        except Exception:  # AddressError and anything an odd string raises
+            raise RowError(f"target {_short(row['target'])} is not an address of this facility") from None
+    return body
+
+
+def _check_tech(row: dict, topology) -> dict:
+    _text(row["name"], "name")
+    body = _body(row["body"])
+    if body.get("name") != row["name"]:
+        raise RowError("body: name does not match")
+    loc = body.get("location")
+    if not (loc is None or isinstance(loc, str) or (isinstance(loc, list) and len(loc) <= 8 and all(
+            isinstance(x, int) and not isinstance(x, bool) and 0 <= x < 10**7 for x in loc))):
+        raise RowError(f"body: location {_short(loc)} is not a place")
+    _int(body.get("busy_wo"), "busy_wo", optional=True)
+    _int(body.get("jobs_done", 0), "jobs_done")
+    _num(body.get("busy_s", 0.0), "busy_s", non_negative=True)
+    return body
+
+
+def _check_stock(row: dict, topology) -> None:
+    _text(row["part"], "part")
+    _int(row["on_hand"], "on_hand")
+
+
+def _check_order(row: dict, topology) -> None:
+    _int(row["id"], "id")
+    _text(row["part"], "part")
+    _int(row["qty"], "qty")
+    _num(row["ordered_t"], "ordered_t", non_negative=True)
+    _num(row["arrive_t"], "arrive_t", non_negative=True)
+    _int(row["delivered"], "delivered")
+
+
+def _check_alarm(row: dict, topology) -> None:
+    _int(row["id"], "id")
+    for c in ("rule", "component", "state"):
+        _text(row[c], c)
+    _int(row["severity"], "severity")
+    _num(row["raised_t"], "raised_t")
+    for c in ("acked_t", "cleared_t", "value", "limit_value", "shelved_until"):
+        _num(row[c], c, optional=True)
+    for c in ("acked_by", "unit", "detail"):
+        _text(row[c], c, optional=True)
+
+
+_CHECKS = {  # table -> (how a row is named, check)
+    "work_orders": (lambda r: f"work order {_short(r['id'])}", _check_wo),
+    "technicians": (lambda r: f"technician {_short(r['name'])}", _check_tech),
+    "stock": (lambda r: f"stock of {_short(r['part'])}", _check_stock),
+    "orders": (lambda r: f"parts order {_short(r['id'])}", _check_order),
+    "alarms": (lambda r: f"alarm {_short(r['id'])}", _check_alarm),
+}
+
+
+def _blob_safe(v):
+    return v.hex() if isinstance(v, bytes) else v
+
+
+def quarantine_rows(store: Store, tables: dict, topology=None, checks: dict | None = None) -> list[str]:
+    """Move every row that fails its check out of its table into ``quarantine`` (kept whole, as JSON, with the
+    reason), in one transaction; returns one line per row naming it and what is wrong. ``tables`` maps a table
+    to (namer, check(row, topology)); ``checks`` adds a caller's own check per table (e.g. that a work order
+    rebuilds), which may raise anything: the row is then quarantined with that message."""
+    bad: list[tuple[str, int, dict, str]] = []
+    con = store.con
+    for table, (namer, check) in tables.items():
+        cur = con.execute(f"SELECT rowid, * FROM {table}")
+        cols = [d[0] for d in cur.description][1:]
+        for r in cur:
+            row = dict(zip(cols, r[1:], strict=True))
+            try:
+                body = check(row, topology)
+                extra = (checks or {}).get(table)
+                if extra is not None:
+                    full = dict(row)
+                    if isinstance(body, dict):
+                        full.pop("body", None)
+                        full.update(body)
+                    extra(full)
+            except Exception as e:  # noqa: BLE001 -- any failure of a row's check quarantines that row
+                try:
+                    name = namer(row)
+                except Exception:  # noqa: BLE001
+                    name = f"{table} row {r[0]}"
+                bad.append((table, r[0], row, f"{name}: {e}"))
+    if not bad:
+        return []
+    with store.transaction() as con:
+        con.execute(_QUARANTINE_SCHEMA)
+        for table, rowid, row, reason in bad:
+            con.execute("INSERT INTO quarantine (source, row, reason, wall_time) VALUES (?, ?, ?, ?)",
+                        (table, json.dumps({k: _blob_safe(v) for k, v in row.items()}, default=repr), reason,
+                         _wall()))
+            con.execute(f"DELETE FROM {table} WHERE rowid = ?", (rowid,))
+    return [" ".join(reason.split()) for _, _, _, reason in bad]
 
 
 def open_store(path: str | Path) -> Store:
@@ -333,4 +521,4 @@ def workspace_db_path(workspace: str | Path) -> Path:
 
 
 __all__ = ["Store", "StoreError", "check_file", "open_store", "workspace_db_path", "APPLICATION_ID",
-           "SCHEMA_VERSION"]
+           "SCHEMA_VERSION", "quarantine_rows"]

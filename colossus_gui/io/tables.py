@@ -109,7 +109,14 @@ def write_rack_csv(engine: Engine, path: Path) -> None:
 def _preamble(engine: Engine) -> list[str]:
     """Comment lines a spreadsheet shows and a CSV reader can skip (``comment='#'``)."""
     iso = iso_times(engine, np.array([engine.t]))[0]
-    return [f"# facility {safe_cell(engine.facility.name)}; seed {engine.seed}; simulated time {engine.t!r} s ({iso})"]
+    return [f"# facility {comment_text(engine.facility.name)}; seed {engine.seed}; simulated time {engine.t!r} s "
+            f"({iso})"]
+
+
+def comment_text(value) -> str:
+    """Text for a ``#`` comment line: one line (a newline would start a row a spreadsheet reads, formula and
+    all), printable characters only."""
+    return "".join(c if c.isprintable() else " " for c in " ".join(str(value).split()))
 
 
 def write_chart_csv(engine: Engine, path: Path, channels: list[str], t_min: float | None = None,
@@ -237,4 +244,4 @@ def write_work_orders_csv(engine: Engine, path: Path, rows: Iterable[dict]) -> N
 
 __all__ = ["write_gpu_csv", "write_rack_csv", "write_chart_csv", "write_events_csv", "write_rack_history_csv",
            "GPU_COLUMNS", "RACK_COLUMNS", "write_alarms_csv", "write_work_orders_csv",
-           "ALARM_COLUMNS", "WORK_ORDER_COLUMNS", "repair_time_s"]
+           "ALARM_COLUMNS", "WORK_ORDER_COLUMNS", "repair_time_s", "comment_text"]

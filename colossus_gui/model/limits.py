@@ -49,7 +49,7 @@ def check_number(value, where: str = "") -> None:
 
 def _short(v) -> str:
     if isinstance(v, int) and abs(v) > 10**15:
-        return f"{float(v):.3g}"
+        return f"{float(v):.3g}" if abs(v) < 10**300 else f"an integer of {v.bit_length()} bits"
     return repr(v)
 
 

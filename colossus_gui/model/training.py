@@ -347,6 +347,9 @@ class ScriptedAction(Spec):
             raise ValueError("restore needs name (a snapshot) or to_t (seconds)")
         if self.repeat_s is not None and (self.at is None or self.when is not None):
             raise ValueError("repeat_s goes with at (and without when)")
+        if self.repeat_s is not None and a == "restore":
+            raise ValueError(f"{a} cannot repeat (repeat_s {self.repeat_s:g}): going back in time every "
+                             f"{self.repeat_s:g} s would never end")
         return self
 
     def args(self) -> dict:

@@ -206,22 +206,10 @@ def _json_default(o):
 
 
 def read_log(path: str | Path) -> list[dict]:
-    """The records of a session log; a last line cut short by a crash is skipped."""
-    out = []
-    with open(path, encoding="utf-8") as fh:
-        lines = fh.read().split("\n")
-    for i, line in enumerate(lines):
-        if not line.strip():
-            continue
-        try:
-            out.append(json.loads(line))
-        except json.JSONDecodeError:
-            if i >= len(lines) - 2:
-                break  # torn last line
-            raise ValueError(f"{path}:{i + 1}: not a session log line") from None
-    if not out or out[0].get("type") != "header" or out[0].get("format") != LOG_FORMAT:
-        raise ValueError(f"{path}: not a Colossus GUI session log (no {LOG_FORMAT} header)")
-    return out
+    """The records of a session log, each checked (``io.session_log``); a last line cut short by a crash is
+    skipped. Raises ValueError naming file, line and problem."""
+    from ..io.session_log import read_session_log
+    return read_session_log(path)
 
 
 def _wall() -> str:

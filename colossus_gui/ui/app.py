@@ -163,6 +163,21 @@ def save_png_atomic(image, path: str | Path) -> None:
             os.unlink(tmp)
 
 
+def no_display_message(env=None) -> str | None:
+    """One line when no window can be opened (Linux/BSD without X11 or Wayland): Qt would otherwise abort with
+    its xcb plugin message and a core dump."""
+    env = os.environ if env is None else env
+    if not sys.platform.startswith(("linux", "freebsd", "openbsd", "netbsd")):
+        return None
+    platform = env.get("QT_QPA_PLATFORM", "")
+    if platform and not platform.startswith(("xcb", "wayland")):
+        return None  # offscreen, vnc, eglfs, ...: the user chose a platform that needs no display server
+    if env.get("DISPLAY") or env.get("WAYLAND_DISPLAY"):
+        return None
+    return ("no display found (set DISPLAY or WAYLAND_DISPLAY, or use the headless commands: colossus-gui run, "
+            "snapshot, train, validate; see colossus-gui --help)")
+
+
 def _load(args, settings: QSettings | None):
     """(facility, scenario, facility_ref). Raises LoadError for what the user named on the command line."""
     from ..io.loader import (
@@ -201,6 +216,13 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(list(sys.argv[1:] if argv is None else argv))
     if not 0.1 <= args.speed <= 10000:
         print(f"colossus-gui: error: --speed {args.speed:g}: must be between 0.1 and 10000", file=sys.stderr)
+        return EXIT_USAGE
+    if args.seed is not None and not 0 <= args.seed <= 2**32 - 1:
+        print(f"colossus-gui: error: --seed {args.seed}: must be a whole number from 0 to {2**32 - 1}", file=sys.stderr)
+        return EXIT_USAGE
+
+    if QApplication.instance() is None and (msg := no_display_message()):
+        print(f"colossus-gui: {msg}", file=sys.stderr)
         return EXIT_USAGE
 
     # Files first: a bad --facility/--scenario is reported on the terminal (exit code 2) before any window.

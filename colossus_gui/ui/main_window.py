@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 import os
 import platform
+import sqlite3
 import sys
 import time
 import traceback
@@ -987,10 +988,21 @@ class MainWindow(QMainWindow):
 
             from ..io.store import Store, StoreError
             folder = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppDataLocation)
-            path = os.path.join(folder, f"{engine.facility.name}.sqlite")
+            from ..model.limits import safe_file_stem
+            from ..ops.work_orders import WorkOrder
+            path = os.path.join(folder, f"{safe_file_stem(engine.facility.name)}.sqlite")  # stays in the folder
             try:
                 store = Store(path)
-            except StoreError as e:
+                bad = store.quarantine_bad_rows(engine.topo, {"work_orders": WorkOrder.from_row})
+                if bad:  # the rest loads; the damaged rows are kept in the quarantine table
+                    QTimer.singleShot(0, lambda b=bad, p=path: self._error_box(
+                        "Damaged rows set aside", f"{p}: {len(b)} damaged row(s) moved to its quarantine table ("
+                        + "; ".join(b[:3]) + ("; ..." if len(b) > 3 else "") + "). The rest of the workspace "
+                        "loaded.", "\n".join(b)))
+            except (StoreError, sqlite3.Error) as e:
+                if store is not None:
+                    store.close()
+                    store = None
                 QTimer.singleShot(0, lambda m=str(e): self._error_box(
                     "Workspace database not used", m + "\nThe file was left untouched; alarms and work orders "
                     "will not be saved this session."))
