@@ -18,6 +18,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from ..model.limits import DEFAULT_LIMITS, Limits
+from .figures import GOODPUT_WINDOW_S, goodput_now, rolling_goodput, warming_up
 from .sim_driver import format_clock
 
 TIME_RANGES: tuple[tuple[str, float | None], ...] = (
@@ -128,7 +129,8 @@ def _chart_specs() -> list[_ChartSpec]:
         _ChartSpec("pue", "PUE", [_CurveSpec("pue", "PUE", "pue", fmt="{:.3f}")], min_span=0.05),
         _ChartSpec("service", "Service %", [
             _CurveSpec("gpus_in_service", "GPUs in service", "in_service", fmt="{:.2f}"),
-            _CurveSpec("goodput", "goodput", "goodput", scale=100.0, fmt="{:.2f}")], min_span=2.0),
+            _CurveSpec("goodput", f"goodput {GOODPUT_WINDOW_S / 60:g} min", "goodput", scale=100.0,
+                       fmt="{:.2f}")], min_span=2.0),
     ]
 
 
@@ -447,6 +449,8 @@ class ChartPanelWidget(QWidget):
             fed = []
             for curve, cs in zip(curves, spec.curves, strict=True):
                 y = rows[:, idx[cs.key]]
+                if cs.key == "goodput":  # the rolling window, from enough history before the first point
+                    y = self._rolling_goodput(ring, len(rows))
                 if cs.key == "gpus_in_service":
                     y = y * (100.0 / n_gpus)
                 elif cs.scale != 1.0:
@@ -457,6 +461,13 @@ class ChartPanelWidget(QWidget):
         self._fit_all_y()
         self.redraw_count += 1
         return True
+
+    def _rolling_goodput(self, ring, n: int) -> np.ndarray:
+        idx = self.engine.telemetry.index
+        last = ring_tail(ring, 2)[:, idx["t_s"]]
+        dt = float(last[-1] - last[0]) if len(last) == 2 and last[-1] > last[0] else 1.0
+        more = ring_tail(ring, n + int(GOODPUT_WINDOW_S / dt) + 2)
+        return rolling_goodput(more[:, idx["t_s"]], more[:, idx["goodput"]], GOODPUT_WINDOW_S)[-n:]
 
     def _fit_all_y(self) -> None:
         x0, x1 = self.master.getViewBox().viewRange()[0]
@@ -523,6 +534,8 @@ class ChartPanelWidget(QWidget):
                 title = spec.title
                 for cs in spec.curves:
                     v = latest.get(cs.key)
+                    if cs.key == "goodput" and v is not None:
+                        v = goodput_now(eng)
                     if v is None:
                         val = "–"
                     elif cs.key == "gpus_in_service":
@@ -537,7 +550,14 @@ class ChartPanelWidget(QWidget):
             self.plots[spec.name].setTitle(html, size="8pt")
         if eng is not None:
             where = f"rack {eng.topo.rack_address(self._rack)}" if self._rack is not None else "facility"
-            self.context_label.setText(f"water chart: {where}")
+            if warming_up(eng):  # no samples yet: say so instead of empty plots
+                self.context_label.setText("warming up")
+                self.context_label.setToolTip("The charts fill from the first simulated second (Run: Space)")
+            else:
+                self.context_label.setText(f"water: {where} · goodput so far {eng.goodput():.1%}")
+                self.context_label.setToolTip("The water chart follows the selected rack (or the facility). "
+                                              f"Goodput: the chart shows the last {GOODPUT_WINDOW_S / 60:g} min; "
+                                              "'so far' is since the start of the run")
 
     @staticmethod
     def _swatch(color: str, label: str, value: str) -> str:

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 
 from ..model.addresses import Address
 from ..sim.engine import GT_STATE_NAMES, JOB_STATE_NAMES
+from .figures import goodput_text, swing, swing_text
 
 SITE = Address("site", 0, text="SITE")
 
@@ -55,16 +56,17 @@ def component_properties(engine, addr: Address) -> list[tuple[str, str]]:
     k = addr.kind
     rows: list[tuple[str, str]] = []
     if k == "site":
-        it = engine.it_w / 1e6
+        # swinging quantities: mean and range over the swing window, as the site view and status bar show them
+        pue = swing(engine, "pue")
         rows += [("Facility", f"{f.name}: {topo.n_halls} halls, {topo.n_racks:,} racks, {topo.n_gpus:,} GPUs"),
-                 ("IT power", f"{it:.2f} MW"), ("Facility power", f"{engine.facility_w / 1e6:.2f} MW"),
-                 ("Cooling power", f"{engine.cooling_w / 1e6:.2f} MW"),
-                 ("PUE", f"{engine.facility_w / engine.it_w:.3f}" if engine.it_w > 0 else "n/a"),
+                 ("IT power", swing_text(engine, "it_mw")), ("Facility power", swing_text(engine, "facility_mw")),
+                 ("Cooling power", swing_text(engine, "cooling_mw")),
+                 ("PUE", f"{pue[0]:.3f}" if pue is not None and pue[0] > 0 else "n/a"),
                  ("Ambient", f"{engine.ambient_c():.1f} °C"),
                  ("GPUs in service", f"{int(engine.rack_gpus_up.sum()):,} / {topo.n_gpus:,}"),
                  ("Throttled GPUs", f"{int(engine.rack_throttled.sum()):,}"),
                  ("Hottest GPU", f"{float(engine.rack_hottest_c.max()):.1f} °C"),
-                 ("Goodput", f"{engine.goodput():.2%}")]
+                 ("Goodput", goodput_text(engine))]
         for j, job in enumerate(engine.jobs):
             rows.append((f"Job {job.name}", f"{JOB_STATE_NAMES[int(engine.job_state[j])]}, "
                                             f"{int(engine.job_gpus[j]):,} GPUs, speed {engine.job_speed[j]:.0%}, "
