@@ -164,6 +164,7 @@ class AlarmPanelWidget(QWidget):
         self.ack_all_button.clicked.connect(self._on_ack_all_clicked)
         self.shelve_button.clicked.connect(self._on_shelve_clicked)
         self.counts_label = QLabel(objectName="alarmCounts")
+        self.counts_label.setWordWrap(True)  # a narrow dock wraps the counts instead of cutting them
 
         top = QHBoxLayout()
         for w in (self.severity_box, self.hall_box, self.rule_box, self.shelved_box):

@@ -721,6 +721,7 @@ class MainWindow(QMainWindow):
             _call(self.rack_view, "set_rack", rack)
             self._ensure_view("tray")
             _call(self.tray_view, "set_tray", tray)
+            _call(self.tray_view, "highlight", addr.text if addr.kind != "tray" else "")
             _call(self.hall_view, "select", rack)
             self.tabs.setCurrentWidget(self.tray_view)
         self._set_selection(addr)
@@ -1270,6 +1271,7 @@ class MainWindow(QMainWindow):
         self.alarm_label.setStyleSheet(f"color: {warn}; font-weight: bold;" if bad else "")
         if self.inspector.isVisible():
             self.inspector.refresh()
+        _call(self.views["tray"], "refresh_text")  # tile figures from the same step as the inspector
         if self.charts is not None and self.charts.isVisible():
             self.charts.refresh_text()
         if self.training is not None:
