@@ -497,7 +497,6 @@ class WorkOrderPanelWidget(QWidget):
         self.create_button.clicked.connect(self._on_create_clicked)
         self.tech_box = QComboBox(objectName="workOrderTechnician")
         self.tech_box.setToolTip("Free technicians on shift with the skill the selected order needs")
-        self.tech_box.setPlaceholderText("technician…")
         self.tech_box.currentIndexChanged.connect(
             lambda _i: self.assign_button.setEnabled(bool(self.tech_box.currentText())))
         self.assign_button = QPushButton("Assign", objectName="workOrderAssign")
