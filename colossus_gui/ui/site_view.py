@@ -72,6 +72,7 @@ class SiteView(QWidget):
         self.setMinimumSize(480, 360)
         self.engine = None
         self._texts: list[tuple[QRectF, str, QRectF]] = []
+        self._compact = False
         self._fig: dict = {}
         self._hits: list[tuple[QRectF, str, str]] = []   # (rect, address or 'hall:i', tooltip)
         self._layout_size = None
@@ -149,10 +150,15 @@ class SiteView(QWidget):
         left_w = max(200.0, min(300.0, w * 0.2))
         lh = self.fontMetrics().height() + 2
         n_gt = len(self.engine.gt_state) if self.engine else 0
-        gt_rows = math.ceil(n_gt / 8) if n_gt else 0
+        gt_rows = math.ceil(n_gt / self._gt_cols(n_gt)) if n_gt else 0
         heights = [32 + 4 * lh + 8, 32 + 3 * lh + 30, 32 + lh + gt_rows * 30 + 10, 32 + 5 * lh + 8]
-        gap = max(m, (h - 2 * m - sum(heights)) / 3.0)
-        y = m
+        # a short view (1280×720 with docks): tighter panels and a 3-line totals panel, never text cut off
+        self._compact = sum(heights) + 5 * m > h
+        if self._compact:
+            heights = [24 + 3 * lh + 2, 24 + 3 * lh + 18, 24 + lh + gt_rows * 16 + 4, 24 + 3 * lh + 2]
+        m_top = 6.0 if self._compact else m
+        gap = max(4.0 if self._compact else m, (h - 2 * m_top - sum(heights)) / 3.0)
+        y = m_top
         for key, hh in zip(("grid", "yard", "turbines", "totals"), heights, strict=True):
             r[key] = QRectF(m, y, left_w, hh)
             y += hh + gap
@@ -187,6 +193,8 @@ class SiteView(QWidget):
             fm = QFontMetricsF(font)
         if max(fm.horizontalAdvance(s) for s in parts) > rect.width():
             text = "\n".join(fm.elidedText(s, Qt.TextElideMode.ElideRight, max(0.0, rect.width())) for s in parts)
+            if not text.strip():
+                return  # no room at all (the tooltip has it)
         p.save()
         p.setFont(font)
         p.drawText(rect, int(align), text)
@@ -196,6 +204,11 @@ class SiteView(QWidget):
     def drawn_text(self) -> list[tuple[QRectF, str, QRectF]]:
         """Every text of the last paint: (rectangle it covers, text as drawn, the box it had to fit)."""
         return list(self._texts)
+
+    @staticmethod
+    def _gt_cols(n_gt: int) -> int:
+        """Turbine cells per row: 8 for the first site, 10 when there are dozens (the 200k site has 30)."""
+        return min(n_gt, 8 if n_gt <= 16 else 10) or 1
 
     def resizeEvent(self, e):  # noqa: N802
         self._layout_size = None
@@ -301,10 +314,12 @@ class SiteView(QWidget):
             p.drawRoundedRect(rect, 6, 6)
             p.setPen(fg)
             p.setFont(bold)
-            self._fit(p, QRectF(rect.left() + 10, rect.top() + 6, rect.width() - 18, p.fontMetrics().height() + 2),
+            self._fit(p, QRectF(rect.left() + 10, rect.top() + (3 if self._compact else 6), rect.width() - 18,
+                                p.fontMetrics().height() + 2),
                       title, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
 
-        def lines(rect: QRectF, texts, top=28.0, step=None):
+        def lines(rect: QRectF, texts, top=None, step=None):
+            top = top if top is not None else (22.0 if self._compact else 28.0)
             step = step or max(15.0, p.fontMetrics().height() + 2)
             y = rect.top() + top
             for item in texts:
@@ -320,9 +335,14 @@ class SiteView(QWidget):
         sag = F["grid_avail_mw"] < F["grid_limit_mw"] * 0.999
         panel(g, "Grid & substation", CRIT_COLOR if sag else None)
         p.setFont(base_font)
-        lines(g, [f"import {F['grid_mw']:.1f} MW", f"limit {F['grid_limit_mw']:.0f} MW",
-                  (f"available {F['grid_avail_mw']:.1f} MW", CRIT_COLOR if sag else fg),
-                  f"ambient {F['ambient_c']:.1f} °C"])
+        if self._compact:  # three lines: the limit joins the available figure
+            lines(g, [f"import {F['grid_mw']:.1f} MW",
+                      (f"available {F['grid_avail_mw']:.1f} of {F['grid_limit_mw']:.0f} MW", CRIT_COLOR if sag else fg),
+                      f"ambient {F['ambient_c']:.1f} °C"])
+        else:
+            lines(g, [f"import {F['grid_mw']:.1f} MW", f"limit {F['grid_limit_mw']:.0f} MW",
+                      (f"available {F['grid_avail_mw']:.1f} MW", CRIT_COLOR if sag else fg),
+                      f"ambient {F['ambient_c']:.1f} °C"])
         self._hits.append((g, "GRID", f"Grid connection and substation (GRID)\nimport {F['grid_mw']:.1f} MW of "
                            f"{F['grid_avail_mw']:.1f} MW available (limit {F['grid_limit_mw']:.0f} MW)"))
         # Megapack yard
@@ -333,7 +353,7 @@ class SiteView(QWidget):
                            (f"{'discharging' if bmw > 0.05 else 'charging' if bmw < -0.05 else 'idle'} "
                             f"{abs(bmw):.1f} MW", POWER_COLOR if bmw > 0.05 else CHARGE_COLOR if bmw < -0.05 else fg),
                            f"max {F['batt_max_mw']:.0f} MW"])
-        bar = QRectF(yd.left() + 10, min(y_end + 4, yd.bottom() - 22), yd.width() - 20, 14)
+        bar = QRectF(yd.left() + 10, min(y_end + 2, yd.bottom() - 16), yd.width() - 20, 10 if self._compact else 14)
         p.setPen(QPen(fg, 1))
         p.setBrush(Qt.BrushStyle.NoBrush)
         p.drawRect(bar)
@@ -348,7 +368,7 @@ class SiteView(QWidget):
         p.setFont(base_font)
         y0 = lines(tb, [f"{gt_total:.1f} MW of {n_gt * F['gt_rating']:.0f} MW"])
         if n_gt:
-            cols = min(n_gt, 8)
+            cols = self._gt_cols(n_gt)
             rows = math.ceil(n_gt / cols)
             cell_w = (tb.width() - 20) / cols
             cell_h = max(14.0, min(34.0, (tb.bottom() - y0 - 8) / max(1, rows)))
@@ -375,9 +395,11 @@ class SiteView(QWidget):
         p.setFont(base_font)
         # the training swing moves IT and facility power by a third every few seconds: mean and range over
         # the last swing window, the same figures the status bar and the inspector show
-        lines(tot, [f"facility {swing_text(self.engine, 'facility_mw')}",
-                    f"IT {swing_text(self.engine, 'it_mw')}",
-                    f"cooling {F['cooling_mw']:.1f} MW", f"losses, other {other:.1f} MW", f"PUE {pue:.3f}"])
+        totals = [f"facility {swing_text(self.engine, 'facility_mw')}", f"IT {swing_text(self.engine, 'it_mw')}",
+                  f"cooling {F['cooling_mw']:.1f} MW", f"losses, other {other:.1f} MW", f"PUE {pue:.3f}"]
+        if self._compact:  # cooling is in the chiller plant's box; losses = facility - IT - cooling
+            totals = totals[:2] + [f"PUE {pue:.3f} · losses {other:.1f} MW"]
+        lines(tot, totals)
         self._hits.append((tot, "GRID", "Facility power = IT + cooling + electrical losses; PUE = facility / IT\n"
                            f"facility and IT: mean, then lowest–highest over the last {SWING_WINDOW_S:g} s "
                            "(the training swing)"))
@@ -440,6 +462,9 @@ class SiteView(QWidget):
                      (f"throttled {thr:,}", WARN_COLOR if thr else fg),
                      (f"cooling faults {faults}", WARN_COLOR if faults else fg)]
             fm = p.fontMetrics()
+            if max(fm.horizontalAdvance(t) for t, _ in texts) + 24 > hr.width():  # a small card: short forms
+                texts = [(f"{hot:.1f} °C", hot_color), (f"{up:,} up", fg),
+                         (f"{thr:,} thr.", WARN_COLOR if thr else fg), (f"{faults} faults", WARN_COLOR if faults else fg)]
             text_w = min(max(fm.horizontalAdvance(t) for t, _ in texts) + 24.0, hr.width())
             col = QRectF(hr.left(), hr.top(), text_w, hr.height())
             y_end = lines(col, texts, top=30)

@@ -536,7 +536,7 @@ class WorkOrderPanelWidget(QWidget):
         split.setStretchFactor(1, 1)
         split.setChildrenCollapsible(True)
         self.detail.setMinimumWidth(0)
-        self.table.setMinimumSize(120, 60)
+        self.table.setMinimumSize(120, 40)
         bl.addLayout(row1)
         bl.addWidget(split, 1)
         bl.addLayout(row2)
