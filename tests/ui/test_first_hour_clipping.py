@@ -55,7 +55,7 @@ def _painted_problems(view) -> list[str]:
 def _problems(win: MainWindow) -> list[str]:
     out = []
     for w in win.findChildren(QWidget):
-        if not w.isVisible() or not w.window() is win:
+        if not w.isVisible() or w.window() is not win:
             continue
         if isinstance(w, QLabel):
             p = _label_problem(w)

@@ -123,7 +123,7 @@ def test_hall_view_fills_its_pane_fit_works_and_labels_never_overlap(qtbot):
         bottom = max(r.bottom() for r, _t, _b in hall.drawn_text())
         assert bottom <= hall.height(), "nothing below the pane"
         texts = hall.drawn_text()
-        for rect, text, box in texts:
+        for rect, text, _box in texts:
             assert hall.rect().adjusted(-1, -1, 1, 1).contains(rect.toAlignedRect()), f"{text!r} clipped"
         labels = [(r, t) for r, t, _ in texts if t.startswith("R") and t[1:].isdigit()]
         for i, (a, ta) in enumerate(labels):
