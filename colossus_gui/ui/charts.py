@@ -30,15 +30,16 @@ MAX_EVENT_MARKERS = 24  # per plot; older markers are reused for newer faults
 # Curve colours per theme: legible on a dark control-room wall and on a printed (light) report.
 _COLORS = {
     "dark": {"it": "#5aa9ff", "grid": "#c8c8c8", "battery": "#4cd964", "turbine": "#ff9f40",
-             "grid_avail": "#808080", "soc": "#4cd964", "supply": "#4fa3ff", "return": "#ff6b6b",
+             "grid_avail": "#8c8c8c", "soc": "#4cd964", "supply": "#4fa3ff", "return": "#ff6b6b",
              "hot": "#ffb347", "max": "#ff6b6b", "p99": "#ffb347", "mean": "#5aa9ff", "pue": "#c792ea",
              "in_service": "#5aa9ff", "goodput": "#4cd964", "warn": "#ffb347", "crit": "#ff5252",
              "marker": "#ff9f40", "bg": "#1b1e23", "fg": "#c8ccd2", "grid_lines": 60},
-    "light": {"it": "#1f5fbf", "grid": "#444444", "battery": "#1b8a3a", "turbine": "#c0600a",
-              "grid_avail": "#999999", "soc": "#1b8a3a", "supply": "#1565c0", "return": "#c62828",
-              "hot": "#e65100", "max": "#c62828", "p99": "#e65100", "mean": "#1565c0", "pue": "#6a1b9a",
-              "in_service": "#1565c0", "goodput": "#1b8a3a", "warn": "#e65100", "crit": "#c62828",
-              "marker": "#d35400", "bg": "#ffffff", "fg": "#303030", "grid_lines": 40},
+    # light: every colour is also text (the legend in each chart's title): WCAG AA 4.5:1 on white
+    "light": {"it": "#1f5fbf", "grid": "#444444", "battery": "#177a33", "turbine": "#a84f00",
+              "grid_avail": "#6b6b6b", "soc": "#177a33", "supply": "#1565c0", "return": "#c62828",
+              "hot": "#b23c00", "max": "#c62828", "p99": "#b23c00", "mean": "#1565c0", "pue": "#6a1b9a",
+              "in_service": "#1565c0", "goodput": "#177a33", "warn": "#b23c00", "crit": "#c62828",
+              "marker": "#b54500", "bg": "#ffffff", "fg": "#303030", "grid_lines": 40},
 }
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QPoint, Qt, Signal
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHeaderView,
@@ -20,6 +21,7 @@ from PySide6.QtWidgets import (
 
 from ..model.addresses import Address
 from ..sim.engine import GT_STATE_NAMES, JOB_STATE_NAMES
+from .colors import text_color
 from .figures import goodput_text, swing, swing_text
 
 SITE = Address("site", 0, text="SITE")
@@ -255,7 +257,8 @@ class InspectorWidget(QWidget):
                 if col == 1:
                     item.setToolTip(text)
                     bad = "FAILED" in text or "TRIPPED" in text or text.startswith("YES")
-                    item.setForeground(Qt.GlobalColor.red if bad else t.palette().text())
+                    dark = t.palette().color(t.palette().ColorRole.Base).value() < 128
+                    item.setForeground(QColor(*text_color("critical", dark)) if bad else t.palette().text())
 
     def value_of(self, name: str) -> str | None:
         for i in range(self.table.rowCount()):

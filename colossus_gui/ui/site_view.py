@@ -25,6 +25,7 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QToolTip, QWidget
 
 from ..model.limits import DEFAULT_LIMITS, Limits
+from .colors import text_color
 from .figures import SWING_WINDOW_S, WARMUP_TEXT, swing_text, warming_up
 
 GT_STATES = ("off", "starting", "running", "tripped")
@@ -72,6 +73,7 @@ class SiteView(QWidget):
         self.setMinimumSize(480, 360)
         self.engine = None
         self._texts: list[tuple[QRectF, str, QRectF]] = []
+        self.text_pens: dict[str, QColor] = {}
         self._compact = False
         self._fig: dict = {}
         self._hits: list[tuple[QRectF, str, str]] = []   # (rect, address or 'hall:i', tooltip)
@@ -200,10 +202,20 @@ class SiteView(QWidget):
         p.drawText(rect, int(align), text)
         p.restore()
         self._texts.append((fm.boundingRect(rect, int(align), text), text, QRectF(rect)))
+        self.text_pens[text] = p.pen().color()  # tests check each text colour's contrast
 
     def drawn_text(self) -> list[tuple[QRectF, str, QRectF]]:
         """Every text of the last paint: (rectangle it covers, text as drawn, the box it had to fit)."""
         return list(self._texts)
+
+    def _text_pen(self, color, fg: QColor) -> QColor:
+        """Status colours as text: the theme's readable variant (pale amber on white failed WCAG AA)."""
+        dark = self.palette().color(QPalette.ColorRole.Base).value() < 128
+        if isinstance(color, str):
+            return QColor(*text_color(color, dark))
+        key = {POWER_COLOR.rgb(): "power", CHARGE_COLOR.rgb(): "charge", OK_COLOR.rgb(): "ok",
+               WARN_COLOR.rgb(): "warning", CRIT_COLOR.rgb(): "critical"}.get(QColor(color).rgb())
+        return QColor(*text_color(key, dark)) if key else QColor(color)
 
     @staticmethod
     def _gt_cols(n_gt: int) -> int:
@@ -230,6 +242,7 @@ class SiteView(QWidget):
         p.fillRect(self.rect(), bg)
         self._hits = []
         self._texts = []
+        self.text_pens = {}
         F, R = self._fig, self._rects
         base_font = QFont(self.font())
         small = QFont(base_font)
@@ -326,6 +339,7 @@ class SiteView(QWidget):
                 color = fg
                 if isinstance(item, tuple):
                     item, color = item
+                    color = self._text_pen(color, fg)
                 p.setPen(color)
                 self._fit(p, QRectF(rect.left() + 10, y, rect.width() - 20, step), item, Qt.AlignmentFlag.AlignLeft)
                 y += step
@@ -412,7 +426,7 @@ class SiteView(QWidget):
         info_w = min(260.0, plant.width() * 0.3)
         info = QRectF(plant.left(), plant.top(), info_w, plant.height())
         p.setPen(fg)
-        lines(info, [(f"supply {F['t_fs']:.1f} °C", sup_c), (f"return {F['t_fr']:.1f} °C", ret_c),
+        lines(info, [(f"supply {F['t_fs']:.1f} °C", "supply"), (f"return {F['t_fr']:.1f} °C", "return"),
                      f"COP {F['cop']:.2f}   cooling {F['cooling_mw']:.1f} MW"])
         cx0 = plant.left() + info_w
         p.setFont(small)
@@ -491,7 +505,7 @@ class SiteView(QWidget):
             self._fit(p, band.adjusted(10, 0, -10, 0), WARMUP_TEXT, Qt.AlignmentFlag.AlignCenter)
         if F["shed"] > 0:
             p.setFont(bold)
-            p.setPen(CRIT_COLOR)
+            p.setPen(self._text_pen(CRIT_COLOR, fg))
             p.drawText(QRectF(0, 0, self.width() - 14, 20), Qt.AlignmentFlag.AlignRight,
                        f"LOAD SHEDDING {F['shed']:.0%}")
         p.end()

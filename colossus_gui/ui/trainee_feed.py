@@ -10,6 +10,7 @@ from __future__ import annotations
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QLabel, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
 
+from .colors import text_color
 from .sim_driver import format_clock
 
 
@@ -52,10 +53,11 @@ class TraineeFeedWidget(QWidget):
         new = recs[self._seen:]
         for rec in new:
             item = QListWidgetItem(action_text(rec))
+            dark = self.palette().color(self.palette().ColorRole.Base).value() < 128
             if not rec.ok:
-                item.setForeground(QColor(222, 45, 38))
+                item.setForeground(QColor(*text_color("critical", dark)))
             elif rec.unnecessary:
-                item.setForeground(QColor(200, 120, 0))
+                item.setForeground(QColor(*text_color("warning", dark)))
             self.list.addItem(item)
         self._seen = len(recs)
         if new:

@@ -23,9 +23,10 @@ from __future__ import annotations
 import sqlite3
 
 from PySide6.QtCore import QModelIndex, Qt, Signal
-from PySide6.QtGui import QColor, QUndoCommand, QUndoStack
+from PySide6.QtGui import QColor, QPalette, QUndoCommand, QUndoStack
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QApplication,
     QCheckBox,
     QComboBox,
     QHBoxLayout,
@@ -52,8 +53,8 @@ from .sim_driver import format_clock
 from .work_order_dialog import WorkOrderDetailDialog
 
 _COLUMNS = ("ID", "Prio", "State", "Target", "Fault", "Technician", "Progress", "Created", "Step")
-_STATE_COLORS = {"open": colors.WARNING, "assigned": colors.SUPPLY_BLUE, "in_progress": colors.SUPPLY_BLUE,
-                 "testing": colors.OK, "closed": colors.OUT_OF_SERVICE, "cancelled": colors.OUT_OF_SERVICE}
+_STATE_TEXT = {"open": "warning", "assigned": "supply", "in_progress": "supply", "testing": "ok",
+               "closed": "out_of_service", "cancelled": "out_of_service"}
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 UNDO_LIMIT = 100
 _KEEP = object()
@@ -274,8 +275,9 @@ class WorkOrderTableModel(RowTableModel):
                     format_clock(w.created_t), _step_text(w))[c]
         if role == SORT_ROLE:
             return _SORT_KEYS[c](w)[0]
-        if role == Qt.ItemDataRole.ForegroundRole and c == 2:
-            return QColor(*_STATE_COLORS[w.state][:3])
+        if role == Qt.ItemDataRole.ForegroundRole and c == 2:  # text colours that pass WCAG AA in both themes
+            dark = QApplication.palette().color(QPalette.ColorRole.Base).value() < 128
+            return QColor(*colors.text_color(_STATE_TEXT[w.state], dark))
         if role == Qt.ItemDataRole.ToolTipRole and c in (3, 2):
             return (f"{w.recipe} repair of {w.target}; double-click for its details"
                     if w.steps else f"{w.target}: from the workspace history; double-click for its details")
