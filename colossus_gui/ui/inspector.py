@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..model.addresses import Address
+from ..model.limits import DEFAULT_LIMITS, Limits
 from ..sim.engine import GT_STATE_NAMES, JOB_STATE_NAMES
 from .colors import text_color
 from .figures import goodput_text, swing, swing_text
@@ -52,7 +53,7 @@ def _job_of_tray(engine, tray: int) -> str:
     return f"{engine.jobs[j].name} ({JOB_STATE_NAMES[int(engine.job_state[j])]})"
 
 
-def component_properties(engine, addr: Address) -> list[tuple[str, str]]:
+def component_properties(engine, addr: Address, limits: Limits = DEFAULT_LIMITS) -> list[tuple[str, str]]:
     """(property, value) rows describing ``addr`` now."""
     topo, f = engine.topo, engine.facility
     k = addr.kind
@@ -146,6 +147,8 @@ def component_properties(engine, addr: Address) -> list[tuple[str, str]]:
                     ("Isolated", "YES" if engine.rack_isolated[r] else "no")] + rows
             rows.append(("Limits", f"cap {engine.rack_t_cap_c[r]:g} °C, slowdown {engine.rack_t_slow_c[r]:g} °C, "
                                    f"shutdown {engine.rack_t_shut_c[r]:g} °C"))
+            rows.append(("Alarm limits", f"hottest GPU {limits['gpu_temp'].text()}; return "
+                                         f"{limits['rack_return_temp'].text()}"))
         rows.insert(0, ("Position", f"hall {topo.hall_names[int(topo.rack_hall[r])]}, row {int(topo.rack_row[r]) + 1}, "
                                     f"rack {int(topo.rack_pos[r]) + 1} in the row"))
     elif k in ("tray", "cpu", "psu", "nic"):
@@ -185,7 +188,8 @@ def component_properties(engine, addr: Address) -> list[tuple[str, str]]:
                  ("Power", f"{engine.gpu_power_w[r, gi]:.0f} W"), ("Clock", f"{engine.gpu_clock[r, gi]:.0%}"),
                  ("Health", _ok(engine.gpu_ok[r, gi])), ("Job", _job_of_tray(engine, t)),
                  ("Limits", f"cap {model.t_max_op_c:g} °C, slowdown {model.t_slowdown_c:g} °C, "
-                            f"shutdown {model.t_shutdown_c:g} °C")]
+                            f"shutdown {model.t_shutdown_c:g} °C"),
+                 ("Alarm limits", limits["gpu_temp"].text())]
     return rows
 
 
@@ -197,6 +201,7 @@ class InspectorWidget(QWidget):
     """Header with the address and kind, then the property table. Right-click asks for the fault menu."""
 
     context_menu_requested = Signal(str, QPoint)
+    limits: Limits = DEFAULT_LIMITS  # the alarm limits shown beside the hardware limits
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -242,7 +247,7 @@ class InspectorWidget(QWidget):
     def refresh(self) -> None:
         if self.engine is None or not self.isVisible() and self.table.rowCount():
             return
-        rows = component_properties(self.engine, self.address)
+        rows = component_properties(self.engine, self.address, self.limits)
         t = self.table
         if t.rowCount() != len(rows):
             t.setRowCount(len(rows))

@@ -1023,7 +1023,7 @@ class MainWindow(QMainWindow):
             if view is not None and hasattr(view, "alarm_severity_fn"):
                 view.alarm_severity_fn = self.ops.alarms.rack_severity
                 view.alarm_text_fn = self._rack_alarm_text
-        for v in (*self.views.values(), self.charts):  # one set of limits: colours, legends, chart lines
+        for v in (*self.views.values(), self.charts, self.inspector):  # one set of limits everywhere
             if v is not None:
                 v.limits = self.ops.alarms.thresholds
         self.work_order_panel.message_shown.connect(lambda m: self.statusBar().showMessage(m, 8000))

@@ -162,6 +162,9 @@ def test_one_definition_of_each_limit_for_colours_alarms_charts_and_tooltips(qtb
     qtbot.addWidget(charts)
     charts.set_engine(eng)
     assert [line.value() for line in charts.thresholds["gpu"]] == [th.warning, th.critical]
+    from colossus_gui.ui.inspector import component_properties
+    rows = dict(component_properties(eng, eng.topo.parse("H1-R001-T1-G1")))
+    assert rows["Alarm limits"] == th.text() == "warning ≥ 85.0 °C, critical ≥ 89.0 °C"
     # another alarm configuration moves every one of them together
     cfg = AlarmConfig.model_validate({"rules": {"gpu_temp": {"warning": 80, "critical": 86}}})
     custom = Limits(cfg)

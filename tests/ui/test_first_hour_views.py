@@ -169,3 +169,25 @@ def test_work_order_board_fills_its_pane_and_the_picker_shows_whom_it_assigns(qt
     assert ops.work_orders.get(wos[0].id).technician == chosen
     assert chosen in board.message.text(), "the board says whom it assigned"
     assert np.all([board.tech_box.itemText(i) != chosen for i in range(board.tech_box.count())])
+
+
+def test_all_gpus_overview_fits_every_hall_with_its_name(qtbot):
+    from colossus_gui.ui.gpu_heatmap_view import GpuHeatmapView
+    eng = Engine(small_facility(halls=8, rows=3, racks_per_row=8), seed=3)
+    eng.run(3)
+    view = GpuHeatmapView()
+    qtbot.addWidget(view)
+    view.resize(700, 420)
+    view.show()
+    qtbot.waitExposed(view)
+    view.set_engine(eng)
+    view.fit()
+    qtbot.wait(20)
+    vb = view.vb
+    (x0, x1), (y0, y1) = vb.viewRange()
+    lay = view.layout_map
+    assert x0 <= 0 and x1 >= lay.width and y0 <= 0 and y1 >= lay.height, "every hall in view"
+    vr = vb.mapRectToScene(vb.boundingRect())
+    for label in view._hall_labels:
+        r = label.mapRectToScene(label.boundingRect())
+        assert vr.adjusted(-1, -1, 1, 1).contains(r), f"{label.textItem.toPlainText()} cut off"
