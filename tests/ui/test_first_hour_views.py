@@ -173,11 +173,11 @@ def test_work_order_board_fills_its_pane_and_the_picker_shows_whom_it_assigns(qt
 
 def test_all_gpus_overview_fits_every_hall_with_its_name(qtbot):
     from colossus_gui.ui.gpu_heatmap_view import GpuHeatmapView
-    eng = Engine(small_facility(halls=8, rows=3, racks_per_row=8), seed=3)
+    eng = Engine(small_facility(halls=8, rows=14, racks_per_row=28), seed=3)
     eng.run(3)
     view = GpuHeatmapView()
     qtbot.addWidget(view)
-    view.resize(700, 420)
+    view.resize(620, 300)
     view.show()
     qtbot.waitExposed(view)
     view.set_engine(eng)
