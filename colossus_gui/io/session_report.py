@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..model.thresholds import DEFAULT_LIMITS
 from . import json_safe
 from .atomic import atomic_write_text
 from .csv_safe import safe_cell
@@ -27,17 +28,21 @@ ACTION_COLOR = "#1565c0"
 INSTRUCTOR_COLOR = "#6a1b9a"
 SERIES_COLORS = ("#d84315", "#2e7d32", "#1565c0", "#6a1b9a", "#ef6c00", "#00838f")
 
-# chart id -> (title, unit, [(channel, label)], limit lines [(value, label)])
+_GPU_T = DEFAULT_LIMITS["gpu_temp"]  # the alarm limits the app uses everywhere
+# chart id -> (title, unit, [(channel, label)], limit lines [(value, label)]); each chart has its own axis
+# (SoC and goodput on one axis made SoC a flat line), fractions shown in %
 CHARTS: tuple[tuple[str, str, str, tuple[tuple[str, str], ...], tuple[tuple[float, str], ...]], ...] = (
-    ("gpu_temp", "GPU temperature", "C", (("hottest_gpu_c", "hottest GPU"), ("p99_gpu_c", "p99 GPU")),
-     ((87.0, "87 C cap"),)),
-    ("water", "Facility water supply", "C", (("supply_c", "supply"),), ()),
+    ("gpu_temp", "GPU temperature", "°C", (("hottest_gpu_c", "hottest GPU"), ("p99_gpu_c", "p99 GPU")),
+     ((_GPU_T.warning, f"warning {_GPU_T.warning:g} °C"), (_GPU_T.critical, f"critical {_GPU_T.critical:g} °C"))),
+    ("water", "Facility water supply", "°C", (("supply_c", "supply"),), ()),
     ("power", "Power", "MW", (("it_mw", "IT"), ("grid_mw", "grid"), ("battery_mw", "Megapacks"),
                               ("turbine_mw", "turbines")), ()),
-    ("soc_goodput", "Megapack charge and goodput", "fraction", (("soc", "Megapack SoC"), ("goodput", "goodput")),
-     ()),
+    ("soc", "Megapack state of charge", "%", (("soc", "Megapack SoC"),), ()),
+    ("goodput", "Goodput so far", "%", (("goodput", "goodput since the start"),), ()),
     ("throttled", "GPUs throttled", "GPUs", (("throttled_gpus", "throttled"),), ()),
 )
+_PERCENT = {"soc", "goodput"}  # fraction channels drawn in %
+_COUNTS = {"throttled"}  # whole numbers from 0: the axis starts at 0 and steps by whole units
 
 
 def clock(t: float | None) -> str:
@@ -113,10 +118,33 @@ def _bucket(t: np.ndarray, v: np.ndarray, width: int) -> tuple[np.ndarray, np.nd
     return np.repeat(tt, 2), np.column_stack([lo, hi]).ravel()
 
 
+def nice_ticks(lo: float, hi: float, count: int = 5, integer: bool = False) -> list[float]:
+    """Round tick values (1, 2, 2.5 or 5 × 10^k apart) that cover lo..hi: the axis runs from the first to the
+    last. ``integer``: steps of whole units (counts)."""
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        lo, hi = 0.0, 1.0
+    if hi - lo < 1e-9:
+        lo, hi = (lo - 1.0, hi + 1.0) if not integer else (lo, lo + 1.0)
+    raw = (hi - lo) / max(1, count - 1)
+    mag = 10.0 ** math.floor(math.log10(raw))
+    step = next(m * mag for m in (1.0, 2.0, 2.5, 5.0, 10.0) if m * mag >= raw - 1e-12)
+    if integer:
+        step = max(1.0, round(step))
+    first = math.floor(lo / step + 1e-9) * step
+    last = math.ceil(hi / step - 1e-9) * step
+    n = int(round((last - first) / step))
+    return [round(first + k * step, 10) for k in range(n + 1)]
+
+
+def _tick_text(v: float) -> str:
+    return f"{v:,.0f}" if abs(v - round(v)) < 1e-9 else f"{v:,.10g}"
+
+
 def svg_chart(title: str, unit: str, t: np.ndarray, series: list[tuple[str, np.ndarray]], faults: list[tuple],
               actions: list[tuple], limits: tuple = (), t_end: float | None = None, width: int = 960,
-              height: int = 230) -> str:
-    """One chart: lines, limit lines, faults (red, numbered F) and actions (blue ticks, numbered) marked."""
+              height: int = 230, counts: bool = False) -> str:
+    """One chart: lines, limit lines, faults (red, numbered F) and actions (blue ticks, numbered) marked.
+    The value axis has round ticks; ``counts`` (GPUs throttled) starts at 0 in whole steps."""
     ml, mr, mt, mb = 56, 12, 26, 30
     pw, ph = width - ml - mr, height - mt - mb
     t0 = 0.0
@@ -125,10 +153,10 @@ def svg_chart(title: str, unit: str, t: np.ndarray, series: list[tuple[str, np.n
     vals = [v for v in vals if v.size]
     lo = min([float(v.min()) for v in vals] + [x for x, _ in limits]) if vals else 0.0
     hi = max([float(v.max()) for v in vals] + [x for x, _ in limits]) if vals else 1.0
-    if hi - lo < 1e-9:
-        hi, lo = hi + 1.0, lo - 1.0
-    pad = 0.06 * (hi - lo)
-    lo, hi = lo - pad, hi + pad
+    if counts:
+        lo, hi = 0.0, max(1.0, hi)
+    ticks = nice_ticks(lo, hi, integer=counts)
+    lo, hi = ticks[0], ticks[-1]
 
     def X(x):  # noqa: N802
         return ml + (x - t0) / (t1 - t0) * pw
@@ -142,10 +170,9 @@ def svg_chart(title: str, unit: str, t: np.ndarray, series: list[tuple[str, np.n
            f'<rect x="0" y="0" width="{width}" height="{height}" fill="#ffffff"/>',
            f'<text x="{ml}" y="16" font-size="13" font-weight="bold">{e(title)} ({e(unit)})</text>',
            f'<rect x="{ml}" y="{mt}" width="{pw}" height="{ph}" fill="none" stroke="#888"/>']
-    for k in range(5):
-        y = lo + (hi - lo) * k / 4
+    for y in ticks:
         out.append(f'<line x1="{ml}" x2="{ml + pw}" y1="{Y(y):.1f}" y2="{Y(y):.1f}" stroke="#eee"/>')
-        out.append(f'<text x="{ml - 4}" y="{Y(y) + 4:.1f}" text-anchor="end">{y:.3g}</text>')
+        out.append(f'<text x="{ml - 4}" y="{Y(y) + 4:.1f}" text-anchor="end">{_tick_text(y)}</text>')
     step = _nice_step(t1 / 8)
     x = 0.0
     while x <= t1 + 1e-9:
@@ -199,10 +226,12 @@ def charts(d: dict) -> dict[str, str]:
             if r["action"] not in ("freeze", "run", "speed")]
     out = {}
     for key, title, unit, chans, limits in CHARTS:
-        series = [(label, np.asarray(s[c], dtype=np.float64)) for c, label in chans if c in s]
+        series = [(label, np.asarray(s[c], dtype=np.float64) * (100.0 if key in _PERCENT else 1.0))
+                  for c, label in chans if c in s]
         if key == "power" and series:
             series = [(lab, v) for lab, v in series if lab == "IT" or (v.size and np.nanmax(np.abs(v)) > 0.05)]
-        out[key] = svg_chart(title, unit, t, series, faults, acts, limits, t_end=d["duration_s"] or None)
+        out[key] = svg_chart(title, unit, t, series, faults, acts, limits, t_end=d["duration_s"] or None,
+                             counts=key in _COUNTS)
     return out
 
 
@@ -244,12 +273,19 @@ def report_html(d: dict, chart_svgs: dict[str, str]) -> str:
             val, tgt, worst = ("met" if t["value"] >= 1 else "not met"), "met", "not met"
         elif t["kind"] in ("hints", "abort"):
             val, tgt, worst = f"{t['value']:g}", "", ""
+        elif t["key"] == "reference_actions":  # a fraction: say it as the trainee reads it
+            val, tgt, worst = t["detail"], f"{t['target']:.0%}", f"{t['worst']:.0%}"
         else:
             val = f"{t['value']:.4g} {t['unit']}".strip()
             tgt, worst = f"{t['target']:g}", f"{t['worst']:g}"
+        lost_text = f"{lost:.1f}"
+        how = t["detail"]
+        if t["max_points"] <= 0:  # weight 0 in this drill: shown for information, never "late at 0 points lost"
+            lost_text, c = "not scored", "ok"
+            how = f"{how} (weight 0 in this drill: for information)"
         h.append(f"<tr><td>{e(t['label'])}</td><td class='num'>{e(val)}</td><td class='num'>{e(tgt)}</td>"
-                 f"<td class='num'>{e(worst)}</td><td class='num {c}'>{lost:.1f}</td>"
-                 f"<td class='num'>{t['max_points']:.1f}</td><td>{e(t['detail'])}</td></tr>")
+                 f"<td class='num'>{e(worst)}</td><td class='num {c}'>{lost_text}</td>"
+                 f"<td class='num'>{t['max_points']:.1f}</td><td>{e(how)}</td></tr>")
     h.append("</table>")
     # charts
     h.append("<h2>Charts</h2><p>Red dashed lines: faults (F1, F2, ... in firing order); blue ticks: trainee "

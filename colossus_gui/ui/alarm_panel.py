@@ -15,9 +15,10 @@ from PySide6.QtCore import (
     Qt,
     Signal,
 )
-from PySide6.QtGui import QColor
+from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QApplication,
     QCheckBox,
     QComboBox,
     QHBoxLayout,
@@ -81,9 +82,10 @@ class AlarmTableModel(RowTableModel):
             return (-a.severity if a.active else 0, a.state, a.raised_t, a.component, a.label, a.raised_value,
                     a.peak_value, a.value, a.limit, a.detail)[c]
         if role == Qt.ItemDataRole.ForegroundRole and c in (0, 1):
-            if not a.active:
-                return QColor(*colors.OUT_OF_SERVICE[:3])
-            return QColor(*(colors.CRITICAL if a.severity == CRITICAL else colors.WARNING)[:3])
+            # text colours that read on the theme's background (WCAG AA), not the fill colours
+            dark = QApplication.palette().color(QPalette.ColorRole.Base).value() < 128
+            key = "out_of_service" if not a.active else ("critical" if a.severity == CRITICAL else "warning")
+            return QColor(*colors.text_color(key, dark))
         if role == Qt.ItemDataRole.ToolTipRole:
             spec = self.ops.alarms.limits(a.rule)
             th = self.ops.alarms.thresholds[a.rule]
@@ -164,6 +166,7 @@ class AlarmPanelWidget(QWidget):
         self.ack_all_button.clicked.connect(self._on_ack_all_clicked)
         self.shelve_button.clicked.connect(self._on_shelve_clicked)
         self.counts_label = QLabel(objectName="alarmCounts")
+        self.counts_label.setWordWrap(True)  # a narrow dock wraps the counts instead of cutting them
 
         top = QHBoxLayout()
         for w in (self.severity_box, self.hall_box, self.rule_box, self.shelved_box):

@@ -59,14 +59,14 @@ def make_palette(dark: bool) -> QPalette:
     R = QPalette.ColorRole
     if dark:
         c = {R.Window: "#1f2328", R.WindowText: "#d8dbe0", R.Base: "#16191d", R.AlternateBase: "#23272e",
-             R.ToolTipBase: "#2b3038", R.ToolTipText: "#e6e8eb", R.PlaceholderText: "#7d848e", R.Text: "#d8dbe0",
+             R.ToolTipBase: "#2b3038", R.ToolTipText: "#e6e8eb", R.PlaceholderText: "#8a919b", R.Text: "#d8dbe0",
              R.Button: "#2a2f36", R.ButtonText: "#d8dbe0", R.BrightText: "#ff6b6b", R.Light: "#3a4048",
              R.Midlight: "#31363e", R.Mid: "#262a31", R.Dark: "#121418", R.Shadow: "#000000",
-             R.Highlight: "#2f7fd1", R.HighlightedText: "#ffffff", R.Link: "#6cb2ff", R.LinkVisited: "#b18cff"}
+             R.Highlight: "#2a70b9", R.HighlightedText: "#ffffff", R.Link: "#6cb2ff", R.LinkVisited: "#b18cff"}
         disabled = "#6a707a"
     else:
         c = {R.Window: "#eff1f4", R.WindowText: "#1d2125", R.Base: "#ffffff", R.AlternateBase: "#f4f6f8",
-             R.ToolTipBase: "#ffffe8", R.ToolTipText: "#1d2125", R.PlaceholderText: "#8a9099", R.Text: "#1d2125",
+             R.ToolTipBase: "#ffffe8", R.ToolTipText: "#1d2125", R.PlaceholderText: "#60666e", R.Text: "#1d2125",
              R.Button: "#e4e7eb", R.ButtonText: "#1d2125", R.BrightText: "#c62828", R.Light: "#ffffff",
              R.Midlight: "#e9ecef", R.Mid: "#b8bec6", R.Dark: "#8d949c", R.Shadow: "#5f656c",
              R.Highlight: "#1f6fc5", R.HighlightedText: "#ffffff", R.Link: "#1f5fbf", R.LinkVisited: "#6a1b9a"}

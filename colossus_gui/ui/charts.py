@@ -15,9 +15,11 @@ from dataclasses import dataclass
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QFont, QTextDocument
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from ..model.thresholds import DEFAULT_LIMITS, Limits
+from .figures import GOODPUT_WINDOW_S, goodput_now, rolling_goodput, warming_up
 from .sim_driver import format_clock
 
 TIME_RANGES: tuple[tuple[str, float | None], ...] = (
@@ -28,15 +30,16 @@ MAX_EVENT_MARKERS = 24  # per plot; older markers are reused for newer faults
 # Curve colours per theme: legible on a dark control-room wall and on a printed (light) report.
 _COLORS = {
     "dark": {"it": "#5aa9ff", "grid": "#c8c8c8", "battery": "#4cd964", "turbine": "#ff9f40",
-             "grid_avail": "#808080", "soc": "#4cd964", "supply": "#4fa3ff", "return": "#ff6b6b",
+             "grid_avail": "#8c8c8c", "soc": "#4cd964", "supply": "#4fa3ff", "return": "#ff6b6b",
              "hot": "#ffb347", "max": "#ff6b6b", "p99": "#ffb347", "mean": "#5aa9ff", "pue": "#c792ea",
              "in_service": "#5aa9ff", "goodput": "#4cd964", "warn": "#ffb347", "crit": "#ff5252",
              "marker": "#ff9f40", "bg": "#1b1e23", "fg": "#c8ccd2", "grid_lines": 60},
-    "light": {"it": "#1f5fbf", "grid": "#444444", "battery": "#1b8a3a", "turbine": "#c0600a",
-              "grid_avail": "#999999", "soc": "#1b8a3a", "supply": "#1565c0", "return": "#c62828",
-              "hot": "#e65100", "max": "#c62828", "p99": "#e65100", "mean": "#1565c0", "pue": "#6a1b9a",
-              "in_service": "#1565c0", "goodput": "#1b8a3a", "warn": "#e65100", "crit": "#c62828",
-              "marker": "#d35400", "bg": "#ffffff", "fg": "#303030", "grid_lines": 40},
+    # light: every colour is also text (the legend in each chart's title): WCAG AA 4.5:1 on white
+    "light": {"it": "#1f5fbf", "grid": "#444444", "battery": "#177a33", "turbine": "#a84f00",
+              "grid_avail": "#6b6b6b", "soc": "#177a33", "supply": "#1565c0", "return": "#c62828",
+              "hot": "#b23c00", "max": "#c62828", "p99": "#b23c00", "mean": "#1565c0", "pue": "#6a1b9a",
+              "in_service": "#1565c0", "goodput": "#177a33", "warn": "#b23c00", "crit": "#c62828",
+              "marker": "#b54500", "bg": "#ffffff", "fg": "#303030", "grid_lines": 40},
 }
 
 
@@ -115,7 +118,7 @@ def _chart_specs() -> list[_ChartSpec]:
             _CurveSpec("it_mw", "IT", "it"), _CurveSpec("grid_mw", "grid", "grid"),
             _CurveSpec("battery_mw", "Megapacks", "battery", fmt="{:+.1f}"),
             _CurveSpec("turbine_mw", "turbines", "turbine"),
-            _CurveSpec("grid_available_mw", "avail.", "grid_avail", fmt="{:.0f}", dashed=True)], zero_line=True,
+            _CurveSpec("grid_available_mw", "available", "grid_avail", fmt="{:.0f}", dashed=True)], zero_line=True,
             min_span=0.5),
         _ChartSpec("soc", "Megapack SoC %", [_CurveSpec("soc", "SoC", "soc", scale=100.0, fmt="{:.1f}")],
                    min_span=5.0),
@@ -128,7 +131,8 @@ def _chart_specs() -> list[_ChartSpec]:
         _ChartSpec("pue", "PUE", [_CurveSpec("pue", "PUE", "pue", fmt="{:.3f}")], min_span=0.05),
         _ChartSpec("service", "Service %", [
             _CurveSpec("gpus_in_service", "GPUs in service", "in_service", fmt="{:.2f}"),
-            _CurveSpec("goodput", "goodput", "goodput", scale=100.0, fmt="{:.2f}")], min_span=2.0),
+            _CurveSpec("goodput", f"goodput {GOODPUT_WINDOW_S / 60:g} min", "goodput", scale=100.0,
+                       fmt="{:.2f}")], min_span=2.0),
     ]
 
 
@@ -185,6 +189,7 @@ class ChartPanelWidget(QWidget):
         bar.addStretch(1)
         self.context_label = QLabel("", self)
         self.context_label.setObjectName("chartContextLabel")
+        self.context_label.setWordWrap(True)  # a narrow dock wraps it instead of growing or cutting it
         bar.addWidget(self.context_label)
 
         self.canvas = pg.GraphicsLayoutWidget(self)
@@ -447,6 +452,8 @@ class ChartPanelWidget(QWidget):
             fed = []
             for curve, cs in zip(curves, spec.curves, strict=True):
                 y = rows[:, idx[cs.key]]
+                if cs.key == "goodput":  # the rolling window, from enough history before the first point
+                    y = self._rolling_goodput(ring, len(rows))
                 if cs.key == "gpus_in_service":
                     y = y * (100.0 / n_gpus)
                 elif cs.scale != 1.0:
@@ -457,6 +464,13 @@ class ChartPanelWidget(QWidget):
         self._fit_all_y()
         self.redraw_count += 1
         return True
+
+    def _rolling_goodput(self, ring, n: int) -> np.ndarray:
+        idx = self.engine.telemetry.index
+        last = ring_tail(ring, 2)[:, idx["t_s"]]
+        dt = float(last[-1] - last[0]) if len(last) == 2 and last[-1] > last[0] else 1.0
+        more = ring_tail(ring, n + int(GOODPUT_WINDOW_S / dt) + 2)
+        return rolling_goodput(more[:, idx["t_s"]], more[:, idx["goodput"]], GOODPUT_WINDOW_S)[-n:]
 
     def _fit_all_y(self) -> None:
         x0, x1 = self.master.getViewBox().viewRange()[0]
@@ -523,6 +537,8 @@ class ChartPanelWidget(QWidget):
                 title = spec.title
                 for cs in spec.curves:
                     v = latest.get(cs.key)
+                    if cs.key == "goodput" and v is not None:
+                        v = goodput_now(eng)
                     if v is None:
                         val = "–"
                     elif cs.key == "gpus_in_service":
@@ -533,11 +549,51 @@ class ChartPanelWidget(QWidget):
             note = self._notes.get(spec.name)
             if note:
                 parts.append(f"<span style='color:{c['warn']}'>{note}</span>")
-            html = (f"<span style='color:{c['fg']}'><b>{title}</b></span>&nbsp;&nbsp;" + "&nbsp;&nbsp;".join(parts))
-            self.plots[spec.name].setTitle(html, size="8pt")
+            plot = self.plots[spec.name]
+            plot.setTitle(self._title_html(spec.name, title, parts, c["fg"]), size="8pt")
+            plot.titleLabel.setMinimumWidth(0)  # the wrapped title must not hold the plot wider than the view
         if eng is not None:
             where = f"rack {eng.topo.rack_address(self._rack)}" if self._rack is not None else "facility"
-            self.context_label.setText(f"water chart: {where}")
+            if warming_up(eng):  # no samples yet: say so instead of empty plots
+                self.context_label.setText("warming up")
+                self.context_label.setToolTip("The charts fill from the first simulated second (Run: Space)")
+            else:
+                self.context_label.setText(f"water: {where} · goodput so far {eng.goodput():.1%}")
+                self.context_label.setToolTip("The water chart follows the selected rack (or the facility). "
+                                              f"Goodput: the chart shows the last {GOODPUT_WINDOW_S / 60:g} min; "
+                                              "'so far' is since the start of the run")
+
+    def _title_html(self, name: str, title: str, parts: list[str], fg: str) -> str:
+        """One line when it fits the plot's width, else as many lines as it takes: a title never forces the
+        dock wider than the screen leaves it, and is never cut at the right edge."""
+        avail = max(80.0, self.canvas.viewport().width() - 24.0)  # the plot's own width follows its title
+        avail -= 30.0  # the title sits over the plot and its axes; keep clear of the view's right edge
+        doc = QTextDocument()
+        font = QFont(self.font())
+        font.setPointSizeF(8.0)
+        doc.setDefaultFont(font)
+        head = f"<span style='color:{fg}'><b>{title}</b></span>"
+        lines, cur = [], head
+        for part in parts:
+            trial = cur + "&nbsp;&nbsp;" + part
+            doc.setHtml(trial)
+            if doc.idealWidth() > avail and cur:
+                lines.append(cur)
+                cur = part
+            else:
+                cur = trial
+        lines.append(cur)
+        return "<br>".join(lines)
+
+    def title_fits(self) -> dict[str, bool]:
+        """Per chart: does the title fit inside its plot (what a test checks)."""
+        out = {}
+        view_w = self.canvas.viewport().width()
+        for name, plot in self.plots.items():
+            item = plot.titleLabel.item
+            r = item.mapRectToScene(item.boundingRect())
+            out[name] = r.left() >= -1 and r.right() <= view_w + 1
+        return out
 
     @staticmethod
     def _swatch(color: str, label: str, value: str) -> str:

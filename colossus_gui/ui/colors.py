@@ -151,3 +151,35 @@ def text_on(rgba) -> tuple[int, int, int]:
 def darker(rgba, factor: float = 0.55) -> tuple[int, int, int, int]:
     """The colour scaled toward black (tile backgrounds that must carry text)."""
     return (int(rgba[0] * factor), int(rgba[1] * factor), int(rgba[2] * factor), int(rgba[3]))
+
+
+# ---- text colours per theme ------------------------------------------------------------------------------
+# Status colours drawn as *text* (alarm rows, "discharging", "throttled 64", supply / return figures). Each
+# reaches WCAG AA (4.5:1) on the theme's Base, Window and AlternateBase colours (tests/ui/test_first_hour_theme):
+# the fills above are for areas, and pale amber text on white was unreadable.
+TEXT_COLORS: dict[str, dict[str, str]] = {
+    "dark": {"ok": "#3fb950", "warning": "#f0a020", "critical": "#ff6b6b", "power": "#f2b635",
+             "charge": "#4cc3d9", "supply": "#6ea8ff", "return": "#ff7a7a", "out_of_service": "#9aa1ab"},
+    "light": {"ok": "#1b7a30", "warning": "#a04d00", "critical": "#c62828", "power": "#8a5a00",
+              "charge": "#006d80", "supply": "#1f5fbf", "return": "#b3261e", "out_of_service": "#5f656c"},
+}
+
+
+def text_color(key: str, dark: bool) -> tuple[int, int, int]:
+    """RGB of a semantic text colour in the given theme."""
+    h = TEXT_COLORS["dark" if dark else "light"][key].lstrip("#")
+    return int(h[0:2], 16), int(h[2:4], 16), int(h[4:6], 16)
+
+
+def relative_luminance(rgb) -> float:
+    def lin(c: float) -> float:
+        c = c / 255.0
+        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+
+    return 0.2126 * lin(rgb[0]) + 0.7152 * lin(rgb[1]) + 0.0722 * lin(rgb[2])
+
+
+def contrast_ratio(fg, bg) -> float:
+    """WCAG contrast ratio of two RGB colours (1 .. 21; AA asks 4.5 for text)."""
+    a, b = sorted((relative_luminance(fg), relative_luminance(bg)), reverse=True)
+    return (a + 0.05) / (b + 0.05)

@@ -221,8 +221,13 @@ class GpuHeatmapView(QWidget):
         self._sel_item.setVisible(True)
 
     def fit(self) -> None:
+        """All halls at once, with room above the top row for the hall names (drawn at a fixed pixel size,
+        they were cut off when the heatmap was small)."""
         if self.layout_map is not None:
-            self.vb.setRange(QRectF(0, 0, self.layout_map.width, self.layout_map.height), padding=0.01)
+            lay = self.layout_map
+            px_h = max(1.0, self.vb.height() or self.height() or 1.0)
+            label = (self.fontMetrics().height() + 4) * lay.height / px_h  # a line of text, in image rows
+            self.vb.setRange(QRectF(0, -label, lay.width, lay.height + label), padding=0.01)
 
     def refresh(self, force: bool = False) -> None:
         """Recolour every GPU. Skipped while hidden or when the engine has not moved."""

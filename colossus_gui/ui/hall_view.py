@@ -64,6 +64,9 @@ CDU_Y, CDU_H = 0.2, 0.42  # CDU cell inside a cooling row
 CDU_TEXEL0, CDU_TEXEL1 = 5, 20  # CDU cell spans these texels of a pitch (narrower than the rack)
 SUP_Y, RET_Y, PIPE_H = 0.04, 0.7, 0.11  # supply and return headers inside a cooling row
 MAX_SCALE = 70.0  # px per rack pitch when fitted (small halls would otherwise be huge)
+# Fitting stretches one axis up to this factor beyond the other, so a wide view is filled by wider cells
+# instead of a narrow hall in the middle of an empty pane (cells stay recognisable up to ~2.5:1).
+MAX_STRETCH = 2.5
 
 # CDU states (cooling tier colour)
 CDU_OK, CDU_REDUNDANCY, CDU_SWITCHING, CDU_LOW_FLOW, CDU_ISOLATED = range(5)
@@ -218,6 +221,7 @@ class HallView(QWidget):
         self._rack_img = self._cdu_img = self._sup_img = self._ret_img = None
         self._bus_pct = self._bus_w = self._bus_rating = self._bus_rgba = None
         self._values = None
+        self._texts: list[tuple[QRectF, str, QRectF]] = []
         self._tier_gap = 1.2  # world units kept for each tier's title line (fitted to the font)
         self._label_w = 1.7  # world units left of the rows for row labels
 
@@ -363,12 +367,19 @@ class HallView(QWidget):
             return
         fm = self.fontMetrics()
         title_px, label_px = fm.height() + 10, fm.horizontalAdvance("R100") + 10
-        for _ in range(3):
-            a = self._area()
-            ww, wh = self._world_size()
-            fit = min(max(1.0, a.width() - 8) / ww, max(1.0, a.height() - 8) / wh, MAX_SCALE)
-            self._tier_gap = float(np.clip(title_px / fit, 0.4, 4.0))
-            self._label_w = float(np.clip(label_px / fit, 0.6, 6.0))
+        for _ in range(4):
+            fx, fy = self._fit_scales()
+            self._tier_gap = float(np.clip(title_px / fy, 0.4, 4.0))
+            self._label_w = float(np.clip(label_px / fx, 0.6, 8.0))
+
+    def _fit_scales(self) -> tuple[float, float]:
+        """Pixels per world unit along x and y at zoom 1: the hall fills the pane, each axis stretched at most
+        MAX_STRETCH times beyond the other."""
+        a = self._area()
+        ww, wh = self._world_size()
+        fit_x, fit_y = max(1.0, a.width() - 8) / ww, max(1.0, a.height() - 8) / wh
+        f = min(fit_x, fit_y, MAX_SCALE)
+        return min(fit_x, f * MAX_STRETCH), min(fit_y, f * MAX_STRETCH)
 
     def resizeEvent(self, ev) -> None:  # noqa: N802
         super().resizeEvent(ev)
@@ -381,27 +392,33 @@ class HallView(QWidget):
         top = self._header.height() if self._header.isVisible() else 0
         return QRectF(0, top, self.width(), self.height() - top)
 
-    def _scale_origin(self) -> tuple[float, QPointF]:
+    def _scales(self) -> tuple[float, float, QPointF]:
+        """(px per world unit along x, along y, screen origin of world 0,0) at the current zoom and pan."""
         a = self._area()
-        ww, wh = self._world_size()
-        fit = min(max(1.0, a.width() - 8) / ww, max(1.0, a.height() - 8) / wh, MAX_SCALE)
-        s = fit * self._zoom
+        ww, _wh = self._world_size()
+        fx, fy = self._fit_scales()
+        sx, sy = fx * self._zoom, fy * self._zoom
         # at zoom 1 the hall is centred horizontally and sits at the top
-        ox = a.left() + (a.width() - ww * fit) / 2 + self._label_w * s
+        ox = a.left() + (a.width() - ww * fx) / 2 + self._label_w * sx
         oy = a.top() + 4
-        return s, QPointF(ox + self._pan.x(), oy + self._pan.y())
+        return sx, sy, QPointF(ox + self._pan.x(), oy + self._pan.y())
+
+    def _scale_origin(self) -> tuple[float, QPointF]:
+        """(the smaller of the two scales, origin): for sizes that must fit both ways (dots, text)."""
+        sx, sy, o = self._scales()
+        return min(sx, sy), o
 
     def _to_screen(self, w: QPointF) -> QPointF:
-        s, o = self._scale_origin()
-        return QPointF(o.x() + w.x() * s, o.y() + w.y() * s)
+        sx, sy, o = self._scales()
+        return QPointF(o.x() + w.x() * sx, o.y() + w.y() * sy)
 
     def _to_world(self, p: QPointF) -> QPointF:
-        s, o = self._scale_origin()
-        return QPointF((p.x() - o.x()) / s, (p.y() - o.y()) / s)
+        sx, sy, o = self._scales()
+        return QPointF((p.x() - o.x()) / sx, (p.y() - o.y()) / sy)
 
     def _world_rect(self, x: float, y: float, w: float, h: float) -> QRectF:
-        s, o = self._scale_origin()
-        return QRectF(o.x() + x * s, o.y() + y * s, w * s, h * s)
+        sx, sy, o = self._scales()
+        return QRectF(o.x() + x * sx, o.y() + y * sy, w * sx, h * sy)
 
     def _row_pos(self, index: int) -> tuple[int, int]:
         topo = self.engine.topo
@@ -498,6 +515,7 @@ class HallView(QWidget):
         pal = self.palette()
         area = self._area()
         p.fillRect(area, pal.color(QPalette.ColorRole.Base))
+        self._texts = []
         if self.engine is None or self._rack_img is None:
             p.setPen(pal.color(QPalette.ColorRole.PlaceholderText))
             p.drawText(area, Qt.AlignmentFlag.AlignCenter, "No facility loaded")
@@ -506,7 +524,8 @@ class HallView(QWidget):
         p.setClipRect(area)
         text = pal.color(QPalette.ColorRole.Text)
         dim = pal.color(QPalette.ColorRole.PlaceholderText)
-        s, o = self._scale_origin()
+        sx, sy, o = self._scales()
+        s = min(sx, sy)
         fm = p.fontMetrics()
         r, n = self._rows, self._per_row
         row_w = n - (1 - CELL_W)
@@ -520,14 +539,14 @@ class HallView(QWidget):
 
         def title(y_world: float, head: str, rest: str) -> None:
             top = self._to_screen(QPointF(-self._label_w + 0.1, y_world - self._tier_gap))
-            rect = QRectF(top.x(), top.y(), area.right() - top.x(), self._tier_gap * s - 3)
+            rect = QRectF(top.x(), top.y(), area.right() - top.x() - 4, self._tier_gap * sy - 3)
             al = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignBottom
             p.setFont(bold)
             p.setPen(text)
-            p.drawText(rect, al, head)
+            self._draw_text(p, rect, al, head)
             p.setFont(self.font())
             p.setPen(dim)
-            p.drawText(rect.adjusted(QFontMetricsF(bold).horizontalAdvance(head) + 18, 0, 0, 0), al, rest)
+            self._draw_text(p, rect.adjusted(QFontMetricsF(bold).horizontalAdvance(head) + 18, 0, 0, 0), al, rest)
 
         title(self._power_y0(), "POWER", "busway per row: load % of rating "
               f"(rating = row design power / {BUSWAY_CONTINUOUS_FRAC:.0%})  "
@@ -537,19 +556,19 @@ class HallView(QWidget):
         title(self._cool_y0(), "COOLING", f"CDU per rack; supply (top) and return (bottom) headers, blue {lo:.0f} °C"
               f" → red {hi:.0f} °C")
 
-        label_font = small if s * POWER_PITCH < fm.height() + 2 else self.font()
+        label_font = small if sy * POWER_PITCH < fm.height() + 2 else self.font()
         p.setFont(label_font)
         lfm = p.fontMetrics()
 
         def row_label(i: int, y_world: float, h_world: float, pitch: float) -> None:
-            step = max(1, math.ceil((lfm.height() - 1) / max(pitch * s, 1e-6)))  # thin out when rows are dense
-            if i % step and i != r - 1:
+            step = max(1, math.ceil((lfm.height() + 1) / max(pitch * sy, 1e-6)))  # thin out when rows are dense
+            if i % step:  # every step-th row, so labels never overlap (R13 / R14 did)
                 return
-            rect = QRectF(o.x() - self._label_w * s, o.y() + y_world * s, self._label_w * s - 6, h_world * s)
+            rect = QRectF(o.x() - self._label_w * sx, o.y() + y_world * sy, self._label_w * sx - 6, h_world * sy)
             p.setFont(label_font)
             p.setPen(dim)
-            p.drawText(rect.adjusted(0, -lfm.height(), 0, lfm.height()),
-                       Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, f"R{i + 1}")
+            self._draw_text(p, rect.adjusted(0, -lfm.height(), 0, lfm.height()),
+                            Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, f"R{i + 1}")
 
         # ---- power tier: one bar per row
         y0 = self._power_y0()
@@ -575,8 +594,8 @@ class HallView(QWidget):
             if bar.height() >= lfm.ascent():
                 s_txt = f"{self._bus_pct[i]:.0f} %  {self._bus_w[i] / 1e6:.2f} MW"
                 p.setPen(QColor(*colors.text_on(self._bus_rgba[i])))
-                p.drawText(bar.adjusted(4, 0, 0, 0), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
-                           s_txt)
+                self._draw_text(p, bar.adjusted(4, 0, 0, 0), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+                                s_txt, elide=False)
 
         # ---- GPU tier: one strip image per row
         y0 = self._gpu_y0()
@@ -603,7 +622,7 @@ class HallView(QWidget):
             p.drawImage(self._world_rect(0.0, y + CDU_Y, float(n), CDU_H), self._cdu_img, QRectF(0, i, src_w, 1))
             row_label(i, y + CDU_Y, CDU_H, COOL_PITCH)
         if s >= 28:
-            self._paint_pumps(p)
+            self._paint_pumps(p)  # dots need room both ways
 
         # ---- alarm frames (amber warning, red critical), then hover thin, selection thick
         if self.alarm_severity_fn is not None:
@@ -628,6 +647,23 @@ class HallView(QWidget):
             p.drawRect(cdu.adjusted(-grow, -grow, grow, grow))
         p.end()
 
+    def _draw_text(self, p: QPainter, rect: QRectF, align, text: str, elide: bool = True) -> None:
+        """Text inside ``rect`` (elided at the right rather than clipped; left out when even that cannot fit),
+        recorded for :meth:`drawn_text`."""
+        fm = QFontMetricsF(p.font())
+        if fm.horizontalAdvance(text) > rect.width():
+            if not elide:
+                return
+            text = fm.elidedText(text, Qt.TextElideMode.ElideRight, max(0.0, rect.width()))
+            if len(text) <= 1:
+                return
+        p.drawText(rect, int(align), text)
+        self._texts.append((fm.boundingRect(rect, int(align), text), text, QRectF(rect)))
+
+    def drawn_text(self) -> list[tuple[QRectF, str, QRectF]]:
+        """Every label of the last paint: (rectangle it covers, text as drawn, the box it had to fit)."""
+        return list(self._texts)
+
     def _visible_range(self, y0: float, pitch: float) -> tuple[int, int, int, int]:
         """Rows and columns of a tier (starting at world y0, rows ``pitch`` apart) that are on screen, to
         bound the per-cell drawing done when zoomed in."""
@@ -641,10 +677,10 @@ class HallView(QWidget):
 
     def _paint_cell_text(self, p: QPainter, font: QFont) -> None:
         """Rack number and value inside cells once they are big enough to hold them."""
-        s, _ = self._scale_origin()
+        sx, sy, _ = self._scales()
         p.setFont(font)
         fm = p.fontMetrics()
-        if s * CELL_W < fm.horizontalAdvance("R000") + 4 or s * GPU_CELL_H < 2 * fm.height():
+        if sx * CELL_W < fm.horizontalAdvance("R000") + 4 or sy * GPU_CELL_H < 2 * fm.height():
             return
         y0 = self._gpu_y0()
         r0, r1, c0, c1 = self._visible_range(y0, GPU_PITCH)

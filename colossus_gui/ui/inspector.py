@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QPoint, Qt, Signal
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHeaderView,
@@ -19,7 +20,10 @@ from PySide6.QtWidgets import (
 )
 
 from ..model.addresses import Address
+from ..model.thresholds import DEFAULT_LIMITS, Limits
 from ..sim.engine import GT_STATE_NAMES, JOB_STATE_NAMES
+from .colors import text_color
+from .figures import goodput_text, swing, swing_text
 
 SITE = Address("site", 0, text="SITE")
 
@@ -49,22 +53,23 @@ def _job_of_tray(engine, tray: int) -> str:
     return f"{engine.jobs[j].name} ({JOB_STATE_NAMES[int(engine.job_state[j])]})"
 
 
-def component_properties(engine, addr: Address) -> list[tuple[str, str]]:
+def component_properties(engine, addr: Address, limits: Limits = DEFAULT_LIMITS) -> list[tuple[str, str]]:
     """(property, value) rows describing ``addr`` now."""
     topo, f = engine.topo, engine.facility
     k = addr.kind
     rows: list[tuple[str, str]] = []
     if k == "site":
-        it = engine.it_w / 1e6
+        # swinging quantities: mean and range over the swing window, as the site view and status bar show them
+        pue = swing(engine, "pue")
         rows += [("Facility", f"{f.name}: {topo.n_halls} halls, {topo.n_racks:,} racks, {topo.n_gpus:,} GPUs"),
-                 ("IT power", f"{it:.2f} MW"), ("Facility power", f"{engine.facility_w / 1e6:.2f} MW"),
-                 ("Cooling power", f"{engine.cooling_w / 1e6:.2f} MW"),
-                 ("PUE", f"{engine.facility_w / engine.it_w:.3f}" if engine.it_w > 0 else "n/a"),
+                 ("IT power", swing_text(engine, "it_mw")), ("Facility power", swing_text(engine, "facility_mw")),
+                 ("Cooling power", swing_text(engine, "cooling_mw")),
+                 ("PUE", f"{pue[0]:.3f}" if pue is not None and pue[0] > 0 else "n/a"),
                  ("Ambient", f"{engine.ambient_c():.1f} °C"),
                  ("GPUs in service", f"{int(engine.rack_gpus_up.sum()):,} / {topo.n_gpus:,}"),
                  ("Throttled GPUs", f"{int(engine.rack_throttled.sum()):,}"),
                  ("Hottest GPU", f"{float(engine.rack_hottest_c.max()):.1f} °C"),
-                 ("Goodput", f"{engine.goodput():.2%}")]
+                 ("Goodput", goodput_text(engine))]
         for j, job in enumerate(engine.jobs):
             rows.append((f"Job {job.name}", f"{JOB_STATE_NAMES[int(engine.job_state[j])]}, "
                                             f"{int(engine.job_gpus[j]):,} GPUs, speed {engine.job_speed[j]:.0%}, "
@@ -142,6 +147,8 @@ def component_properties(engine, addr: Address) -> list[tuple[str, str]]:
                     ("Isolated", "YES" if engine.rack_isolated[r] else "no")] + rows
             rows.append(("Limits", f"cap {engine.rack_t_cap_c[r]:g} °C, slowdown {engine.rack_t_slow_c[r]:g} °C, "
                                    f"shutdown {engine.rack_t_shut_c[r]:g} °C"))
+            rows.append(("Alarm limits", f"hottest GPU {limits['gpu_temp'].text()}; return "
+                                         f"{limits['rack_return_temp'].text()}"))
         rows.insert(0, ("Position", f"hall {topo.hall_names[int(topo.rack_hall[r])]}, row {int(topo.rack_row[r]) + 1}, "
                                     f"rack {int(topo.rack_pos[r]) + 1} in the row"))
     elif k in ("tray", "cpu", "psu", "nic"):
@@ -181,7 +188,8 @@ def component_properties(engine, addr: Address) -> list[tuple[str, str]]:
                  ("Power", f"{engine.gpu_power_w[r, gi]:.0f} W"), ("Clock", f"{engine.gpu_clock[r, gi]:.0%}"),
                  ("Health", _ok(engine.gpu_ok[r, gi])), ("Job", _job_of_tray(engine, t)),
                  ("Limits", f"cap {model.t_max_op_c:g} °C, slowdown {model.t_slowdown_c:g} °C, "
-                            f"shutdown {model.t_shutdown_c:g} °C")]
+                            f"shutdown {model.t_shutdown_c:g} °C"),
+                 ("Alarm limits", limits["gpu_temp"].text())]
     return rows
 
 
@@ -193,6 +201,7 @@ class InspectorWidget(QWidget):
     """Header with the address and kind, then the property table. Right-click asks for the fault menu."""
 
     context_menu_requested = Signal(str, QPoint)
+    limits: Limits = DEFAULT_LIMITS  # the alarm limits shown beside the hardware limits
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -238,7 +247,7 @@ class InspectorWidget(QWidget):
     def refresh(self) -> None:
         if self.engine is None or not self.isVisible() and self.table.rowCount():
             return
-        rows = component_properties(self.engine, self.address)
+        rows = component_properties(self.engine, self.address, self.limits)
         t = self.table
         if t.rowCount() != len(rows):
             t.setRowCount(len(rows))
@@ -253,7 +262,8 @@ class InspectorWidget(QWidget):
                 if col == 1:
                     item.setToolTip(text)
                     bad = "FAILED" in text or "TRIPPED" in text or text.startswith("YES")
-                    item.setForeground(Qt.GlobalColor.red if bad else t.palette().text())
+                    dark = t.palette().color(t.palette().ColorRole.Base).value() < 128
+                    item.setForeground(QColor(*text_color("critical", dark)) if bad else t.palette().text())
 
     def value_of(self, name: str) -> str | None:
         for i in range(self.table.rowCount()):

@@ -53,6 +53,7 @@ from ..sim.engine import Engine, SimError
 from ..sim.health import failed_part_count
 from .alarm_panel import AlarmPanelWidget
 from .event_log import EventLogView
+from .figures import status_speed_text, swing, swing_text
 from .inspector import SITE, InspectorWidget
 from .navigator import NavigatorWidget
 from .sim_driver import SPEED_PRESETS, SimDriver, format_clock
@@ -518,6 +519,8 @@ class MainWindow(QMainWindow):
         m = mb.addMenu("&File")
         m.setObjectName("menuFile")
         m.addActions([self.act_open, self.act_open_scenario, self.act_open_snapshot])
+        from .file_menu import FileMenus
+        self.file_menus = FileMenus(self, m)  # built-in facilities and recent files
         m.addSeparator()
         m.addActions([self.act_export, self.act_save_snapshot])
         m.addSeparator()
@@ -631,7 +634,7 @@ class MainWindow(QMainWindow):
 
         self.clock_label = label("clockLabel", "Simulated time (days hh:mm:ss)", 12)
         self.speed_label = label("speedLabel", "Set speed and the speed actually achieved on this machine", 22)
-        self.it_label = label("itLabel", "IT load of the facility", 11)
+        self.it_label = label("itLabel", "IT load of the facility: mean, lowest–highest over the last 10 s", 20)
         self.pue_label = label("pueLabel", "Power usage effectiveness: facility power / IT power", 10)
         self.alarm_label = label("alarmLabel", "Throttled GPUs and failed parts (GPUs, PSUs, NICs, pumps, fans, "
                                  "leaks, chillers, turbines)", 36)
@@ -662,7 +665,8 @@ class MainWindow(QMainWindow):
         self._completer_prefix = None
         self._set_completer_base()
         f = engine.facility
-        self.setWindowTitle(f"Colossus GUI — {f.name}: {engine.n_gpus:,} GPUs in {engine.topo.n_halls} halls"
+        # Qt appends the application's display name ("… — Colossus GUI"): the title names only the facility
+        self.setWindowTitle(f"{f.name}: {engine.n_gpus:,} GPUs in {engine.topo.n_halls} halls"
                             + (f" — scenario {engine.scenario.title}" if engine.scenario is not None else ""))
         self.navigate("SITE")
         self._mark_dirty()
@@ -710,6 +714,7 @@ class MainWindow(QMainWindow):
             _call(self.rack_view, "set_rack", rack)
             self._ensure_view("tray")
             _call(self.tray_view, "set_tray", tray)
+            _call(self.tray_view, "highlight", addr.text if addr.kind != "tray" else "")
             _call(self.hall_view, "select", rack)
             self.tabs.setCurrentWidget(self.tray_view)
         self._set_selection(addr)
@@ -1022,7 +1027,7 @@ class MainWindow(QMainWindow):
             if view is not None and hasattr(view, "alarm_severity_fn"):
                 view.alarm_severity_fn = self.ops.alarms.rack_severity
                 view.alarm_text_fn = self._rack_alarm_text
-        for v in (*self.views.values(), self.charts):  # one set of limits: colours, legends, chart lines
+        for v in (*self.views.values(), self.charts, self.inspector):  # one set of limits everywhere
             if v is not None:
                 v.limits = self.ops.alarms.thresholds
         self.work_order_panel.message_shown.connect(lambda m: self.statusBar().showMessage(m, 8000))
@@ -1118,6 +1123,8 @@ class MainWindow(QMainWindow):
         if eng is None:
             return False
         self.set_engine(eng)
+        if path:
+            self.file_menus.add_recent(str(path))
         self.statusBar().showMessage(f"Opened snapshot at {format_clock(eng.t)}", 8000)
         return True
 
@@ -1164,6 +1171,7 @@ class MainWindow(QMainWindow):
         self.set_engine(Engine(fac, seed=self.seed))
         if self.settings is not None:
             self.settings.setValue("lastFacility", os.path.abspath(path) if os.path.exists(path) else str(path))
+        self.file_menus.add_recent(str(path))
         self.statusBar().showMessage(f"Opened facility {fac.name!r}: {fac.n_gpus:,} GPUs", 8000)
         self.driver.set_running(was_running)
         return True
@@ -1182,6 +1190,7 @@ class MainWindow(QMainWindow):
         was_running = self.driver.running
         self.driver.pause()
         self.set_engine(Engine(fac, seed=sc.seed if sc.seed is not None else self.seed, scenario=sc))
+        self.file_menus.add_recent(str(path))
         self.statusBar().showMessage(f"Scenario {sc.title!r}: {len(sc.faults)} timed faults; the run restarted", 8000)
         self.driver.set_running(was_running)
         return True
@@ -1245,12 +1254,11 @@ class MainWindow(QMainWindow):
         """The 1 Hz text: status bar, inspector, chart titles."""
         eng = self.engine
         self.clock_label.setText(format_clock(eng.t))
-        state = "running" if self.driver.running else "paused"
         actual = self.driver.actual_speed()
-        self.speed_label.setText(f"{state} · set {self.driver.speed:g}× · actual {actual:.3g}×"
-                                 if self.driver.running else f"{state} · set {self.driver.speed:g}×")
-        self.it_label.setText(f"IT {eng.it_w / 1e6:.1f} MW")
-        self.pue_label.setText(f"PUE {eng.facility_w / eng.it_w:.3f}" if eng.it_w > 0 else "PUE –")
+        self.speed_label.setText(status_speed_text(eng, self.driver.running, self.driver.speed, actual))
+        self.it_label.setText(f"IT {swing_text(eng, 'it_mw')}")
+        pue = swing(eng, "pue")
+        self.pue_label.setText(f"PUE {pue[0]:.3f}" if pue is not None and pue[0] > 0 else "PUE –")
         throttled = int(eng.rack_throttled.sum())
         failed = self.failed_parts()
         text = f"throttled GPUs {throttled:,} · failed parts {failed:,}"
@@ -1267,6 +1275,7 @@ class MainWindow(QMainWindow):
         self.alarm_label.setStyleSheet(f"color: {warn}; font-weight: bold;" if bad else "")
         if self.inspector.isVisible():
             self.inspector.refresh()
+        _call(self.views["tray"], "refresh_text")  # tile figures from the same step as the inspector
         if self.charts is not None and self.charts.isVisible():
             self.charts.refresh_text()
         if self.training is not None:

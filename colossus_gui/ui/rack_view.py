@@ -105,7 +105,7 @@ class RackView(QWidget):
         super().__init__(parent)
         self.setObjectName("rackView")
         self.setMouseTracking(True)
-        self.setMinimumSize(420, 420)
+        self.setMinimumSize(360, 330)
         self.engine = None
         self.rack = -1
         # optional, as on the hall view: () -> int8 per rack (0 none, 1 warning, 2 critical) and

@@ -11,10 +11,22 @@ import math
 
 import numpy as np
 from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QImage, QMouseEvent, QPainter, QPainterPath, QPalette, QPen
+from PySide6.QtGui import (
+    QColor,
+    QFont,
+    QFontMetricsF,
+    QImage,
+    QMouseEvent,
+    QPainter,
+    QPainterPath,
+    QPalette,
+    QPen,
+)
 from PySide6.QtWidgets import QToolTip, QWidget
 
 from ..model.thresholds import DEFAULT_LIMITS, Limits
+from .colors import text_color
+from .figures import SWING_WINDOW_S, WARMUP_TEXT, swing_text, warming_up
 
 GT_STATES = ("off", "starting", "running", "tripped")
 POWER_COLOR = QColor("#f2b635")
@@ -60,6 +72,9 @@ class SiteView(QWidget):
         self.setMouseTracking(True)
         self.setMinimumSize(480, 360)
         self.engine = None
+        self._texts: list[tuple[QRectF, str, QRectF]] = []
+        self.text_pens: dict[str, QColor] = {}
+        self._compact = False
         self._fig: dict = {}
         self._hits: list[tuple[QRectF, str, str]] = []   # (rect, address or 'hall:i', tooltip)
         self._layout_size = None
@@ -113,7 +128,8 @@ class SiteView(QWidget):
         colors = _LUT[idx]
         dead = eng.rack_gpus_up == 0
         colors = np.where(dead, np.uint32(0xFF505050), colors)
-        if len(self._hall_image_bufs) != topo.n_halls:
+        shapes = [(h.rows, h.racks_per_row) for h in f.halls]
+        if [b.shape for b in self._hall_image_bufs] != shapes:  # another facility: other hall sizes
             self._hall_image_bufs = []
             self._hall_images = []
             for spec in f.halls:
@@ -136,10 +152,15 @@ class SiteView(QWidget):
         left_w = max(200.0, min(300.0, w * 0.2))
         lh = self.fontMetrics().height() + 2
         n_gt = len(self.engine.gt_state) if self.engine else 0
-        gt_rows = math.ceil(n_gt / 8) if n_gt else 0
+        gt_rows = math.ceil(n_gt / self._gt_cols(n_gt)) if n_gt else 0
         heights = [32 + 4 * lh + 8, 32 + 3 * lh + 30, 32 + lh + gt_rows * 30 + 10, 32 + 5 * lh + 8]
-        gap = max(m, (h - 2 * m - sum(heights)) / 3.0)
-        y = m
+        # a short view (1280×720 with docks): tighter panels and a 3-line totals panel, never text cut off
+        self._compact = sum(heights) + 5 * m > h
+        if self._compact:
+            heights = [24 + 3 * lh + 2, 24 + 3 * lh + 18, 24 + lh + gt_rows * 16 + 4, 24 + 3 * lh + 2]
+        m_top = 6.0 if self._compact else m
+        gap = max(4.0 if self._compact else m, (h - 2 * m_top - sum(heights)) / 3.0)
+        y = m_top
         for key, hh in zip(("grid", "yard", "turbines", "totals"), heights, strict=True):
             r[key] = QRectF(m, y, left_w, hh)
             y += hh + gap
@@ -158,6 +179,48 @@ class SiteView(QWidget):
                       for i in range(n_halls)]
         self._rects = r
         self._layout_size = (w, h)
+
+    def _fit(self, p: QPainter, rect: QRectF, text: str, align) -> None:
+        """Draw ``text`` inside ``rect``: a smaller font (down to 70 %) before eliding, never clipped; the
+        drawn box is recorded for tests (:meth:`drawn_text`)."""
+        font = QFont(p.font())
+        base = font.pointSizeF()
+        parts = text.split("\n")
+        fm = QFontMetricsF(font)
+        for k in range(1, 8):
+            w = max(fm.horizontalAdvance(s) for s in parts)
+            if w <= rect.width() and fm.height() * len(parts) <= rect.height() + 1 or k == 7:
+                break
+            font.setPointSizeF(base * (1.0 - 0.05 * k))
+            fm = QFontMetricsF(font)
+        if max(fm.horizontalAdvance(s) for s in parts) > rect.width():
+            text = "\n".join(fm.elidedText(s, Qt.TextElideMode.ElideRight, max(0.0, rect.width())) for s in parts)
+            if not text.strip():
+                return  # no room at all (the tooltip has it)
+        p.save()
+        p.setFont(font)
+        p.drawText(rect, int(align), text)
+        p.restore()
+        self._texts.append((fm.boundingRect(rect, int(align), text), text, QRectF(rect)))
+        self.text_pens[text] = p.pen().color()  # tests check each text colour's contrast
+
+    def drawn_text(self) -> list[tuple[QRectF, str, QRectF]]:
+        """Every text of the last paint: (rectangle it covers, text as drawn, the box it had to fit)."""
+        return list(self._texts)
+
+    def _text_pen(self, color, fg: QColor) -> QColor:
+        """Status colours as text: the theme's readable variant (pale amber on white failed WCAG AA)."""
+        dark = self.palette().color(QPalette.ColorRole.Base).value() < 128
+        if isinstance(color, str):
+            return QColor(*text_color(color, dark))
+        key = {POWER_COLOR.rgb(): "power", CHARGE_COLOR.rgb(): "charge", OK_COLOR.rgb(): "ok",
+               WARN_COLOR.rgb(): "warning", CRIT_COLOR.rgb(): "critical"}.get(QColor(color).rgb())
+        return QColor(*text_color(key, dark)) if key else QColor(color)
+
+    @staticmethod
+    def _gt_cols(n_gt: int) -> int:
+        """Turbine cells per row: 8 for the first site, 10 when there are dozens (the 200k site has 30)."""
+        return min(n_gt, 8 if n_gt <= 16 else 10) or 1
 
     def resizeEvent(self, e):  # noqa: N802
         self._layout_size = None
@@ -178,6 +241,8 @@ class SiteView(QWidget):
         box = pal.color(QPalette.ColorRole.AlternateBase)
         p.fillRect(self.rect(), bg)
         self._hits = []
+        self._texts = []
+        self.text_pens = {}
         F, R = self._fig, self._rects
         base_font = QFont(self.font())
         small = QFont(base_font)
@@ -202,7 +267,7 @@ class SiteView(QWidget):
             p.setPen(fg)
             mid = (a + b) / 2
             tr = QRectF(mid.x() - 60, mid.y() - (22 if above else -6), 120, 16)
-            p.drawText(tr, Qt.AlignmentFlag.AlignCenter, label)
+            self._fit(p, tr, label, Qt.AlignmentFlag.AlignCenter)
 
         bus_mid_x = bus.center().x()
         g, yd, tb = R["grid"], R["yard"], R["turbines"]
@@ -262,17 +327,21 @@ class SiteView(QWidget):
             p.drawRoundedRect(rect, 6, 6)
             p.setPen(fg)
             p.setFont(bold)
-            p.drawText(rect.adjusted(10, 6, -8, 0), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop, title)
+            self._fit(p, QRectF(rect.left() + 10, rect.top() + (3 if self._compact else 6), rect.width() - 18,
+                                p.fontMetrics().height() + 2),
+                      title, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
 
-        def lines(rect: QRectF, texts, top=28.0, step=None):
+        def lines(rect: QRectF, texts, top=None, step=None):
+            top = top if top is not None else (22.0 if self._compact else 28.0)
             step = step or max(15.0, p.fontMetrics().height() + 2)
             y = rect.top() + top
             for item in texts:
                 color = fg
                 if isinstance(item, tuple):
                     item, color = item
+                    color = self._text_pen(color, fg)
                 p.setPen(color)
-                p.drawText(QRectF(rect.left() + 10, y, rect.width() - 20, step), Qt.AlignmentFlag.AlignLeft, item)
+                self._fit(p, QRectF(rect.left() + 10, y, rect.width() - 20, step), item, Qt.AlignmentFlag.AlignLeft)
                 y += step
             return y
 
@@ -280,9 +349,14 @@ class SiteView(QWidget):
         sag = F["grid_avail_mw"] < F["grid_limit_mw"] * 0.999
         panel(g, "Grid & substation", CRIT_COLOR if sag else None)
         p.setFont(base_font)
-        lines(g, [f"import {F['grid_mw']:.1f} MW", f"limit {F['grid_limit_mw']:.0f} MW",
-                  (f"available {F['grid_avail_mw']:.1f} MW", CRIT_COLOR if sag else fg),
-                  f"ambient {F['ambient_c']:.1f} °C"])
+        if self._compact:  # three lines: the limit joins the available figure
+            lines(g, [f"import {F['grid_mw']:.1f} MW",
+                      (f"available {F['grid_avail_mw']:.1f} of {F['grid_limit_mw']:.0f} MW", CRIT_COLOR if sag else fg),
+                      f"ambient {F['ambient_c']:.1f} °C"])
+        else:
+            lines(g, [f"import {F['grid_mw']:.1f} MW", f"limit {F['grid_limit_mw']:.0f} MW",
+                      (f"available {F['grid_avail_mw']:.1f} MW", CRIT_COLOR if sag else fg),
+                      f"ambient {F['ambient_c']:.1f} °C"])
         self._hits.append((g, "GRID", f"Grid connection and substation (GRID)\nimport {F['grid_mw']:.1f} MW of "
                            f"{F['grid_avail_mw']:.1f} MW available (limit {F['grid_limit_mw']:.0f} MW)"))
         # Megapack yard
@@ -293,7 +367,7 @@ class SiteView(QWidget):
                            (f"{'discharging' if bmw > 0.05 else 'charging' if bmw < -0.05 else 'idle'} "
                             f"{abs(bmw):.1f} MW", POWER_COLOR if bmw > 0.05 else CHARGE_COLOR if bmw < -0.05 else fg),
                            f"max {F['batt_max_mw']:.0f} MW"])
-        bar = QRectF(yd.left() + 10, min(y_end + 4, yd.bottom() - 22), yd.width() - 20, 14)
+        bar = QRectF(yd.left() + 10, min(y_end + 2, yd.bottom() - 16), yd.width() - 20, 10 if self._compact else 14)
         p.setPen(QPen(fg, 1))
         p.setBrush(Qt.BrushStyle.NoBrush)
         p.drawRect(bar)
@@ -308,7 +382,7 @@ class SiteView(QWidget):
         p.setFont(base_font)
         y0 = lines(tb, [f"{gt_total:.1f} MW of {n_gt * F['gt_rating']:.0f} MW"])
         if n_gt:
-            cols = min(n_gt, 8)
+            cols = self._gt_cols(n_gt)
             rows = math.ceil(n_gt / cols)
             cell_w = (tb.width() - 20) / cols
             cell_h = max(14.0, min(34.0, (tb.bottom() - y0 - 8) / max(1, rows)))
@@ -322,7 +396,7 @@ class SiteView(QWidget):
                 p.setBrush(QColor(c.red(), c.green(), c.blue(), 60))
                 p.drawRoundedRect(cr, 3, 3)
                 p.setPen(fg)
-                p.drawText(cr, Qt.AlignmentFlag.AlignCenter, f"GT{i + 1}" if cell_w >= 38 else f"{i + 1}")
+                self._fit(p, cr, f"GT{i + 1}" if cell_w >= 38 else f"{i + 1}", Qt.AlignmentFlag.AlignCenter)
                 self._hits.append((cr, f"GT{i + 1}", f"GT{i + 1}: {GT_STATES[st]}, {F['gt_mw'][i]:.1f} MW "
                                    f"of {F['gt_rating']:.1f} MW"))
         self._hits.append((tb, "GT1", f"Gas turbines: {running} of {n_gt} running, {gt_total:.1f} MW"))
@@ -333,9 +407,16 @@ class SiteView(QWidget):
         pue = F["facility_mw"] / F["it_mw"] if F["it_mw"] > 0 else 0.0
         panel(tot, "Site totals")
         p.setFont(base_font)
-        lines(tot, [f"facility {F['facility_mw']:.1f} MW", f"IT {F['it_mw']:.1f} MW",
-                    f"cooling {F['cooling_mw']:.1f} MW", f"losses, other {other:.1f} MW", f"PUE {pue:.3f}"])
-        self._hits.append((tot, "GRID", "Facility power = IT + cooling + electrical losses; PUE = facility / IT"))
+        # the training swing moves IT and facility power by a third every few seconds: mean and range over
+        # the last swing window, the same figures the status bar and the inspector show
+        totals = [f"facility {swing_text(self.engine, 'facility_mw')}", f"IT {swing_text(self.engine, 'it_mw')}",
+                  f"cooling {F['cooling_mw']:.1f} MW", f"losses, other {other:.1f} MW", f"PUE {pue:.3f}"]
+        if self._compact:  # cooling is in the chiller plant's box; losses = facility - IT - cooling
+            totals = totals[:2] + [f"PUE {pue:.3f} · losses {other:.1f} MW"]
+        lines(tot, totals)
+        self._hits.append((tot, "GRID", "Facility power = IT + cooling + electrical losses; PUE = facility / IT\n"
+                           f"facility and IT: mean, then lowest–highest over the last {SWING_WINDOW_S:g} s "
+                           "(the training swing)"))
 
         # chiller plant
         n_ch = len(F["chiller_ok"])
@@ -345,25 +426,30 @@ class SiteView(QWidget):
         info_w = min(260.0, plant.width() * 0.3)
         info = QRectF(plant.left(), plant.top(), info_w, plant.height())
         p.setPen(fg)
-        lines(info, [(f"supply {F['t_fs']:.1f} °C", sup_c), (f"return {F['t_fr']:.1f} °C", ret_c),
+        lines(info, [(f"supply {F['t_fs']:.1f} °C", "supply"), (f"return {F['t_fr']:.1f} °C", "return"),
                      f"COP {F['cop']:.2f}   cooling {F['cooling_mw']:.1f} MW"])
         cx0 = plant.left() + info_w
-        cw = (plant.right() - 10 - cx0) / max(1, n_ch)
-        ch_h = min(plant.height() - 36, 70.0)
         p.setFont(small)
+        # as many rows of chiller cells as it takes for each to show its name and load (14 chillers at 200k)
+        avail_w, avail_h = plant.right() - 10 - cx0, min(plant.height() - 34, 70.0)
+        need_w = p.fontMetrics().horizontalAdvance("CH00 00.0 MW") * 0.62 + 10
+        per_row = max(1, min(n_ch, int(avail_w // need_w)))
+        ch_rows = math.ceil(n_ch / per_row)
+        cw = avail_w / per_row
+        ch_h = avail_h / ch_rows
+        two_lines = ch_h >= 2 * p.fontMetrics().height() + 4
         for i in range(n_ch):
             ok = bool(F["chiller_ok"][i])
             load = float(F["chiller_mw"][i])
             c = OK_COLOR if ok and load > 0.05 else IDLE_COLOR if ok else CRIT_COLOR
-            cr = QRectF(cx0 + i * cw + 2, plant.top() + 28, cw - 6, ch_h)
+            cr = QRectF(cx0 + (i % per_row) * cw + 2, plant.top() + 28 + (i // per_row) * ch_h, cw - 6, ch_h - 3)
             p.setPen(QPen(c, 1.5))
             p.setBrush(QColor(c.red(), c.green(), c.blue(), 50))
             p.drawRoundedRect(cr, 4, 4)
             p.setPen(fg)
-            txt = f"CH{i + 1}\n{load:.1f} MW" if ok else f"CH{i + 1}\nTRIPPED"
-            if cw < 56:
-                txt = f"CH{i + 1}"
-            p.drawText(cr, Qt.AlignmentFlag.AlignCenter, txt)
+            state = f"{load:.1f} MW" if ok else "TRIPPED"
+            txt = f"CH{i + 1}\n{state}" if two_lines else f"CH{i + 1} {state}"
+            self._fit(p, cr.adjusted(2, 0, -2, 0), txt, Qt.AlignmentFlag.AlignCenter)
             self._hits.append((cr, f"CH{i + 1}", f"CH{i + 1}: {'running' if ok and load > 0.05 else 'standby' if ok else 'tripped'}"
                                f", {load:.1f} MW of heat, COP {F['cop']:.2f}"))
         self._hits.append((plant, "CH1", f"Chiller plant: {ok_ch}/{n_ch} available, supply {F['t_fs']:.1f} °C, "
@@ -380,15 +466,20 @@ class SiteView(QWidget):
             panel(hr, names[i], border)
             p.setFont(big)
             p.setPen(fg)
-            p.drawText(hr.adjusted(10, 4, -10, 0), Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop,
-                       f"{F['hall_it_mw'][i]:.1f} MW")
+            title_w = QFontMetricsF(bold).horizontalAdvance(names[i]) + 24
+            self._fit(p, QRectF(hr.left() + title_w, hr.top() + 4, hr.width() - title_w - 10,
+                                QFontMetricsF(big).height() + 2),
+                      f"{F['hall_it_mw'][i]:.1f} MW", Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop)
             p.setFont(base_font)
             up, tot = int(F["hall_up"][i]), int(F["hall_gpus"][i])
             texts = [(f"hottest GPU {hot:.1f} °C", hot_color), (f"GPUs up {up:,}/{tot:,}", fg),
                      (f"throttled {thr:,}", WARN_COLOR if thr else fg),
                      (f"cooling faults {faults}", WARN_COLOR if faults else fg)]
             fm = p.fontMetrics()
-            text_w = max(fm.horizontalAdvance(t) for t, _ in texts) + 24.0
+            if max(fm.horizontalAdvance(t) for t, _ in texts) + 24 > hr.width():  # a small card: short forms
+                texts = [(f"{hot:.1f} °C", hot_color), (f"{up:,} up", fg),
+                         (f"{thr:,} thr.", WARN_COLOR if thr else fg), (f"{faults} faults", WARN_COLOR if faults else fg)]
+            text_w = min(max(fm.horizontalAdvance(t) for t, _ in texts) + 24.0, hr.width())
             col = QRectF(hr.left(), hr.top(), text_w, hr.height())
             y_end = lines(col, texts, top=30)
             # rack thumbnail, rows as on the floor
@@ -406,9 +497,15 @@ class SiteView(QWidget):
             self._hits.append((hr, f"hall:{i}", f"Hall {names[i]}: IT {F['hall_it_mw'][i]:.1f} MW, hottest GPU "
                                f"{hot:.1f} °C\nGPUs up {up:,}/{tot:,}, throttled {thr}, cooling faults {faults}\n"
                                "Click to open the hall"))
+        if warming_up(self.engine):
+            p.setFont(bold)
+            band = QRectF(0, self.height() / 2 - 22, self.width(), 44)
+            p.fillRect(band, QColor(0, 0, 0, 170))
+            p.setPen(QColor(255, 255, 255))
+            self._fit(p, band.adjusted(10, 0, -10, 0), WARMUP_TEXT, Qt.AlignmentFlag.AlignCenter)
         if F["shed"] > 0:
             p.setFont(bold)
-            p.setPen(CRIT_COLOR)
+            p.setPen(self._text_pen(CRIT_COLOR, fg))
             p.drawText(QRectF(0, 0, self.width() - 14, 20), Qt.AlignmentFlag.AlignRight,
                        f"LOAD SHEDDING {F['shed']:.0%}")
         p.end()

@@ -12,10 +12,21 @@ import time
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QStandardPaths, Qt, Signal
-from PySide6.QtWidgets import QDockWidget, QInputDialog, QLabel, QMessageBox, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QLabel,
+    QMessageBox,
+    QPushButton,
+    QScrollArea,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
 
 from ..io.loader import LoadError
 from ..resources import resource
+from .trainee_feed import TraineeFeedWidget
+from .window_placement import place_beside
 
 
 def training_scenarios() -> dict[str, Path]:
@@ -48,25 +59,47 @@ class TrainingController(QObject):
         self.report_paths: list[Path] = []
         self.replay = None
         self.replay_window: QWidget | None = None
+        self.feed: TraineeFeedWidget | None = None
+        self.console_placement = ""
+        self.debrief_button: QPushButton | None = None
 
     @property
     def active(self) -> bool:
         return self.session is not None and not self.session.ended
 
     # ------------------------------------------------------------------ start
+    def launcher(self):
+        """The drill launcher: drills with description, duration, difficulty and briefing; the trainee picker
+        with each trainee's past sessions from the workspace database."""
+        from .drill_launcher_dialog import DrillLauncherDialog
+
+        trainees, history_fn = [], None
+        ws = getattr(self.window, "store", None)
+        if ws is not None:
+            from ..io.session_store import SessionStore
+            try:
+                ss = SessionStore(ws.path)
+                trainees = ss.trainees()
+                history_fn = ss.sessions
+            except Exception as e:  # the history is a convenience; drills start without it
+                self.window.statusBar().showMessage(f"Trainee history not available: {e}", 10000)
+        settings = getattr(self.window, "settings", None)
+        last = str(settings.value("lastTrainee", "")) if settings is not None else ""
+        return DrillLauncherDialog(training_scenarios(), trainees, lambda name: history_fn(name) if history_fn
+                                   else [], last_trainee=last, parent=self.window)
+
     def choose_and_start(self) -> bool:
-        names = list(training_scenarios())
-        if not names:
+        if not training_scenarios():
             self.window._error_box("No training scenarios", "No bundled training scenarios were found.")
             return False
-        name, ok = QInputDialog.getItem(self.window, "Start a training session", "Scenario:", names, 0, False)
-        if not ok:
+        dlg = self.launcher()
+        if dlg.exec() != dlg.DialogCode.Accepted or dlg.chosen() is None:
             return False
-        trainee, ok = QInputDialog.getText(self.window, "Start a training session", "Trainee name:",
-                                           text="trainee")
-        if not ok or not trainee.strip():
-            return False
-        return self.start(str(training_scenarios()[name]), trainee.strip())
+        path, trainee = dlg.chosen()
+        settings = getattr(self.window, "settings", None)
+        if settings is not None:
+            settings.setValue("lastTrainee", trainee)
+        return self.start(str(path), trainee)
 
     def start(self, scenario_ref: str, trainee: str = "trainee", seed: int | None = None) -> bool:
         from ..ops.training import TrainingSession
@@ -100,7 +133,13 @@ class TrainingController(QObject):
         cw.setWindowTitle(f"Instructor console — {sc.title} — {trainee}")
         lay = QVBoxLayout(cw)
         lay.setContentsMargins(4, 4, 4, 4)
-        lay.addWidget(self.console)
+        split = QSplitter(Qt.Orientation.Vertical)
+        split.addWidget(self.console)
+        self.feed = TraineeFeedWidget(session)  # what the trainee does, as it happens
+        split.addWidget(self.feed)
+        split.setStretchFactor(0, 3)
+        split.setStretchFactor(1, 1)
+        lay.addWidget(split)
         cw.resize(900, 700)
         self.console_window = cw
         # the trainee's side: live score and the controls a drill may need
@@ -116,16 +155,19 @@ class TrainingController(QObject):
         side_lay.addWidget(briefing)
         side_lay.addWidget(self.score_panel, 1)
         self.briefing_label = briefing
-        self.score_dock = w._dock("Score", "scoreDock", side, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.score_dock = w._dock("Score", "scoreDock", _scrolled(side), Qt.DockWidgetArea.RightDockWidgetArea)
         self.controls = TraineeControlsWidget(session)
         self.controls.acted.connect(lambda _r: w._after_user_action())
-        self.controls_dock = w._dock("Trainee controls", "traineeControlsDock", self.controls,
-                                     Qt.DockWidgetArea.RightDockWidgetArea)
-        w.tabifyDockWidget(w.charts_dock, self.score_dock)
-        w.tabifyDockWidget(self.score_dock, self.controls_dock)
-        self.score_dock.raise_()
-        w.statusBar().showMessage(f"Training: {sc.title} — briefing in the instructor console; Space to run", 15000)
+        self.controls_dock = w._dock("Trainee controls", "traineeControlsDock", _scrolled(self.controls),
+                                     Qt.DockWidgetArea.LeftDockWidgetArea)
+        # separate docks, never tabs of the charts: the trainee watches the charts while acting
+        w.splitDockWidget(w.charts_dock, self.score_dock, Qt.Orientation.Vertical)
+        w.splitDockWidget(w.inspector_dock, self.controls_dock, Qt.Orientation.Vertical)
+        w.statusBar().showMessage(f"Training: {sc.title} — read the briefing on the Score dock; Space to run",
+                                  15000)
+        self._clear_debrief_button()
         if w.isVisible():
+            self.console_placement = place_beside(cw, w)  # the instructor's screen, or beside the trainee's
             cw.show()
         self.started.emit(session)
         return True
@@ -144,6 +186,7 @@ class TrainingController(QObject):
             self.score_panel.refresh()
         if self.console_window is not None and self.console_window.isVisible():
             self.console.refresh()
+            self.feed.refresh()
 
     # ------------------------------------------------------------------ replay
     def open_replay(self, log_path: str | None = None):
@@ -197,9 +240,43 @@ class TrainingController(QObject):
         self.window.driver.pause()
         self.report_paths = self._write_report()
         if self.report_paths:
-            self.window.statusBar().showMessage(
-                f"Session ended: score {score.total:.1f}/100 — report in {self.folder}", 30000)
+            self.window.statusBar().showMessage(f"Session ended: score {score.total:.1f}/100", 30000)
+            self._show_debrief_button()
         self.ended.emit(self.folder)
+
+    # ------------------------------------------------------------------ the debrief after a drill
+    def debrief_path(self) -> Path | None:
+        if self.folder is None:
+            return None
+        p = self.folder / "report.html"
+        return p if p.exists() else None
+
+    def open_debrief(self) -> bool:
+        """Open the last drill's report in the browser (the button in the status bar)."""
+        from PySide6.QtCore import QUrl
+        from PySide6.QtGui import QDesktopServices
+
+        p = self.debrief_path()
+        if p is None:
+            self.window.statusBar().showMessage("No debrief report yet: end a drill first", 8000)
+            return False
+        return bool(QDesktopServices.openUrl(QUrl.fromLocalFile(str(p))))
+
+    def _show_debrief_button(self) -> None:
+        self._clear_debrief_button()
+        b = QPushButton("Open debrief", objectName="openDebriefButton")
+        b.setToolTip(f"The drill's report: timeline beside the reference, score breakdown, charts\n{self.folder}")
+        b.clicked.connect(self.open_debrief)
+        self.window.statusBar().addWidget(b)
+        b.show()
+        self.debrief_button = b
+
+    def _clear_debrief_button(self) -> None:
+        b = self.debrief_button
+        if b is not None:
+            self.window.statusBar().removeWidget(b)
+            b.deleteLater()
+        self.debrief_button = None
 
     def _write_report(self) -> list[Path]:
         try:
@@ -243,6 +320,15 @@ class TrainingController(QObject):
                                 "End the session now and write the debrief report?") == \
                 QMessageBox.StandardButton.Yes:
             self.end()
+
+
+def _scrolled(widget: QWidget) -> QScrollArea:
+    """A dock's content that scrolls instead of holding the window wider than a 1280-pixel screen."""
+    area = QScrollArea()
+    area.setWidgetResizable(True)
+    area.setFrameShape(QScrollArea.Shape.NoFrame)
+    area.setWidget(widget)
+    return area
 
 
 def _safe(text: str) -> str:

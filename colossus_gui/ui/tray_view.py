@@ -7,10 +7,12 @@ view is hidden, so the plot is full when it is shown), drawn by curves created o
 
 from __future__ import annotations
 
+from collections import OrderedDict
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPalette, QPen
+from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPalette, QPen, QPolygonF
 from PySide6.QtWidgets import QLabel, QSizePolicy, QToolTip, QVBoxLayout, QWidget
 
 from ..model.thresholds import DEFAULT_LIMITS, Limits
@@ -30,6 +32,7 @@ from .metrics import (
 
 HISTORY_S = 300.0  # the plot shows the last five simulated minutes
 HISTORY_CAP = 600  # samples kept: one per HISTORY_S / HISTORY_CAP simulated seconds at most
+HISTORY_TRAYS = 32  # trays whose history is kept when another one is opened
 
 STATE_RGBA = {
     GPU_NORMAL: colors.OK, 1: colors.WARNING, GPU_SLOWDOWN: (240, 100, 30, 255), GPU_SHUTDOWN: colors.CRITICAL,
@@ -45,7 +48,7 @@ class TrayTilesWidget(QWidget):
         super().__init__(owner)
         self.setObjectName("trayTiles")
         self._owner = owner
-        self.setMinimumSize(440, 250)
+        self.setMinimumSize(400, 200)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
 
     def sizeHint(self) -> QSize:  # noqa: N802
@@ -106,29 +109,29 @@ class TrayTilesWidget(QWidget):
             p.setBrush(QColor(*colors.darker(fill, 0.45)))
             p.drawRoundedRect(rect.adjusted(1.5, 1.5, -1.5, -1.5), 5, 5)
             lines = o.gpu_text[i].split("\n")
-            if lines[1] == "n/a":  # no reading: hatched
-                p.setBrush(QBrush(QColor(200, 200, 210), Qt.BrushStyle.BDiagPattern))
-                p.drawRoundedRect(rect.adjusted(1.5, 1.5, -1.5, -1.5), 5, 5)
+            if o.gpu_address and i < len(o.gpu_address) and o.gpu_address[i] == o.highlighted:
+                p.setPen(QPen(pal.color(QPalette.ColorRole.Highlight), 4))
+                p.setBrush(Qt.BrushStyle.NoBrush)
+                p.drawRoundedRect(rect.adjusted(-2, -2, 2, 2), 7, 7)
+            self._paint_history(p, rect, i)
+            # name and temperature on the first line, power and state on the second, a failed part on the
+            # third; the history takes the rest of the box
             p.setPen(QColor(240, 240, 244))
-            fm = p.fontMetrics()
             inner = rect.adjusted(8, 5, -6, -4)
-            p.setFont(bold)
-            p.drawText(inner, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop, lines[0])
-            # the GPU's curve colour in the history plot, beside its name
-            sw_x = inner.left() + p.fontMetrics().horizontalAdvance(lines[0]) + 6
-            cc = colors.CURVE_COLORS[i % len(colors.CURVE_COLORS)]
-            p.fillRect(QRectF(sw_x, inner.top() + fm.height() / 2 - 1.5, 18, 3), QColor(*cc))
-            # temperature large, then power, state, HBM
             p.setFont(big)
             bfm = p.fontMetrics()
-            y = inner.top() + fm.height() + 2
-            p.drawText(QRectF(inner.left(), y, inner.width(), bfm.height()), Qt.AlignmentFlag.AlignLeft, lines[1])
-            y += bfm.height()
+            head = f"{lines[0]}  {lines[1]}"
+            p.drawText(QRectF(inner.left(), inner.top(), inner.width(), bfm.height()), Qt.AlignmentFlag.AlignLeft,
+                       head)
+            cc = colors.CURVE_COLORS[i % len(colors.CURVE_COLORS)]  # the GPU's curve colour, beside its name
+            sw_x = min(inner.left() + bfm.horizontalAdvance(head) + 6, inner.right() - 18)
+            p.fillRect(QRectF(sw_x, inner.top() + bfm.height() / 2 - 1.5, 18, 3), QColor(*cc))
             p.setFont(base_font)
-            for ln in lines[2:]:
-                if y + fm.height() > inner.bottom() + 2:
-                    break
-                p.drawText(QRectF(inner.left(), y, inner.width(), fm.height()), Qt.AlignmentFlag.AlignLeft, ln)
+            fm = p.fontMetrics()
+            y = inner.top() + bfm.height()
+            for ln in self.detail_lines(i):
+                p.drawText(QRectF(inner.left(), y, inner.width(), fm.height()), Qt.AlignmentFlag.AlignLeft,
+                           fm.elidedText(ln, Qt.TextElideMode.ElideRight, inner.width()))
                 y += fm.height()
         for i, rect in enumerate(g["cpus"]):
             on = o.cpu_on[i]
@@ -154,6 +157,75 @@ class TrayTilesWidget(QWidget):
                 p.setPen(QColor(240, 240, 244))
                 p.drawText(rect, Qt.AlignmentFlag.AlignCenter, name if ok else f"{name} ✕")
         p.end()
+
+    def detail_lines(self, i: int) -> list[str]:
+        """The small lines under a GPU's name: power and state, then the failed part if any."""
+        lines = self._owner.gpu_text[i].split("\n")
+        out = [f"{lines[2]} · {lines[3]}"]
+        if len(lines) > 4 and lines[4] != "HBM ok":
+            out.append(lines[4])
+        return out
+
+    def history_rect(self, rect: QRectF) -> QRectF:
+        """The part of a GPU tile that holds its history: the whole width, below the text lines."""
+        big = QFont(self.font())
+        big.setBold(True)
+        big.setPointSizeF(self.font().pointSizeF() * 1.25)
+        n = len(self.detail_lines(self._owner.gpu_address.index(self._gpu_at(rect)))) if self._owner.gpu_text else 1
+        top = rect.top() + 5 + QFontMetricsF(big).height() + n * self.fontMetrics().height() + 4
+        return QRectF(rect.left() + 8, top, rect.width() - 16, rect.bottom() - 6 - top)
+
+    def _gpu_at(self, rect: QRectF) -> str:
+        for r, _kind, a in self.regions:
+            if r == rect:
+                return a
+        return self._owner.gpu_address[0]
+
+    def _paint_history(self, p: QPainter, rect: QRectF, i: int) -> None:
+        """The GPU's junction temperature over the last five minutes inside its tile, on the colour scale's
+        range, with the warning and critical limits dashed (the tile used to be mostly empty)."""
+        o = self._owner
+        box = self.history_rect(rect)
+        if box.width() < 30 or box.height() < 16:
+            return
+        t, tj, _pw = o.history()
+        p.setPen(QPen(QColor(255, 255, 255, 40), 1))
+        p.setBrush(QColor(0, 0, 0, 50))
+        p.drawRect(box)
+        m = o.temp_metric
+        lo, hi = m.vmin, m.vmax
+
+        def y_of(v):
+            return box.bottom() - (np.clip(v, lo, hi) - lo) / ((hi - lo) or 1.0) * box.height()
+
+        for v, col in ((m.warn, colors.WARNING), (m.crit, colors.CRITICAL)):
+            if v is not None:
+                p.setPen(QPen(qcolor(col), 1, Qt.PenStyle.DashLine))
+                p.drawLine(QPointF(box.left(), y_of(v)), QPointF(box.right(), y_of(v)))
+        if len(t) < 2:
+            return
+        now = o.engine.t
+        keep = t >= now - HISTORY_S
+        x = box.right() - (now - t[keep]) / HISTORY_S * box.width()
+        y = y_of(tj[keep, i])
+        poly = QPolygonF([QPointF(float(a), float(b)) for a, b in zip(x, y, strict=True)])
+        p.setPen(QPen(QColor(*colors.CURVE_COLORS[i % len(colors.CURVE_COLORS)]), 1.6))
+        p.setBrush(Qt.BrushStyle.NoBrush)
+        p.drawPolyline(poly)
+
+    def mouseReleaseEvent(self, ev) -> None:  # noqa: N802
+        reg = self.region_at(ev.position()) if ev.button() == Qt.MouseButton.LeftButton else None
+        if reg is not None:
+            self._owner.highlight(reg[2])
+            self._owner.component_selected.emit(reg[2])
+        super().mouseReleaseEvent(ev)
+
+    def mouseDoubleClickEvent(self, ev) -> None:  # noqa: N802
+        reg = self.region_at(ev.position())
+        if reg is not None:  # inspect it (and keep it outlined); the tray is already open
+            self._owner.highlight(reg[2])
+            self._owner.component_selected.emit(reg[2])
+            self._owner.component_activated.emit(reg[2])
 
     @property
     def regions(self) -> list[tuple[QRectF, str, str]]:
@@ -201,12 +273,20 @@ class TrayView(QWidget):
     limits: Limits = DEFAULT_LIMITS  # alarm thresholds: colours and legends use the same limits
 
     context_menu_requested = Signal(str, QPoint)
+    component_selected = Signal(str)  # a click on a GPU, CPU, PSU or NIC: inspect it
+    component_activated = Signal(str)  # a double-click
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.setObjectName("trayView")
         self.engine = None
         self.tray = -1
+        self.highlighted = ""  # the address outlined (clicked, or reached with Ctrl+L)
+        self.temp_metric = GPU_METRICS["gpu_temp"]
+        # per-tray history, kept when another tray is opened (up to HISTORY_TRAYS trays)
+        self._histories: OrderedDict[int, tuple] = OrderedDict()
+        self._hist_owner = -1  # the tray the history arrays below belong to
+        self._text_driven = False  # True once a window drives the figures with refresh_text()
         self._sig = None
         self._dirty = True
         self.gpu_text: list[str] = []
@@ -237,7 +317,7 @@ class TrayView(QWidget):
 
         self.plots = pg.GraphicsLayoutWidget(self)
         self.plots.setObjectName("trayHistoryPlot")
-        self.plots.setMinimumHeight(170)
+        self.plots.setMinimumHeight(110)
         self.temp_plot = self.plots.addPlot(row=0, col=0)
         self.power_plot = self.plots.addPlot(row=0, col=1)
         self.temp_plot.setLabel("left", "Tj", units="°C")
@@ -277,6 +357,8 @@ class TrayView(QWidget):
         self.tray = -1
         self.gpu_text = []
         self._hist_n = 0
+        self._histories.clear()
+        self.highlighted = ""
         self.title.setText("Select a tray")
         self.tiles.update()
 
@@ -299,18 +381,46 @@ class TrayView(QWidget):
         self.nic_names = [f"N{i + 1}" + (" host" if i >= topo.gpus_per_tray else "")
                           for i in range(topo.nics_per_tray)]
         gpt = topo.gpus_per_tray
-        if self._hist_tj.shape[1] != gpt:
+        old = self._stash_history()
+        if old != self.tray:
+            self.highlighted = ""
+        kept = self._histories.pop(self.tray, None)
+        if kept is not None and kept[1].shape[1] == gpt:
+            self._hist_t, self._hist_tj, self._hist_p, self._hist_n = kept
+        else:
+            self._hist_t = np.zeros(HISTORY_CAP)
             self._hist_tj = np.zeros((HISTORY_CAP, gpt), dtype=np.float32)
             self._hist_p = np.zeros((HISTORY_CAP, gpt), dtype=np.float32)
-        self._hist_n = 0
+            self._hist_n = 0
         self._plotted_n = -1
         m = GPU_METRICS["gpu_temp"].resolved(eng, self.limits)
+        self.temp_metric = m
         self._limit_lines[0].setValue(m.warn)
         self._limit_lines[1].setValue(m.crit)
         for i, c in enumerate(self._tj_curves):
             c.setVisible(i < gpt)
             self._p_curves[i].setVisible(i < gpt)
         self.refresh(force=True)
+
+    def _stash_history(self) -> int:
+        """Keep the shown tray's history for when it is opened again. Returns that tray (or -1)."""
+        prev = self._hist_owner
+        if prev >= 0 and self._hist_n:
+            self._histories[prev] = (self._hist_t, self._hist_tj, self._hist_p, self._hist_n)
+            self._histories.move_to_end(prev)
+            while len(self._histories) > HISTORY_TRAYS:
+                self._histories.popitem(last=False)
+        self._hist_owner = self.tray
+        return prev
+
+    def history(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(time s, junction °C per GPU, power W per GPU) of the shown tray, oldest first."""
+        return self._ordered_history()
+
+    def highlight(self, address: str) -> None:
+        """Outline a GPU (or CPU, PSU, NIC) of the shown tray: a click, or going there with Ctrl+L."""
+        self.highlighted = address.upper() if address else ""
+        self.tiles.update()
 
     def gpu_labels(self) -> list[str]:
         """The text shown on each GPU tile (one string per GPU, lines joined by spaces)."""
@@ -328,9 +438,19 @@ class TrayView(QWidget):
         if sig == self._sig and not force and not self._dirty:
             return
         self._sig, self._dirty = sig, False
-        self._update_values()
+        if force or not self.gpu_text or not self._text_driven:
+            self._update_values()
         self.tiles.update()
         self._update_plot()
+
+    def refresh_text(self) -> None:
+        """The figures on the tiles, at the 1 Hz text refresh: the same step the inspector and the status bar
+        read (at 10 Hz the tiles showed 652 W while the inspector showed 301 W, a training swing apart)."""
+        self._text_driven = True  # from now on the figures change only here (a window's 1 Hz text clock)
+        if self.engine is None or self.tray < 0 or not self.isVisible():
+            return
+        self._update_values()
+        self.tiles.update()
 
     # ------------------------------------------------------------------ internals
     def _sample(self) -> None:

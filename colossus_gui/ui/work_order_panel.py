@@ -23,9 +23,10 @@ from __future__ import annotations
 import sqlite3
 
 from PySide6.QtCore import QModelIndex, Qt, Signal
-from PySide6.QtGui import QColor, QUndoCommand, QUndoStack
+from PySide6.QtGui import QColor, QPalette, QUndoCommand, QUndoStack
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QApplication,
     QCheckBox,
     QComboBox,
     QHBoxLayout,
@@ -52,8 +53,8 @@ from .sim_driver import format_clock
 from .work_order_dialog import WorkOrderDetailDialog
 
 _COLUMNS = ("ID", "Prio", "State", "Target", "Fault", "Technician", "Progress", "Created", "Step")
-_STATE_COLORS = {"open": colors.WARNING, "assigned": colors.SUPPLY_BLUE, "in_progress": colors.SUPPLY_BLUE,
-                 "testing": colors.OK, "closed": colors.OUT_OF_SERVICE, "cancelled": colors.OUT_OF_SERVICE}
+_STATE_TEXT = {"open": "warning", "assigned": "supply", "in_progress": "supply", "testing": "ok",
+               "closed": "out_of_service", "cancelled": "out_of_service"}
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 UNDO_LIMIT = 100
 _KEEP = object()
@@ -274,8 +275,9 @@ class WorkOrderTableModel(RowTableModel):
                     format_clock(w.created_t), _step_text(w))[c]
         if role == SORT_ROLE:
             return _SORT_KEYS[c](w)[0]
-        if role == Qt.ItemDataRole.ForegroundRole and c == 2:
-            return QColor(*_STATE_COLORS[w.state][:3])
+        if role == Qt.ItemDataRole.ForegroundRole and c == 2:  # text colours that pass WCAG AA in both themes
+            dark = QApplication.palette().color(QPalette.ColorRole.Base).value() < 128
+            return QColor(*colors.text_color(_STATE_TEXT[w.state], dark))
         if role == Qt.ItemDataRole.ToolTipRole and c in (3, 2):
             return (f"{w.recipe} repair of {w.target}; double-click for its details"
                     if w.steps else f"{w.target}: from the workspace history; double-click for its details")
@@ -497,12 +499,15 @@ class WorkOrderPanelWidget(QWidget):
         self.create_button.clicked.connect(self._on_create_clicked)
         self.tech_box = QComboBox(objectName="workOrderTechnician")
         self.tech_box.setToolTip("Free technicians on shift with the skill the selected order needs")
+        self.tech_box.currentIndexChanged.connect(
+            lambda _i: self.assign_button.setEnabled(bool(self.tech_box.currentText())))
         self.assign_button = QPushButton("Assign", objectName="workOrderAssign")
         self.assign_button.clicked.connect(self._on_assign_clicked)
         self.advance_button = QPushButton("Advance", objectName="workOrderAdvance")
         self.advance_button.setToolTip("Dispatch now, arrive now, or finish the current step now")
         self.advance_button.clicked.connect(self._on_advance_clicked)
-        self.cancel_button = QPushButton("Cancel order", objectName="workOrderCancel")
+        self.cancel_button = QPushButton("Cancel", objectName="workOrderCancel")
+        self.cancel_button.setToolTip("Cancel the selected work order")
         self.cancel_button.clicked.connect(self._on_cancel_clicked)
         self.details_button = QPushButton("Details…", objectName="workOrderDetails")
         self.details_button.setToolTip("Open the selected order: steps, progress, notes, audit log (double-click)")
@@ -523,10 +528,17 @@ class WorkOrderPanelWidget(QWidget):
         for w in (self.target_edit, self.create_button, self.tech_box, self.assign_button, self.advance_button,
                   self.cancel_button, self.details_button):
             row2.addWidget(w)
-        split = QSplitter(Qt.Orientation.Vertical)
+        self.target_edit.setMinimumWidth(self.fontMetrics().horizontalAdvance("H1-R001-T3") + 16)
+        # the list fills the pane's height; the selected order's text sits beside it (it used to take the
+        # lower part and leave room for ~2 rows of orders)
+        split = QSplitter(Qt.Orientation.Horizontal, objectName="workOrderSplit")
         split.addWidget(self.table)
         split.addWidget(self.detail)
         split.setStretchFactor(0, 3)
+        split.setStretchFactor(1, 1)
+        split.setChildrenCollapsible(True)
+        self.detail.setMinimumWidth(0)
+        self.table.setMinimumSize(120, 40)
         bl.addLayout(row1)
         bl.addWidget(split, 1)
         bl.addLayout(row2)
@@ -599,11 +611,16 @@ class WorkOrderPanelWidget(QWidget):
         if names == [self.tech_box.itemText(i) for i in range(self.tech_box.count())]:
             return
         keep = self.tech_box.currentText()
-        self.tech_box.clear()
-        self.tech_box.addItems(names)
-        i = self.tech_box.findText(keep)
-        if i >= 0:
-            self.tech_box.setCurrentIndex(i)
+        self.tech_box.blockSignals(True)
+        try:
+            self.tech_box.clear()
+            self.tech_box.addItems(names)
+            i = self.tech_box.findText(keep)
+            # the one the operator picked is no longer free: show no one rather than silently someone else
+            self.tech_box.setCurrentIndex(i if i >= 0 or not keep else -1)
+        finally:
+            self.tech_box.blockSignals(False)
+        self.assign_button.setEnabled(bool(self.tech_box.currentText()))
 
     def _fill_stock(self) -> None:
         sp = self.ops.spares
@@ -700,7 +717,10 @@ class WorkOrderPanelWidget(QWidget):
         return wo
 
     def assign(self, wo_id: int, technician: str) -> WorkOrder | None:
-        return self._do(lambda: self.ops.assign(wo_id, technician, who=self.who))
+        wo = self._do(lambda: self.ops.assign(wo_id, technician, who=self.who))
+        if wo is not None:  # say whom it went to: the picker no longer lists a busy technician
+            self.show_message(f"Work order {wo.id} assigned to {wo.technician}")
+        return wo
 
     def advance(self, wo_id: int) -> WorkOrder | None:
         return self._do(lambda: self.ops.advance(wo_id, who=self.who))

@@ -1,0 +1,35 @@
+"""Where a second window goes: on another screen when there is one (the instructor's monitor), else beside
+the main window if the screen has room, else over the part of the screen the main window leaves free."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QRect
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QWidget
+
+
+def place_beside(win: QWidget, main: QWidget, min_w: int = 560) -> str:
+    """Move and size ``win`` so it does not cover ``main``. Returns how: 'other screen', 'beside', 'shared'."""
+    screens = QGuiApplication.screens()
+    main_screen = main.screen() if main.screen() is not None else QGuiApplication.primaryScreen()
+    others = [s for s in screens if s is not main_screen]
+    if others:
+        geo = others[0].availableGeometry()
+        win.setGeometry(geo.adjusted(40, 40, -40, -40))
+        return "other screen"
+    geo = main_screen.availableGeometry() if main_screen is not None else QRect(0, 0, 1920, 1080)
+    frame = main.frameGeometry()
+    right = geo.right() - frame.right()
+    left = frame.left() - geo.left()
+    h = min(geo.height(), max(frame.height(), 500))
+    if right >= min_w:
+        win.setGeometry(QRect(frame.right() + 1, frame.top(), right - 1, h))
+        return "beside"
+    if left >= min_w:
+        win.setGeometry(QRect(geo.left(), frame.top(), left - 1, h))
+        return "beside"
+    # one screen, the main window fills it: the main window gives up its right part to the console
+    w = max(min_w, geo.width() // 3)
+    main.setGeometry(QRect(geo.left(), geo.top(), geo.width() - w, geo.height()))
+    win.setGeometry(QRect(geo.right() - w + 1, geo.top(), w, geo.height()))
+    return "shared"
