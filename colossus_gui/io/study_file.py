@@ -161,6 +161,21 @@ class LoadedStudy:
         return out
 
 
+def _validate_study(data: dict, name: str) -> Study:
+    try:
+        return Study.model_validate(data)
+    except ValidationError as err:
+        lines = format_validation_error(name, err)
+        out = []
+        for line, e in zip(lines, err.errors(), strict=False):
+            given = e.get("input")
+            if e["type"] != "extra_forbidden" and not isinstance(given, dict | list) and given is not None \
+                    and repr(given) not in line:
+                line += f" (value {given!r})"
+            out.append(line)
+        raise LoadError(name, out or lines) from None
+
+
 def run_key(point: dict, seed: int, duration_s: float, dt: float) -> str:
     blob = json.dumps({"facility": point["facility"], "scenario": point["scenario"], "ops": point["ops"],
                        "seed": seed, "duration_s": duration_s, "dt": dt}, sort_keys=True, separators=(",", ":"))
@@ -172,7 +187,7 @@ def load_study(ref: str | Path, seeds: int | None = None, duration_s: float | No
     file's. Raises LoadError whose problems each name file, field and value."""
     path = resolve_study_path(ref)
     name = str(path)
-    study = validate_data(Study, _read_mapping(path), name)
+    study = _validate_study(_read_mapping(path), name)
     if seeds is not None:
         study = study.model_copy(update={"seeds": seeds})
     dur = float(duration_s) if duration_s is not None else study.duration

@@ -25,7 +25,7 @@ from ..io.study_results import StudyStore, aggregate
 from ..model.facility import Facility
 from ..model.ops_config import OpsConfig
 from ..model.scenario import Scenario
-from ..sim.engine import Engine
+from ..sim.engine import CHECKPOINTING, Engine
 
 DEFAULT_MEMORY_LIMIT = "3GiB"  # per worker; the 200k facility with operations peaks near 0.6 GB
 
@@ -35,7 +35,8 @@ def simulate(facility: Facility, scenario: Scenario | None, seed: int, duration_
     """One headless run (what ``colossus-gui run`` computes, without writing files): the engine's summary,
     the operations figures under ``maintenance`` when ``ops`` is given, and a few figures studies ask for:
     ``throttled_hours`` (hours with any GPU throttled), ``load_shed_s`` (seconds with load shedding),
-    ``jobs`` (per job: GPUs, interruptions, MTBF, checkpoint cost and the Young/Daly interval) and, for the
+    ``jobs`` (per job: GPUs, interruptions, MTBF, checkpoint cost as charged -- time spent checkpointing per
+    checkpoint -- and the Young/Daly interval sqrt(2 cost MTBF)) and, for the
     first job, ``job_mtbf_s`` and ``young_daly_s``."""
     # a short telemetry ring: studies keep figures, not time series (bounded worker memory)
     eng = Engine(facility, seed=seed, scenario=scenario, telemetry_capacity=64, rack_telemetry_capacity=4)
@@ -45,6 +46,10 @@ def simulate(facility: Facility, scenario: Scenario | None, seed: int, duration_
         manager = OpsManager(eng, ops, seed=seed)
     steps = int(round(duration_s / dt))
     throttled_s = shed_s = 0.0
+    # checkpoint cost as the engine actually charged it (time in the checkpoint state per checkpoint)
+    ckpt_s = np.zeros(eng.n_jobs)
+    ckpts = np.zeros(eng.n_jobs, dtype=np.int64)
+    was = eng.job_state == CHECKPOINTING
     for _ in range(steps):
         eng.step(dt)
         if manager is not None:
@@ -53,6 +58,11 @@ def simulate(facility: Facility, scenario: Scenario | None, seed: int, duration_
             throttled_s += dt
         if eng.shed_frac > 0:
             shed_s += dt
+        now = eng.job_state == CHECKPOINTING
+        if now.any() or was.any():
+            ckpt_s += (now & was) * dt  # a step that began and ended checkpointing did no work
+            ckpts += now & ~was
+            was = now
     s = eng.summary()
     if manager is not None:
         s["maintenance"] = manager.figures()
@@ -63,10 +73,12 @@ def simulate(facility: Facility, scenario: Scenario | None, seed: int, duration_
     for j, job in enumerate(eng.jobs):
         n = int(eng.job_interruptions[j])
         mtbf = eng.t / n if n else None
-        jobs.append({"name": job.name, "gpus": int(np.isin(eng.tray_job, [j]).sum() * eng.topo.gpus_per_tray),
+        cost = float(ckpt_s[j] / ckpts[j]) if ckpts[j] else float(job.checkpoint_stall_s)
+        jobs.append({"name": job.name, "gpus": int((eng.tray_job == j).sum() * eng.topo.gpus_per_tray),
                      "interruptions": n, "mtbf_s": mtbf, "checkpoint_interval_s": job.checkpoint_interval_s,
-                     "checkpoint_cost_s": job.checkpoint_stall_s,
-                     "young_daly_s": math.sqrt(2 * job.checkpoint_stall_s * mtbf) if mtbf else None})
+                     "checkpoints": int(ckpts[j]), "checkpoint_stall_s": job.checkpoint_stall_s,
+                     "checkpoint_cost_s": cost,
+                     "young_daly_s": math.sqrt(2 * cost * mtbf) if mtbf else None})
     s["jobs"] = jobs
     if jobs:
         s["job_mtbf_s"] = jobs[0]["mtbf_s"]
@@ -133,8 +145,8 @@ def make_cluster(workers: int, memory_limit: str = DEFAULT_MEMORY_LIMIT):
     import logging
 
     from distributed import LocalCluster
-    return LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
-                        memory_limit=memory_limit, silence_logs=logging.ERROR)
+    return LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0",
+                        memory_limit=memory_limit, silence_logs=logging.CRITICAL)
 
 
 class StudyRunner:
