@@ -36,54 +36,80 @@ def simulate(facility: Facility, scenario: Scenario | None, seed: int, duration_
     the operations figures under ``maintenance`` when ``ops`` is given, and a few figures studies ask for:
     ``throttled_hours`` (hours with any GPU throttled), ``load_shed_s`` (seconds with load shedding),
     ``jobs`` (per job: GPUs, interruptions, MTBF, checkpoint cost as charged -- time spent checkpointing per
-    checkpoint -- and the Young/Daly interval sqrt(2 cost MTBF)) and, for the
-    first job, ``job_mtbf_s`` and ``young_daly_s``."""
-    # a short telemetry ring: studies keep figures, not time series (bounded worker memory)
-    eng = Engine(facility, seed=seed, scenario=scenario, telemetry_capacity=64, rack_telemetry_capacity=4)
-    manager = None
-    if ops is not None:
-        from .workflow import OpsManager
-        manager = OpsManager(eng, ops, seed=seed)
-    steps = int(round(duration_s / dt))
-    throttled_s = shed_s = 0.0
-    # checkpoint cost as the engine actually charged it (time in the checkpoint state per checkpoint)
-    ckpt_s = np.zeros(eng.n_jobs)
-    ckpts = np.zeros(eng.n_jobs, dtype=np.int64)
-    was = eng.job_state == CHECKPOINTING
-    for _ in range(steps):
-        eng.step(dt)
-        if manager is not None:
-            manager.step(dt)
-        if eng.rack_throttled.any():
-            throttled_s += dt
-        if eng.shed_frac > 0:
-            shed_s += dt
-        now = eng.job_state == CHECKPOINTING
-        if now.any() or was.any():
-            ckpt_s += (now & was) * dt  # a step that began and ended checkpointing did no work
-            ckpts += now & ~was
-            was = now
-    s = eng.summary()
-    if manager is not None:
-        s["maintenance"] = manager.figures()
-    s["throttled_hours"] = throttled_s / 3600.0
-    s["load_shed_s"] = shed_s
-    eng.tray_available()
-    jobs = []
-    for j, job in enumerate(eng.jobs):
-        n = int(eng.job_interruptions[j])
-        mtbf = eng.t / n if n else None
-        cost = float(ckpt_s[j] / ckpts[j]) if ckpts[j] else float(job.checkpoint_stall_s)
-        jobs.append({"name": job.name, "gpus": int((eng.tray_job == j).sum() * eng.topo.gpus_per_tray),
-                     "interruptions": n, "mtbf_s": mtbf, "checkpoint_interval_s": job.checkpoint_interval_s,
-                     "checkpoints": int(ckpts[j]), "checkpoint_stall_s": job.checkpoint_stall_s,
-                     "checkpoint_cost_s": cost,
-                     "young_daly_s": math.sqrt(2 * cost * mtbf) if mtbf else None})
-    s["jobs"] = jobs
-    if jobs:
-        s["job_mtbf_s"] = jobs[0]["mtbf_s"]
-        s["young_daly_s"] = jobs[0]["young_daly_s"]
-    return _plain(s)
+    checkpoint -- and the Young/Daly interval sqrt(2 cost MTBF)) and, for the first job, ``job_mtbf_s`` and
+    ``young_daly_s``."""
+    run = StudyRun(facility, scenario, seed, dt, ops)
+    run.advance(int(round(duration_s / dt)))
+    return run.summary()
+
+
+class StudyRun:
+    """The body of :func:`simulate`, in pieces, so the GUI can re-simulate a study's run with progress and
+    show the very engine it produced."""
+
+    def __init__(self, facility: Facility, scenario: Scenario | None, seed: int, dt: float = 1.0,
+                 ops: OpsConfig | None = None, telemetry_capacity: int = 64):
+        # a short telemetry ring by default: studies keep figures, not time series (bounded worker memory)
+        self.engine = eng = Engine(facility, seed=seed, scenario=scenario, telemetry_capacity=telemetry_capacity,
+                                   rack_telemetry_capacity=4 if telemetry_capacity <= 64 else 720)
+        self.dt = dt
+        self.ops = None
+        if ops is not None:
+            from .workflow import OpsManager
+            self.ops = OpsManager(eng, ops, seed=seed)
+        self.throttled_s = self.shed_s = 0.0
+        # checkpoint cost as the engine actually charged it (time in the checkpoint state per checkpoint)
+        self.ckpt_s = np.zeros(eng.n_jobs)
+        self.ckpts = np.zeros(eng.n_jobs, dtype=np.int64)
+        self._was = eng.job_state == CHECKPOINTING
+
+    def advance(self, steps: int) -> None:
+        eng, manager, dt = self.engine, self.ops, self.dt
+        for _ in range(steps):
+            eng.step(dt)
+            if manager is not None:
+                manager.step(dt)
+            if eng.rack_throttled.any():
+                self.throttled_s += dt
+            if eng.shed_frac > 0:
+                self.shed_s += dt
+            now = eng.job_state == CHECKPOINTING
+            if now.any() or self._was.any():
+                self.ckpt_s += (now & self._was) * dt  # a step that began and ended checkpointing did no work
+                self.ckpts += now & ~self._was
+                self._was = now
+
+    def summary(self) -> dict:
+        eng = self.engine
+        s = eng.summary()
+        if self.ops is not None:
+            s["maintenance"] = self.ops.figures()
+        s["throttled_hours"] = self.throttled_s / 3600.0
+        s["load_shed_s"] = self.shed_s
+        eng.tray_available()
+        jobs = []
+        for j, job in enumerate(eng.jobs):
+            n = int(eng.job_interruptions[j])
+            mtbf = eng.t / n if n else None
+            cost = float(self.ckpt_s[j] / self.ckpts[j]) if self.ckpts[j] else float(job.checkpoint_stall_s)
+            jobs.append({"name": job.name, "gpus": int((eng.tray_job == j).sum() * eng.topo.gpus_per_tray),
+                         "interruptions": n, "mtbf_s": mtbf, "checkpoint_interval_s": job.checkpoint_interval_s,
+                         "checkpoints": int(self.ckpts[j]), "checkpoint_stall_s": job.checkpoint_stall_s,
+                         "checkpoint_cost_s": cost,
+                         "young_daly_s": math.sqrt(2 * cost * mtbf) if mtbf else None})
+        s["jobs"] = jobs
+        if jobs:
+            s["job_mtbf_s"] = jobs[0]["mtbf_s"]
+            s["young_daly_s"] = jobs[0]["young_daly_s"]
+        return _plain(s)
+
+
+def run_from_task(task: dict, telemetry_capacity: int = 64) -> StudyRun:
+    """A :class:`StudyRun` at t = 0 for a run's task dict (``RunInputs.task()``)."""
+    fac = Facility.model_validate(task["facility"])
+    sc = Scenario.model_validate(task["scenario"]) if task["scenario"] is not None else None
+    ops = OpsConfig.model_validate(task["ops"]) if task["ops"] is not None else None
+    return StudyRun(fac, sc, task["seed"], task["dt"], ops, telemetry_capacity)
 
 
 def _plain(o):
@@ -107,10 +133,9 @@ def _rss_mb() -> float:
 def run_task(task: dict) -> dict:
     """What a worker runs: rebuild the models from plain data, simulate, return a small row."""
     t0 = time.perf_counter()
-    fac = Facility.model_validate(task["facility"])
-    sc = Scenario.model_validate(task["scenario"]) if task["scenario"] is not None else None
-    ops = OpsConfig.model_validate(task["ops"]) if task["ops"] is not None else None
-    summary = simulate(fac, sc, task["seed"], task["duration_s"], task["dt"], ops)
+    run = run_from_task(task)
+    run.advance(int(round(task["duration_s"] / task["dt"])))
+    summary = run.summary()
     return {"key": task["key"], "point": task["point"], "seed_index": task["seed_index"], "seed": task["seed"],
             "summary": summary, "wall_s": time.perf_counter() - t0, "rss_mb": _rss_mb(),
             "worker": f"{os.uname().nodename if hasattr(os, 'uname') else ''}:{os.getpid()}"}
@@ -241,11 +266,18 @@ class StudyRunner:
                            for r in pending]
                 ac = as_completed(futures)
                 try:
-                    for fut in ac:
-                        if self._cancel:
+                    queue: list = []
+                    while queue or not ac.is_empty():
+                        if self._cancel:  # checked between results, and every 50 ms while waiting
                             out.interrupted = True
                             client.cancel(futures)
                             return
+                        if not queue:
+                            queue = list(ac.next_batch(block=False))
+                            if not queue:
+                                time.sleep(0.05)
+                                continue
+                        fut = queue.pop(0)
                         if fut.status != "finished":
                             try:
                                 fut.result()
