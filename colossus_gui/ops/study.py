@@ -168,10 +168,20 @@ class StudyOutcome:
 def make_cluster(workers: int, memory_limit: str = DEFAULT_MEMORY_LIMIT):
     """A LocalCluster of ``workers`` single-threaded worker processes, no dashboard, quiet logs."""
     import logging
+    import signal
+    import threading
 
     from distributed import LocalCluster
-    return LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0",
-                        memory_limit=memory_limit, silence_logs=logging.CRITICAL)
+    # Worker processes ignore Ctrl+C (they inherit SIG_IGN across exec): the terminal sends SIGINT to the whole
+    # process group, and the parent, not each worker, decides to stop, keep what is done and close the cluster.
+    main = threading.current_thread() is threading.main_thread()
+    old = signal.signal(signal.SIGINT, signal.SIG_IGN) if main else None
+    try:
+        return LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0",
+                            memory_limit=memory_limit, silence_logs=logging.CRITICAL)
+    finally:
+        if main:
+            signal.signal(signal.SIGINT, old)
 
 
 class StudyRunner:
@@ -219,17 +229,18 @@ class StudyRunner:
         cluster = client = None
         own = self.client is None
         try:
-            if own:
+            if own and not (self.loaded.study.stop is None and {r.key for r in self.runs} <= self.store.keys()):
                 from distributed import Client
                 if self.scheduler:
                     client = Client(self.scheduler, timeout="20s")
                 else:
                     cluster = make_cluster(self.workers, self.memory_limit)
                     client = Client(cluster)
-            else:
+            elif not own:
                 client = self.client
-            out.workers = len(client.scheduler_info().get("workers", {})) or self.workers
-            self._run_rounds(client, out, progress, t0)
+            if client is not None:
+                out.workers = len(client.scheduler_info().get("workers", {})) or self.workers
+            self._run_rounds(client, out, progress, t0)  # with every run done already: no cluster needed
         except KeyboardInterrupt:
             out.interrupted = True
             raise
