@@ -99,3 +99,22 @@ def test_bundled_studies_load_and_say_what_they_answer():
         header = path.read_text().splitlines()[0]
         assert header.startswith("#") and "?" in path.read_text().split("\n\n")[0], name
         assert yaml.safe_load(path.read_text())["figures"]
+
+
+def test_checkpoint_study_grid_brackets_young_daly_for_both_jobs():
+    """The bundled checkpoint study can answer its question: for each job the Young/Daly interval expected
+    from the facility's failure rates (all causes that interrupt a job) lies well inside the grid."""
+    s = load_study("checkpoint-interval")
+    grid = s.study.grid["jobs.0.checkpoint_interval_s"]
+    seen = set()
+    for p in s.points:
+        fac, job = p["facility"], p["facility"]["jobs"][0]
+        gpus = sum(h["rows"] * h["racks_per_row"] for h in fac["halls"]) * 64
+        fl = fac["failures"]
+        per_gpu_day = sum(fl[k] for k in ("gpu_per_gpu_day", "hbm_per_gpu_day", "nic_per_gpu_day",
+                                          "psu_per_gpu_day", "software_per_gpu_day"))
+        mtbf_s = 86400.0 / (per_gpu_day * gpus)
+        yd = (2 * job["checkpoint_stall_s"] * mtbf_s) ** 0.5
+        assert min(grid) < 0.6 * yd and max(grid) > 1.6 * yd, (p["case"], yd)
+        seen.add(gpus)
+    assert seen == {16384, 25088}
