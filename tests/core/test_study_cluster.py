@@ -123,3 +123,13 @@ def test_checkpoint_optimum_lies_within_25_percent_of_young_daly(tmp_path, clien
     opt = optimum(pts)
     assert 0.75 * yd <= opt <= 1.25 * yd, (opt, yd, pts)
     store.close()
+
+
+def test_a_running_scheduler_by_address(tmp_path, client):
+    """`--scheduler tcp://HOST:8786`: the runner connects to a scheduler it did not start, and leaves it up."""
+    loaded = load_study(write_study_files(tmp_path / "s", seeds=1, duration=300))
+    store = StudyStore(tmp_path / "out" / "results.sqlite")
+    out = StudyRunner(loaded, store, scheduler=client.scheduler.address).run()
+    assert out.finished == 2 and out.workers == 2 and not out.failed
+    assert client.submit(sum, [1, 2]).result() == 3  # the cluster is still there for its owner
+    store.close()
