@@ -39,7 +39,9 @@ from ..io.study_results import (
     collect,
     curve_series,
     figure_value,
+    optimum,
     response_axis,
+    young_daly_by_series,
 )
 from ..ops.study import StudyRunner, make_cluster, run_from_task
 
@@ -150,6 +152,7 @@ class StudiesWindow(QMainWindow):
         self._resim: _ResimWorker | None = None
         self._dirty = False
         self._curves: list[tuple[pg.PlotDataItem, pg.PlotDataItem, pg.PlotDataItem, pg.FillBetweenItem]] = []
+        self._marks: list[pg.InfiniteLine] = []
         self._run_keys: list[tuple[int, int]] = []
         self._build()
         self._timer = QTimer(self)
@@ -237,6 +240,8 @@ class StudiesWindow(QMainWindow):
         self.plot = pg.PlotWidget()
         self.plot.setObjectName("responsePlot")
         self.plot.showGrid(x=True, y=True, alpha=0.2)
+        self.plot.getAxis("left").enableAutoSIPrefix(False)  # goodput 0.74, not 740 x 0.001
+        self.plot.getAxis("bottom").enableAutoSIPrefix(False)
         self.plot.addLegend(offset=(10, 10))
         rv.addWidget(self.plot, 1)
         split.addWidget(right)
@@ -264,6 +269,10 @@ class StudiesWindow(QMainWindow):
             return False
         self.loaded = loaded
         self.out_dir = Path(out_dir) if out_dir is not None else default_output_dir(loaded.name)
+        shown = loaded.name if loaded.name in builtin_studies() else str(loaded.path)
+        if self.study_combo.findText(shown) < 0:
+            self.study_combo.addItem(shown)
+        self.study_combo.setCurrentIndex(self.study_combo.findText(shown))
         self.seeds_spin.setValue(loaded.seeds)
         st = loaded.study
         self.question_label.setText(f"<b>{st.title}</b> — {st.question.strip()}<br>{len(loaded.points)} grid "
@@ -370,6 +379,10 @@ class StudiesWindow(QMainWindow):
                              + (" ✓" if a["passed"] else ""))
             for c, text in enumerate(cells):
                 self.table.setItem(i, c, QTableWidgetItem(text))
+        self.table.resizeColumnsToContents()
+        if not self.running:  # what is stored, of what the study plans
+            self.progress.setMaximum(max(1, len(self.loaded.points) * self.loaded.seeds))
+            self.progress.setValue(min(self.progress.maximum(), sum(a["runs"] for a in aggs)))
         rows = [(r["point"], r["seed_index"], r) for pts in per_point for r in pts]
         rows.sort(key=lambda x: (x[0], x[1]))
         self._run_keys = [(p, k) for p, k, _ in rows]
@@ -382,6 +395,7 @@ class StudiesWindow(QMainWindow):
             vals += ["" if (x := figure_value(r["summary"], f)) is None else f"{x:.5g}" for f in st.figures]
             for c, text in enumerate(vals):
                 self.runs_table.setItem(i, c, QTableWidgetItem(text))
+        self.runs_table.resizeColumnsToContents()
         self._update_curves()
 
     def _rebuild_curves(self) -> None:
@@ -389,7 +403,10 @@ class StudiesWindow(QMainWindow):
         for items in self._curves:
             for it in items:
                 self.plot.removeItem(it)
+        for line in self._marks:
+            self.plot.removeItem(line)
         self._curves = []
+        self._marks = []
         self.plot.getPlotItem().legend.clear()
         if self.loaded is None or not self.figure_combo.currentText():
             return
@@ -410,6 +427,17 @@ class StudiesWindow(QMainWindow):
             for it in (lo, hi, band):
                 self.plot.addItem(it)
             self._curves.append((mean, lo, hi, band))
+            if xkey is not None and xkey.endswith("checkpoint_interval_s") and \
+                    self.figure_combo.currentText() == "goodput":
+                # the fitted optimum (solid) and Young/Daly from the same runs (dashed), per series
+                for style, what in ((pg.QtCore.Qt.PenStyle.SolidLine, "optimum"),
+                                    (pg.QtCore.Qt.PenStyle.DashLine, "Young/Daly")):
+                    line = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen(colour, width=1, style=style),
+                                           label=what, labelOpts={"position": 0.95 - 0.16 * i - (0.07 if what != "optimum" else 0),
+                                                      "color": colour})
+                    line.setVisible(False)
+                    self.plot.addItem(line)
+                    self._marks.append(line)
         self.plot.setLabel("bottom", xkey or "grid point")
         self.plot.setLabel("left", self.figure_combo.currentText())
 
@@ -417,7 +445,17 @@ class StudiesWindow(QMainWindow):
         if self.loaded is None or not self._curves or not hasattr(self, "aggs"):
             return
         fig = self.figure_combo.currentText()
-        _, series = curve_series(self.loaded, self.aggs, fig)
+        xkey, series = curve_series(self.loaded, self.aggs, fig)
+        if self._marks and xkey is not None:
+            yd = young_daly_by_series(self.loaded, self.per_point, xkey)
+            for i, (label, pts) in enumerate(series[: len(self._marks) // 2]):
+                opt, ydl = optimum(pts), yd.get(label)
+                for line, x, what in ((self._marks[2 * i], opt, "optimum"), (self._marks[2 * i + 1], ydl,
+                                                                              "Young/Daly")):
+                    line.setVisible(x is not None)
+                    if x is not None:
+                        line.setPos(x)
+                        line.label.setFormat(f"{what} {x:.0f} s")
         legend = self.plot.getPlotItem().legend
         for i, (mean, lo, hi, _band) in enumerate(self._curves):
             if i < len(series):
