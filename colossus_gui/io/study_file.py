@@ -151,14 +151,18 @@ class LoadedStudy:
         return [int(c.generate_state(1, dtype=np.uint64)[0] >> np.uint64(1)) for c in children]
 
     def runs(self) -> list[RunInputs]:
-        """Every run, point-major (point 0 seed 0, point 0 seed 1, ...)."""
+        """Every run, point-major (point 0 seed 0, point 0 seed 1, ...). Computed once (keys hash the inputs)."""
+        cached = self.__dict__.get("_runs")
+        if cached is not None:
+            return list(cached)
         seeds = self.seed_values()
         out = []
         for i, p in enumerate(self.points):
             for k, s in enumerate(seeds):
                 out.append(RunInputs(run_key(p, s, self.duration_s, self.study.dt), i, k, s, p["facility"],
                                      p["scenario"], p["ops"], self.duration_s, self.study.dt, p["params"]))
-        return out
+        self.__dict__["_runs"] = out
+        return list(out)
 
 
 def _validate_study(data: dict, name: str) -> Study:

@@ -309,7 +309,11 @@ class StudiesWindow(QMainWindow):
         if self.loaded is None or self.running:
             return
         if self.seeds_spin.value() != self.loaded.seeds:
-            self.loaded = load_study(self.loaded.path, seeds=self.seeds_spin.value())
+            try:
+                self.loaded = load_study(self.loaded.path, seeds=self.seeds_spin.value())
+            except LoadError as e:  # the file changed on disk since it was opened
+                self._error("Cannot open study", e.problems[0])
+                return
         self._worker = _RunnerWorker(self.loaded, self.out_dir / "results.sqlite", self.workers_spin.value(),
                                      self.cluster_factory)
         self._thread = QThread(self)
