@@ -280,6 +280,18 @@ def _frame(title: str, width: int, height: int) -> list[str]:
             f'<text x="64" y="16" font-size="13" font-weight="bold">{e(title)}</text>']
 
 
+def nice_ticks(lo: float, hi: float, n: int = 5) -> list[float]:
+    """Round tick values (1, 2, 2.5, 5 x 10^k steps) covering [lo, hi]."""
+    span = hi - lo
+    if not (span > 0 and math.isfinite(span)):
+        return [lo]
+    raw = span / max(1, n - 1)
+    mag = 10 ** math.floor(math.log10(raw))
+    step = next(m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= raw)
+    first = math.ceil(lo / step) * step
+    return [round(first + k * step, 12) for k in range(int((hi - first) / step + 1e-9) + 1)]
+
+
 def _range(vals: list[float]) -> tuple[float, float]:
     lo, hi = (min(vals), max(vals)) if vals else (0.0, 1.0)
     if hi - lo < 1e-12:
@@ -307,10 +319,9 @@ def svg_response(title: str, xlabel: str, series: list[tuple[str, list[tuple]]],
     e = html.escape
     out = _frame(title, width, height)
     out.append(f'<rect x="{ml}" y="{mt}" width="{pw}" height="{ph}" fill="none" stroke="#888"/>')
-    for k in range(5):
-        y = y0 + (y1 - y0) * k / 4
+    for y in nice_ticks(y0, y1):
         out.append(f'<line x1="{ml}" x2="{ml + pw}" y1="{Y(y):.1f}" y2="{Y(y):.1f}" stroke="#eee"/>'
-                   f'<text x="{ml - 4}" y="{Y(y) + 4:.1f}" text-anchor="end">{y:.4g}</text>')
+                   f'<text x="{ml - 4}" y="{Y(y) + 4:.1f}" text-anchor="end">{y:.6g}</text>')
     ticks = xticks if xticks is not None else [(x, f"{x:g}") for x in sorted({p[0] for _, pts in series
                                                                               for p in pts})]
     for x, lab in ticks[:40]:
@@ -352,10 +363,9 @@ def svg_distribution(title: str, labels: list[str], values: list[list[float]], w
     e = html.escape
     out = _frame(title, width, height)
     out.append(f'<rect x="{ml}" y="{mt}" width="{pw}" height="{ph}" fill="none" stroke="#888"/>')
-    for k in range(5):
-        y = y0 + (y1 - y0) * k / 4
+    for y in nice_ticks(y0, y1):
         out.append(f'<line x1="{ml}" x2="{ml + pw}" y1="{Y(y):.1f}" y2="{Y(y):.1f}" stroke="#eee"/>'
-                   f'<text x="{ml - 4}" y="{Y(y) + 4:.1f}" text-anchor="end">{y:.4g}</text>')
+                   f'<text x="{ml - 4}" y="{Y(y) + 4:.1f}" text-anchor="end">{y:.6g}</text>')
     bw = min(28.0, 0.6 * pw / n)
     for i, (lab, vs) in enumerate(zip(labels, values, strict=True)):
         x = X(i)

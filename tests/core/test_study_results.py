@@ -116,3 +116,10 @@ def test_store_outputs_and_a_foreign_file(tmp_path):
     junk.write_bytes(b"not a database at all" * 100)
     with pytest.raises(StudyStoreError, match="junk.sqlite"):
         StudyStore(junk)
+
+
+def test_chart_ticks_are_round_numbers_inside_the_range():
+    from colossus_gui.io.study_results import nice_ticks
+    assert nice_ticks(-0.0035, 0.0617) == [0.0, 0.02, 0.04, 0.06]
+    assert nice_ticks(0.6727, 0.7697) == [0.675, 0.7, 0.725, 0.75]
+    assert nice_ticks(280, 1900) == [500, 1000, 1500]
