@@ -366,6 +366,9 @@ def cmd_facilities() -> int:
         print(f"facility  {name:16s} {f.n_gpus:>8,} GPUs  {f.description}")
     for name, path in builtin_scenarios().items():
         print(f"scenario  {name:16s} {path}")
+    from .io.study_file import builtin_studies
+    for name, path in builtin_studies().items():
+        print(f"study     {name:16s} {path}")
     return 0
 
 

@@ -151,14 +151,33 @@ class LoadedStudy:
         return [int(c.generate_state(1, dtype=np.uint64)[0] >> np.uint64(1)) for c in children]
 
     def runs(self) -> list[RunInputs]:
-        """Every run, point-major (point 0 seed 0, point 0 seed 1, ...)."""
+        """Every run, point-major (point 0 seed 0, point 0 seed 1, ...). Computed once (keys hash the inputs)."""
+        cached = self.__dict__.get("_runs")
+        if cached is not None:
+            return list(cached)
         seeds = self.seed_values()
         out = []
         for i, p in enumerate(self.points):
             for k, s in enumerate(seeds):
                 out.append(RunInputs(run_key(p, s, self.duration_s, self.study.dt), i, k, s, p["facility"],
                                      p["scenario"], p["ops"], self.duration_s, self.study.dt, p["params"]))
-        return out
+        self.__dict__["_runs"] = out
+        return list(out)
+
+
+def _validate_study(data: dict, name: str) -> Study:
+    try:
+        return Study.model_validate(data)
+    except ValidationError as err:
+        lines = format_validation_error(name, err)
+        out = []
+        for line, e in zip(lines, err.errors(), strict=False):
+            given = e.get("input")
+            if e["type"] != "extra_forbidden" and not isinstance(given, dict | list) and given is not None \
+                    and repr(given) not in line:
+                line += f" (value {given!r})"
+            out.append(line)
+        raise LoadError(name, out or lines) from None
 
 
 def run_key(point: dict, seed: int, duration_s: float, dt: float) -> str:
@@ -172,7 +191,7 @@ def load_study(ref: str | Path, seeds: int | None = None, duration_s: float | No
     file's. Raises LoadError whose problems each name file, field and value."""
     path = resolve_study_path(ref)
     name = str(path)
-    study = validate_data(Study, _read_mapping(path), name)
+    study = _validate_study(_read_mapping(path), name)
     if seeds is not None:
         study = study.model_copy(update={"seeds": seeds})
     dur = float(duration_s) if duration_s is not None else study.duration

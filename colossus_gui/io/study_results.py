@@ -280,6 +280,18 @@ def _frame(title: str, width: int, height: int) -> list[str]:
             f'<text x="64" y="16" font-size="13" font-weight="bold">{e(title)}</text>']
 
 
+def nice_ticks(lo: float, hi: float, n: int = 5) -> list[float]:
+    """Round tick values (1, 2, 2.5, 5 x 10^k steps) covering [lo, hi]."""
+    span = hi - lo
+    if not (span > 0 and math.isfinite(span)):
+        return [lo]
+    raw = span / max(1, n - 1)
+    mag = 10 ** math.floor(math.log10(raw))
+    step = next(m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= raw)
+    first = math.ceil(lo / step) * step
+    return [round(first + k * step, 12) for k in range(int((hi - first) / step + 1e-9) + 1)]
+
+
 def _range(vals: list[float]) -> tuple[float, float]:
     lo, hi = (min(vals), max(vals)) if vals else (0.0, 1.0)
     if hi - lo < 1e-12:
@@ -307,10 +319,9 @@ def svg_response(title: str, xlabel: str, series: list[tuple[str, list[tuple]]],
     e = html.escape
     out = _frame(title, width, height)
     out.append(f'<rect x="{ml}" y="{mt}" width="{pw}" height="{ph}" fill="none" stroke="#888"/>')
-    for k in range(5):
-        y = y0 + (y1 - y0) * k / 4
+    for y in nice_ticks(y0, y1):
         out.append(f'<line x1="{ml}" x2="{ml + pw}" y1="{Y(y):.1f}" y2="{Y(y):.1f}" stroke="#eee"/>'
-                   f'<text x="{ml - 4}" y="{Y(y) + 4:.1f}" text-anchor="end">{y:.4g}</text>')
+                   f'<text x="{ml - 4}" y="{Y(y) + 4:.1f}" text-anchor="end">{y:.6g}</text>')
     ticks = xticks if xticks is not None else [(x, f"{x:g}") for x in sorted({p[0] for _, pts in series
                                                                               for p in pts})]
     for x, lab in ticks[:40]:
@@ -352,10 +363,9 @@ def svg_distribution(title: str, labels: list[str], values: list[list[float]], w
     e = html.escape
     out = _frame(title, width, height)
     out.append(f'<rect x="{ml}" y="{mt}" width="{pw}" height="{ph}" fill="none" stroke="#888"/>')
-    for k in range(5):
-        y = y0 + (y1 - y0) * k / 4
+    for y in nice_ticks(y0, y1):
         out.append(f'<line x1="{ml}" x2="{ml + pw}" y1="{Y(y):.1f}" y2="{Y(y):.1f}" stroke="#eee"/>'
-                   f'<text x="{ml - 4}" y="{Y(y) + 4:.1f}" text-anchor="end">{y:.4g}</text>')
+                   f'<text x="{ml - 4}" y="{Y(y) + 4:.1f}" text-anchor="end">{y:.6g}</text>')
     bw = min(28.0, 0.6 * pw / n)
     for i, (lab, vs) in enumerate(zip(labels, values, strict=True)):
         x = X(i)
@@ -410,39 +420,44 @@ def _slug(s: str) -> str:
 
 
 def optimum(points: list[tuple], maximise: bool = True) -> float | None:
-    """The x of the best mean from a fit of waste(x) = a/x + b*x + c (the checkpoint trade-off: stalls fall
-    as 1/interval, work lost to failures grows with it) to 1 - mean; falls back to the best point."""
+    """The x of the best mean: a parabola in log(x) through the best grid point and its two neighbours (the
+    curve is flat near its optimum, so the vertex is a better estimate than the best point alone); the best
+    point itself when the parabola does not open the right way or the best point is at the grid's edge."""
     if len(points) < 3:
         return None
     x = np.array([p[0] for p in points], dtype=np.float64)
     y = np.array([p[1] for p in points], dtype=np.float64)
-    waste = (1.0 - y) if maximise else y
-    if np.all(x > 0):
-        A = np.column_stack([1.0 / x, x, np.ones_like(x)])  # noqa: N806
-        coef, *_ = np.linalg.lstsq(A, waste, rcond=None)
-        a, b = coef[0], coef[1]
-        if a > 0 and b > 0:
-            return float(math.sqrt(a / b))
-    return float(x[int(np.argmin(waste))])
+    if not maximise:
+        y = -y
+    i = int(np.argmax(y))
+    if i == 0 or i == len(x) - 1 or np.any(x <= 0):
+        return float(x[i])
+    u = np.log(x[i - 1:i + 2])
+    a, b, _ = np.polyfit(u, y[i - 1:i + 2], 2)
+    if a >= 0:
+        return float(x[i])
+    return float(np.exp(np.clip(-b / (2 * a), u[0], u[-1])))
 
 
 def young_daly_by_series(loaded, per_point: list[list[dict]], xkey: str) -> dict[str, float]:
     """Young/Daly sqrt(2 C MTBF) per series of the response curve, from the runs' own checkpoint cost and
-    failure rate (MTBF = simulated time / interruptions of the first job, pooled over the series' runs)."""
+    failure rate (MTBF = simulated time / interruptions of the first job pooled over the series' runs; cost = the
+    mean time the engine spent per checkpoint)."""
     acc: dict[str, list[float]] = {}
     for p, rows in zip(loaded.points, per_point, strict=True):
         rest = [p["case"]] if p["case"] is not None else []
         rest += [f"{k.rsplit('.', 1)[-1]}={v}" for k, v in p["params"].items() if k in loaded.study.grid
                  and k != xkey]
         label = ", ".join(rest) or "goodput"
-        a = acc.setdefault(label, [0.0, 0.0, 0.0])
+        a = acc.setdefault(label, [0.0, 0.0, 0.0, 0])
         for r in rows:
             jobs = r["summary"].get("jobs") or []
             if jobs:
                 a[0] += r["summary"]["duration_s"]
                 a[1] += jobs[0]["interruptions"]
-                a[2] = jobs[0]["checkpoint_cost_s"]
-    return {k: math.sqrt(2 * c * t / n) for k, (t, n, c) in acc.items() if n > 0}
+                a[2] += jobs[0]["checkpoint_cost_s"]
+                a[3] += 1
+    return {k: math.sqrt(2 * (c / m) * t / n) for k, (t, n, c, m) in acc.items() if n > 0}
 
 
 # --------------------------------------------------------------------------- the report

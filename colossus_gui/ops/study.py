@@ -25,7 +25,7 @@ from ..io.study_results import StudyStore, aggregate
 from ..model.facility import Facility
 from ..model.ops_config import OpsConfig
 from ..model.scenario import Scenario
-from ..sim.engine import Engine
+from ..sim.engine import CHECKPOINTING, Engine
 
 DEFAULT_MEMORY_LIMIT = "3GiB"  # per worker; the 200k facility with operations peaks near 0.6 GB
 
@@ -35,43 +35,81 @@ def simulate(facility: Facility, scenario: Scenario | None, seed: int, duration_
     """One headless run (what ``colossus-gui run`` computes, without writing files): the engine's summary,
     the operations figures under ``maintenance`` when ``ops`` is given, and a few figures studies ask for:
     ``throttled_hours`` (hours with any GPU throttled), ``load_shed_s`` (seconds with load shedding),
-    ``jobs`` (per job: GPUs, interruptions, MTBF, checkpoint cost and the Young/Daly interval) and, for the
-    first job, ``job_mtbf_s`` and ``young_daly_s``."""
-    # a short telemetry ring: studies keep figures, not time series (bounded worker memory)
-    eng = Engine(facility, seed=seed, scenario=scenario, telemetry_capacity=64, rack_telemetry_capacity=4)
-    manager = None
-    if ops is not None:
-        from .workflow import OpsManager
-        manager = OpsManager(eng, ops, seed=seed)
-    steps = int(round(duration_s / dt))
-    throttled_s = shed_s = 0.0
-    for _ in range(steps):
-        eng.step(dt)
-        if manager is not None:
-            manager.step(dt)
-        if eng.rack_throttled.any():
-            throttled_s += dt
-        if eng.shed_frac > 0:
-            shed_s += dt
-    s = eng.summary()
-    if manager is not None:
-        s["maintenance"] = manager.figures()
-    s["throttled_hours"] = throttled_s / 3600.0
-    s["load_shed_s"] = shed_s
-    eng.tray_available()
-    jobs = []
-    for j, job in enumerate(eng.jobs):
-        n = int(eng.job_interruptions[j])
-        mtbf = eng.t / n if n else None
-        jobs.append({"name": job.name, "gpus": int(np.isin(eng.tray_job, [j]).sum() * eng.topo.gpus_per_tray),
-                     "interruptions": n, "mtbf_s": mtbf, "checkpoint_interval_s": job.checkpoint_interval_s,
-                     "checkpoint_cost_s": job.checkpoint_stall_s,
-                     "young_daly_s": math.sqrt(2 * job.checkpoint_stall_s * mtbf) if mtbf else None})
-    s["jobs"] = jobs
-    if jobs:
-        s["job_mtbf_s"] = jobs[0]["mtbf_s"]
-        s["young_daly_s"] = jobs[0]["young_daly_s"]
-    return _plain(s)
+    ``jobs`` (per job: GPUs, interruptions, MTBF, checkpoint cost as charged -- time spent checkpointing per
+    checkpoint -- and the Young/Daly interval sqrt(2 cost MTBF)) and, for the first job, ``job_mtbf_s`` and
+    ``young_daly_s``."""
+    run = StudyRun(facility, scenario, seed, dt, ops)
+    run.advance(int(round(duration_s / dt)))
+    return run.summary()
+
+
+class StudyRun:
+    """The body of :func:`simulate`, in pieces, so the GUI can re-simulate a study's run with progress and
+    show the very engine it produced."""
+
+    def __init__(self, facility: Facility, scenario: Scenario | None, seed: int, dt: float = 1.0,
+                 ops: OpsConfig | None = None, telemetry_capacity: int = 64):
+        # a short telemetry ring by default: studies keep figures, not time series (bounded worker memory)
+        self.engine = eng = Engine(facility, seed=seed, scenario=scenario, telemetry_capacity=telemetry_capacity,
+                                   rack_telemetry_capacity=4 if telemetry_capacity <= 64 else 720)
+        self.dt = dt
+        self.ops = None
+        if ops is not None:
+            from .workflow import OpsManager
+            self.ops = OpsManager(eng, ops, seed=seed)
+        self.throttled_s = self.shed_s = 0.0
+        # checkpoint cost as the engine actually charged it (time in the checkpoint state per checkpoint)
+        self.ckpt_s = np.zeros(eng.n_jobs)
+        self.ckpts = np.zeros(eng.n_jobs, dtype=np.int64)
+        self._was = eng.job_state == CHECKPOINTING
+
+    def advance(self, steps: int) -> None:
+        eng, manager, dt = self.engine, self.ops, self.dt
+        for _ in range(steps):
+            eng.step(dt)
+            if manager is not None:
+                manager.step(dt)
+            if eng.rack_throttled.any():
+                self.throttled_s += dt
+            if eng.shed_frac > 0:
+                self.shed_s += dt
+            now = eng.job_state == CHECKPOINTING
+            if now.any() or self._was.any():
+                self.ckpt_s += (now & self._was) * dt  # a step that began and ended checkpointing did no work
+                self.ckpts += now & ~self._was
+                self._was = now
+
+    def summary(self) -> dict:
+        eng = self.engine
+        s = eng.summary()
+        if self.ops is not None:
+            s["maintenance"] = self.ops.figures()
+        s["throttled_hours"] = self.throttled_s / 3600.0
+        s["load_shed_s"] = self.shed_s
+        eng.tray_available()
+        jobs = []
+        for j, job in enumerate(eng.jobs):
+            n = int(eng.job_interruptions[j])
+            mtbf = eng.t / n if n else None
+            cost = float(self.ckpt_s[j] / self.ckpts[j]) if self.ckpts[j] else float(job.checkpoint_stall_s)
+            jobs.append({"name": job.name, "gpus": int((eng.tray_job == j).sum() * eng.topo.gpus_per_tray),
+                         "interruptions": n, "mtbf_s": mtbf, "checkpoint_interval_s": job.checkpoint_interval_s,
+                         "checkpoints": int(self.ckpts[j]), "checkpoint_stall_s": job.checkpoint_stall_s,
+                         "checkpoint_cost_s": cost,
+                         "young_daly_s": math.sqrt(2 * cost * mtbf) if mtbf else None})
+        s["jobs"] = jobs
+        if jobs:
+            s["job_mtbf_s"] = jobs[0]["mtbf_s"]
+            s["young_daly_s"] = jobs[0]["young_daly_s"]
+        return _plain(s)
+
+
+def run_from_task(task: dict, telemetry_capacity: int = 64) -> StudyRun:
+    """A :class:`StudyRun` at t = 0 for a run's task dict (``RunInputs.task()``)."""
+    fac = Facility.model_validate(task["facility"])
+    sc = Scenario.model_validate(task["scenario"]) if task["scenario"] is not None else None
+    ops = OpsConfig.model_validate(task["ops"]) if task["ops"] is not None else None
+    return StudyRun(fac, sc, task["seed"], task["dt"], ops, telemetry_capacity)
 
 
 def _plain(o):
@@ -95,10 +133,9 @@ def _rss_mb() -> float:
 def run_task(task: dict) -> dict:
     """What a worker runs: rebuild the models from plain data, simulate, return a small row."""
     t0 = time.perf_counter()
-    fac = Facility.model_validate(task["facility"])
-    sc = Scenario.model_validate(task["scenario"]) if task["scenario"] is not None else None
-    ops = OpsConfig.model_validate(task["ops"]) if task["ops"] is not None else None
-    summary = simulate(fac, sc, task["seed"], task["duration_s"], task["dt"], ops)
+    run = run_from_task(task)
+    run.advance(int(round(task["duration_s"] / task["dt"])))
+    summary = run.summary()
     return {"key": task["key"], "point": task["point"], "seed_index": task["seed_index"], "seed": task["seed"],
             "summary": summary, "wall_s": time.perf_counter() - t0, "rss_mb": _rss_mb(),
             "worker": f"{os.uname().nodename if hasattr(os, 'uname') else ''}:{os.getpid()}"}
@@ -131,10 +168,20 @@ class StudyOutcome:
 def make_cluster(workers: int, memory_limit: str = DEFAULT_MEMORY_LIMIT):
     """A LocalCluster of ``workers`` single-threaded worker processes, no dashboard, quiet logs."""
     import logging
+    import signal
+    import threading
 
     from distributed import LocalCluster
-    return LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
-                        memory_limit=memory_limit, silence_logs=logging.ERROR)
+    # Worker processes ignore Ctrl+C (they inherit SIG_IGN across exec): the terminal sends SIGINT to the whole
+    # process group, and the parent, not each worker, decides to stop, keep what is done and close the cluster.
+    main = threading.current_thread() is threading.main_thread()
+    old = signal.signal(signal.SIGINT, signal.SIG_IGN) if main else None
+    try:
+        return LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0",
+                            memory_limit=memory_limit, silence_logs=logging.CRITICAL)
+    finally:
+        if main:
+            signal.signal(signal.SIGINT, old)
 
 
 class StudyRunner:
@@ -182,17 +229,18 @@ class StudyRunner:
         cluster = client = None
         own = self.client is None
         try:
-            if own:
+            if own and not (self.loaded.study.stop is None and {r.key for r in self.runs} <= self.store.keys()):
                 from distributed import Client
                 if self.scheduler:
                     client = Client(self.scheduler, timeout="20s")
                 else:
                     cluster = make_cluster(self.workers, self.memory_limit)
                     client = Client(cluster)
-            else:
+            elif not own:
                 client = self.client
-            out.workers = len(client.scheduler_info().get("workers", {})) or self.workers
-            self._run_rounds(client, out, progress, t0)
+            if client is not None:
+                out.workers = len(client.scheduler_info().get("workers", {})) or self.workers
+            self._run_rounds(client, out, progress, t0)  # with every run done already: no cluster needed
         except KeyboardInterrupt:
             out.interrupted = True
             raise
@@ -229,11 +277,18 @@ class StudyRunner:
                            for r in pending]
                 ac = as_completed(futures)
                 try:
-                    for fut in ac:
-                        if self._cancel:
+                    queue: list = []
+                    while queue or not ac.is_empty():
+                        if self._cancel:  # checked between results, and every 50 ms while waiting
                             out.interrupted = True
                             client.cancel(futures)
                             return
+                        if not queue:
+                            queue = list(ac.next_batch(block=False))
+                            if not queue:
+                                time.sleep(0.05)
+                                continue
+                        fut = queue.pop(0)
                         if fut.status != "finished":
                             try:
                                 fut.result()

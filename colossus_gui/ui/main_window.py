@@ -533,6 +533,9 @@ class MainWindow(QMainWindow):
         m = mb.addMenu("&Simulation")
         m.setObjectName("menuSimulation")
         m.addActions([self.act_run, self.act_step, self.act_slower, self.act_faster])
+        m.addSeparator()
+        self.act_studies = m.addAction("Studies…", self.open_studies)
+        self.act_studies.setObjectName("actionStudies")
         m = mb.addMenu("&Training")
         m.setObjectName("menuTraining")
         m.addActions([self.act_train, self.act_console, self.act_end_training])
@@ -1384,8 +1387,19 @@ class MainWindow(QMainWindow):
             self.settings.setValue("lastFacility", self.facility_ref)
         self.settings.sync()
 
+    def open_studies(self):
+        """The Studies window (one per main window): many seeded runs; opens a run back here."""
+        from .studies_window import StudiesWindow
+        if getattr(self, "studies_window", None) is None:
+            self.studies_window = StudiesWindow(main_window=self)
+        self.studies_window.show()
+        self.studies_window.raise_()
+        return self.studies_window
+
     def shutdown(self) -> None:
         """Stop every timer (deterministic teardown: PySide6 may crash at exit otherwise)."""
+        if getattr(self, "studies_window", None) is not None:
+            self.studies_window.shutdown()
         self.driver.stop()
         self._redraw_timer.stop()
         self._text_timer.stop()
