@@ -23,7 +23,6 @@ from __future__ import annotations
 import json
 import math
 import re
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -261,13 +260,15 @@ def load_scrape_folder(folder: str | Path, topo: Topology, host_map: HostMap | N
 
 # ====================================================================== Prometheus query_range
 _VALUES_RE = re.compile(rb'"values"\s*:\s*\[')
-_STRIP = bytes.maketrans(b'[]"', b"   ")
+_CLOSE_RE = re.compile(rb"\]\s*\]")
+_DROP = b'[]" \t\r\n'
 
 
 def decode_matrix(body: bytes) -> list[tuple[dict, np.ndarray, np.ndarray]]:
     """A ``query_range`` response -> [(labels, timestamps, values)]. The sample arrays are cut out of the
-    bytes and read by numpy (``[[t,"v"],...]`` is a flat list of numbers once brackets and quotes go);
-    only the small rest (labels, status) goes through ``json``."""
+    bytes and read straight into numpy (``[[t,"v"],...]`` is a flat list of numbers once brackets and
+    quotes go), never as millions of small Python lists; only the small rest (labels, status) goes
+    through ``json``."""
     spans, pos, rest = [], 0, []
     for m in _VALUES_RE.finditer(body):
         start = m.end()  # just after the outer "["
@@ -275,10 +276,10 @@ def decode_matrix(body: bytes) -> list[tuple[dict, np.ndarray, np.ndarray]]:
             close = body.index(b"]", start)
             spans.append((start, start))
         else:
-            close = body.find(b"]]", start)
-            if close < 0:
+            mc = _CLOSE_RE.search(body, start)
+            if mc is None:
                 raise TelemetryError("query_range response: unterminated values array")
-            close += 1  # the outer "]"
+            close = mc.end() - 1  # the outer "]"
             spans.append((start, close))
         rest += [body[pos:start], b"]"]
         pos = close + 1
@@ -297,14 +298,14 @@ def decode_matrix(body: bytes) -> list[tuple[dict, np.ndarray, np.ndarray]]:
         raise TelemetryError(f"query_range response: {len(result)} series but {len(spans)} value arrays")
     out = []
     for series, (s, e) in zip(result, spans, strict=True):
-        seg = body[s:e]
+        nums = np.empty(0)
         if e > s:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", DeprecationWarning)  # a short read is checked just below
-                nums = np.fromstring(seg.translate(_STRIP), sep=",")
-        else:
-            nums = np.empty(0)
-        if (e > s and nums.size != seg.count(b",") + 1) or nums.size % 2:
+            parts = body[s:e].translate(None, _DROP).split(b",")
+            try:  # Python's float() on bytes is the fastest exact reader here (NaN, +Inf included)
+                nums = np.fromiter(map(float, parts), np.float64, count=len(parts))
+            except ValueError:
+                nums = np.empty(1)
+        if nums.size % 2:
             raise TelemetryError(f"query_range response: series {series.get('metric')}: unreadable sample values")
         pairs = nums.reshape(-1, 2)
         out.append((series.get("metric") or {}, pairs[:, 0].copy(), pairs[:, 1].copy()))
