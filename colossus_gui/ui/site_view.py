@@ -105,10 +105,10 @@ class SiteView(QWidget):
         # per-hall rack thumbnails coloured by hottest GPU (rows as they stand on the floor)
         lo = f.site.supply_setpoint_c
         hi = self._fig["t_slow"]
-        idx = np.clip((eng.rack_hottest_c - lo) / (hi - lo) * 255.0, 0, 255).astype(np.uint8)
+        idx = np.clip(np.nan_to_num((eng.rack_hottest_c - lo) / (hi - lo) * 255.0), 0, 255).astype(np.uint8)
         colors = _LUT[idx]
         dead = eng.rack_gpus_up == 0
-        colors = np.where(dead, np.uint32(0xFF505050), colors)
+        colors = np.where(dead | np.isnan(eng.rack_hottest_c), np.uint32(0xFF505050), colors)  # NaN: no reading
         if len(self._hall_image_bufs) != topo.n_halls:
             self._hall_image_bufs = []
             self._hall_images = []

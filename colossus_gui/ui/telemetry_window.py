@@ -57,6 +57,8 @@ class _LoadTask(QRunnable):
             self.signals.finished.emit(None)
         except (TelemetryError, ValueError, OSError) as e:
             self.signals.failed.emit(str(e))
+        except BaseException as e:  # never leave the waiting dialog without an answer
+            self.signals.failed.emit(f"{type(e).__name__}: {e}")
 
 
 def load_replay(facility, loader, parent: QWidget | None = None) -> ReplayEngine | None:
@@ -172,6 +174,28 @@ class TelemetrySliderWidget(QWidget):
         self._sync()
         if self.engine.at_end:
             self.window_.driver.pause()
+
+
+def attach_metrics(win, port: int):
+    """``--metrics-port``: serve the window's engine on 127.0.0.1:PORT, published at most twice a wall
+    second from the UI thread (between steps), following the window to a newly opened facility.
+    Raises MetricsError (a RuntimeError) with one line when the port cannot be used."""
+    import time
+
+    from ..io.metrics_endpoint import MetricsServer
+    server = MetricsServer(win.engine, port)
+    last = [0.0]
+
+    def publish() -> None:
+        now = time.monotonic()
+        if now - last[0] >= 0.5:
+            last[0] = now
+            server.publish()
+
+    win.driver.ticked.connect(publish)
+    win.engine_changed.connect(lambda: server.set_engine(win.engine))
+    win.metrics_server = server
+    return server
 
 
 def open_replay_window(engine: ReplayEngine, dark: bool | None = None):
