@@ -88,6 +88,9 @@ def run_bench(quick: bool = False, gui: bool = False) -> int:
           f"{a['extra_us_median']:.0f} us on a {a['step_ms_median']:.2f} ms step = "
           f"{100 * a['extra_us_median'] / 1e3 / a['step_ms_median']:.1f} % (target <= 20 %); whole ops step "
           f"with {o['work_orders']} work orders: {w['extra_us_median']:.0f} us")
+    from .realdata_bench import realdata_bench_lines
+    for line in realdata_bench_lines(quick=quick, gui=gui):
+        print(line)
     if gui:
         try:
             from .ui.bench import gui_bench_lines
