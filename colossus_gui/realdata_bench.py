@@ -95,7 +95,8 @@ def replay_open_figures(gui: bool = False) -> dict:
         out["prometheus_s"], out["prometheus_cpu_s"] = time.perf_counter() - t, time.process_time() - c
         assert np.array_equal(got.temp_c, rec.temp_c)
         if gui:
-            out["prometheus_window_s"], out["prometheus_window_cpu_s"] = _gui_open_s(fac, lambda progress=None, cancelled=None: fetch_prometheus(
+            from .ui.telemetry_window import bench_open_s
+            out["prometheus_window_s"], out["prometheus_window_cpu_s"] = bench_open_s(fac, lambda progress=None, cancelled=None: fetch_prometheus(
                 url, rec.times_s[0], rec.times_s[-1], 15.0, topo, progress=progress, cancelled=cancelled))
     finally:
         srv.shutdown()
@@ -125,29 +126,6 @@ def _write_scrapes(folder: Path, rec, hosts, gpt: int) -> None:
             vals = arr[k] if arr is not None else np.full(rec.n_gpus, 1410.0)
             lines += [f"{name}{{{lab}}} {float(v)!r}" for lab, v in zip(labels, vals, strict=True)]
         (folder / f"dcgm-{int(t)}.prom").write_text("\n".join(lines) + "\n")
-
-
-def _gui_open_s(fac, loader) -> tuple[float, float]:
-    """From the command to a painted window: load behind the progress dialog, then the main window."""
-    import os
-    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from PySide6.QtWidgets import QApplication
-
-    from .ui.telemetry_window import load_replay, open_replay_window
-    app = QApplication.instance() or QApplication([])
-    t, c = time.perf_counter(), time.process_time()
-    eng = load_replay(fac, loader)
-    win = open_replay_window(eng)
-    win.driver.set_timer_enabled(False)
-    win.show()
-    win.finish_startup()
-    app.processEvents()
-    win.repaint()
-    dt, dc = time.perf_counter() - t, time.process_time() - c
-    win.shutdown()
-    win.deleteLater()
-    app.processEvents()
-    return dt, dc
 
 
 def endpoint_figures(quick: bool) -> list[tuple[str, int, float]]:
