@@ -107,3 +107,66 @@ def test_rows_padded_to_the_longest_are_listed():
     pad = [u for u in res.unmapped if u.endpoint == "padding" and u.name == "H1-R005"]
     assert pad and "has 4 racks, the longest 5" in pad[0].reason
     assert np.all([a != "H1-R005" for a in res.racks.values()])
+
+
+def test_live_netbox_through_pynetbox(tmp_path, monkeypatch):
+    """The same export served by a stand-in NetBox API on 127.0.0.1 (paged, token checked): pynetbox reads
+    every page and the result is the same facility as from the folder."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    from urllib.parse import parse_qs, urlparse
+
+    from colossus_gui.io.netbox import ENDPOINTS, read_live
+    records = read_folder(DATA)
+    seen_paths = []
+
+    class NetBox(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802
+            u = urlparse(self.path)
+            seen_paths.append(u.path)
+            if self.headers.get("Authorization") != "Token secret-token":
+                self.send_error(403)
+                return
+            ep = u.path.strip("/").split("/")[-1]
+            if u.path.rstrip("/") == "/api" or ep not in ENDPOINTS:
+                body = {}
+            else:
+                q = parse_qs(u.query)
+                off, lim = int(q.get("offset", ["0"])[0]), 50  # the server's page size, whatever was asked
+                rows = records[ep]
+                nxt = (f"http://127.0.0.1:{self.server.server_address[1]}{u.path}?limit={lim}&offset={off + lim}"
+                       if off + lim < len(rows) else None)
+                body = {"count": len(rows), "next": nxt, "previous": None, "results": rows[off:off + lim]}
+            data = json.dumps(body).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("API-Version", "4.1")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *a):
+            pass
+
+    srv = ThreadingHTTPServer(("127.0.0.1", 0), NetBox)
+    th = threading.Thread(target=srv.serve_forever, daemon=True)
+    th.start()
+    try:
+        url = f"http://127.0.0.1:{srv.server_address[1]}"
+        monkeypatch.delenv("NETBOX_TOKEN", raising=False)
+        with pytest.raises(NetboxError, match="set NETBOX_TOKEN"):
+            read_live(url)
+        monkeypatch.setenv("NETBOX_TOKEN", "wrong")
+        with pytest.raises(NetboxError, match="403"):
+            read_live(url)
+        monkeypatch.setenv("NETBOX_TOKEN", "secret-token")
+        live = read_live(url)
+    finally:
+        srv.shutdown()
+        srv.server_close()
+        th.join(timeout=5)
+    assert {ep: len(v) for ep, v in live.items()} == {ep: len(v) for ep, v in records.items()}
+    assert sum(p.endswith("/dcim/devices/") for p in seen_paths) >= 4  # 199 devices in pages of 50
+    a, b = build_facility(live), build_facility(records)
+    assert a.data["halls"] == b.data["halls"] and a.hosts == b.hosts
+    assert [(u.endpoint, u.id) for u in a.unmapped] == [(u.endpoint, u.id) for u in b.unmapped]
