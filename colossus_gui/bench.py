@@ -91,6 +91,9 @@ def run_bench(quick: bool = False, gui: bool = False) -> int:
     from .ops.bench_study import study_bench_lines
     for line in study_bench_lines(quick=quick):
         print(line, flush=True)
+    from .realdata_bench import realdata_bench_lines
+    for line in realdata_bench_lines(quick=quick, gui=gui):
+        print(line)
     if gui:
         try:
             from .ui.bench import gui_bench_lines

@@ -23,7 +23,6 @@ from __future__ import annotations
 import json
 import math
 import re
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -193,6 +192,16 @@ def scrape_files(folder: str | Path) -> list[Path]:
     return files
 
 
+_DCGM_NAMES = "|".join(re.escape(n.removeprefix("DCGM_FI_DEV_")) for n in METRICS)
+# one sample line of a wanted family: series text (name and labels, to the last "}"), value, optional stamp.
+# Each pattern starts with a literal ("\nDCGM_FI_DEV_"), which the regex engine finds by a fast scan.
+_LINE_RES = (
+    re.compile(rf"\n(DCGM_FI_DEV_(?:{_DCGM_NAMES})(?:{{[^\n]*}})?)[ \t]+(\S+)(?:[ \t]+(\S+))?[ \t]*(?=\r?\n|$)"),
+    re.compile(rf"\n({SIM_TIME_METRIC}(?:{{[^\n]*}})?)[ \t]+(\S+)(?:[ \t]+(\S+))?[ \t]*(?=\r?\n|$)"),
+)
+_START_RE = re.compile(rf"^(?:{'|'.join(_WANTED)})[{{ \t]")
+
+
 def load_scrape_folder(folder: str | Path, topo: Topology, host_map: HostMap | None = None,
                        progress: Callable[[float], None] | None = None,
                        cancelled: Callable[[], bool] | None = None) -> GpuRecording:
@@ -200,16 +209,34 @@ def load_scrape_folder(folder: str | Path, topo: Topology, host_map: HostMap | N
     the samples' own timestamp if they carry one, else a Unix time or ``YYYYmmddTHHMMSSZ`` in the file
     name, else the file's modification time.
 
-    Every distinct series line (name and labels) is parsed by prometheus-client's parser the first time it
-    is seen; the same series in later scrapes reuses those labels and reads only the number after them
-    (the parser walks labels character by character, ~150 us a sample: an hour of a 512-GPU hall would
-    take over a minute). Only the families the app reads are looked at; the exporter writes dozens."""
-    from prometheus_client.parser import text_string_to_metric_families
+    Every distinct series (name and labels) is parsed by prometheus-client's parser the first time it is
+    seen; the same series in later scrapes reuses those labels, and only its number is read (the parser
+    walks labels character by character, ~150 us a sample: an hour of a 512-GPU hall would take over a
+    minute). Only the families the app reads are looked at; the exporter writes dozens."""
     hm = host_map or HostMap(topo)
     files = scrape_files(folder)
-    fields = list(_FIELD)
-    series: dict[str, tuple[str, int | None, dict]] = {}  # series text -> (metric, GPU index, labels)
-    per_file: list[tuple[float, list]] = []
+    codes = {name: i for i, name in enumerate(_FIELD)} | {SIM_TIME_METRIC: len(_FIELD)}
+    sid: dict[str, int] = {}
+    s_code: list[int] = []
+    s_gpu: list[int] = []
+    unmapped: dict[str, None] = {}
+    per_file: list[tuple[float, np.ndarray, np.ndarray]] = []
+
+    def register(p: Path, key: str, value: str) -> None:
+        from prometheus_client.parser import text_string_to_metric_families
+        try:
+            sample = next(x for fam in text_string_to_metric_families(f"{key} {value}\n") for x in fam.samples)
+        except (ValueError, StopIteration) as e:
+            raise TelemetryError(f"{p}: {key[:120]}: not Prometheus text format ({e or 'no sample'})") from None
+        gpu = hm.gpu_index(sample.labels)
+        code = codes.get(sample.name, -1)
+        if gpu is None and 0 <= code < len(_FIELD) and len(unmapped) < 10_000:
+            lab = ",".join(f"{k}={v}" for k, v in sorted(sample.labels.items()) if k in (*HOST_LABELS, "gpu", "UUID"))
+            unmapped[f"{sample.name}{{{lab}}}"] = None
+        sid[key] = len(s_code)
+        s_code.append(code)
+        s_gpu.append(-1 if gpu is None else gpu)
+
     for i, p in enumerate(files):
         if cancelled is not None and cancelled():
             raise Cancelled()
@@ -217,57 +244,68 @@ def load_scrape_folder(folder: str | Path, topo: Topology, host_map: HostMap | N
             text = p.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as e:
             raise TelemetryError(f"{p}: cannot read ({e})") from None
-        rows, ts = [], []
-        for n, line in enumerate(text.splitlines(), 1):
-            if not line.startswith(_WANTED):
-                continue
-            brace = line.rfind("}")
-            key, rest = (line[:brace + 1], line[brace + 1:]) if brace >= 0 else line.partition(" ")[::2]
-            ent = series.get(key)
-            try:
-                if ent is None:
-                    sample = next(s for fam in text_string_to_metric_families(line + "\n") for s in fam.samples)
-                    ent = series[key] = (sample.name, hm.gpu_index(sample.labels), sample.labels)
-                    value, stamp = float(sample.value), sample.timestamp
-                else:
-                    parts = rest.split()
-                    value = float(parts[0])
-                    stamp = float(parts[1]) / 1000.0 if len(parts) > 1 else None
-            except (ValueError, IndexError, StopIteration) as e:
-                raise TelemetryError(f"{p}: line {n}: not Prometheus text format ({e or 'no sample'})") from None
-            rows.append((ent, value))
-            if stamp is not None:
-                ts.append(float(stamp))
-        per_file.append((_file_time(p, ts), rows))
+        text = "\n" + text
+        found = [m for r in _LINE_RES for m in r.findall(text)]
+        if len(found) != sum(text.count(f"\n{n}{c}") for n in _WANTED for c in "{ \t"):
+            _report_bad_line(p, text[1:])
+        for key, value, _ in found:
+            if key not in sid:
+                register(p, key, value)
+        ids = np.fromiter((sid[k] for k, _, _ in found), np.int64, len(found))
+        try:
+            vals = np.fromiter((float(v) for _, v, _ in found), np.float64, len(found))
+            stamps = [float(t) / 1000.0 for _, _, t in found if t]
+        except ValueError as e:
+            raise TelemetryError(f"{p}: not Prometheus text format ({e})") from None
+        per_file.append((_file_time(p, stamps), ids, vals))
         if progress is not None:
             progress(0.95 * (i + 1) / len(files))
     per_file.sort(key=lambda x: x[0])
-    b = _Builder(np.array([t for t, _ in per_file]), topo.n_gpus)
-    for row, (_, rows) in enumerate(per_file):
-        by_metric: dict[str, tuple[list, list]] = {}
-        for (name, gpu, labels), value in rows:
-            if gpu is None or name not in fields:
-                b.put(name, gpu, labels, np.array([row]), np.array([value]))
-                continue
-            g, v = by_metric.setdefault(name, ([], []))
-            g.append(gpu)
-            v.append(value)
-        for name, (g, v) in by_metric.items():
-            b.arrays[_FIELD[name]][row, g] = v
+    b = _Builder(np.array([t for t, _, _ in per_file]), topo.n_gpus)
+    code_of, gpu_of = np.array(s_code, dtype=np.int64), np.array(s_gpu, dtype=np.int64)
+    fields = list(_FIELD.values())
+    sim_t = np.full(len(per_file), np.nan)
+    for row, (_, ids, vals) in enumerate(per_file):
+        c, g = code_of[ids], gpu_of[ids]
+        for j, f in enumerate(fields):
+            m = (c == j) & (g >= 0)
+            b.arrays[f][row, g[m]] = vals[m]
+        st = vals[c == len(fields)]
+        if st.size:
+            sim_t[row] = st[0]
+    if np.isfinite(sim_t).any():
+        b.extra[SIM_TIME_METRIC] = sim_t
+    b.unmapped = unmapped
     if progress is not None:
         progress(1.0)
     return b.recording(str(folder))
 
 
+def _report_bad_line(p: Path, text: str) -> None:
+    """A line of a wanted family that is not a sample line: name it (with the parser's own words)."""
+    from prometheus_client.parser import text_string_to_metric_families
+    for n, line in enumerate(text.splitlines(), 1):
+        if _START_RE.match(line) and not any(r.match("\n" + line) for r in _LINE_RES):
+            try:
+                for fam in text_string_to_metric_families(line + "\n"):
+                    list(fam.samples)
+                msg = "unexpected layout"
+            except ValueError as e:
+                msg = str(e) or "unreadable"
+            raise TelemetryError(f"{p}: line {n}: not Prometheus text format ({msg})")
+
+
 # ====================================================================== Prometheus query_range
 _VALUES_RE = re.compile(rb'"values"\s*:\s*\[')
-_STRIP = bytes.maketrans(b'[]"', b"   ")
+_CLOSE_RE = re.compile(rb"\]\s*\]")
+_DROP = b'[]" \t\r\n'
 
 
 def decode_matrix(body: bytes) -> list[tuple[dict, np.ndarray, np.ndarray]]:
     """A ``query_range`` response -> [(labels, timestamps, values)]. The sample arrays are cut out of the
-    bytes and read by numpy (``[[t,"v"],...]`` is a flat list of numbers once brackets and quotes go);
-    only the small rest (labels, status) goes through ``json``."""
+    bytes and read straight into numpy (``[[t,"v"],...]`` is a flat list of numbers once brackets and
+    quotes go), never as millions of small Python lists; only the small rest (labels, status) goes
+    through ``json``."""
     spans, pos, rest = [], 0, []
     for m in _VALUES_RE.finditer(body):
         start = m.end()  # just after the outer "["
@@ -275,10 +313,10 @@ def decode_matrix(body: bytes) -> list[tuple[dict, np.ndarray, np.ndarray]]:
             close = body.index(b"]", start)
             spans.append((start, start))
         else:
-            close = body.find(b"]]", start)
-            if close < 0:
+            mc = _CLOSE_RE.search(body, start)
+            if mc is None:
                 raise TelemetryError("query_range response: unterminated values array")
-            close += 1  # the outer "]"
+            close = mc.end() - 1  # the outer "]"
             spans.append((start, close))
         rest += [body[pos:start], b"]"]
         pos = close + 1
@@ -297,14 +335,14 @@ def decode_matrix(body: bytes) -> list[tuple[dict, np.ndarray, np.ndarray]]:
         raise TelemetryError(f"query_range response: {len(result)} series but {len(spans)} value arrays")
     out = []
     for series, (s, e) in zip(result, spans, strict=True):
-        seg = body[s:e]
+        nums = np.empty(0)
         if e > s:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", DeprecationWarning)  # a short read is checked just below
-                nums = np.fromstring(seg.translate(_STRIP), sep=",")
-        else:
-            nums = np.empty(0)
-        if (e > s and nums.size != seg.count(b",") + 1) or nums.size % 2:
+            parts = body[s:e].translate(None, _DROP).split(b",")
+            try:  # Python's float() on bytes is the fastest exact reader here (NaN, +Inf included)
+                nums = np.fromiter(map(float, parts), np.float64, count=len(parts))
+            except ValueError:
+                nums = np.empty(1)
+        if nums.size % 2:
             raise TelemetryError(f"query_range response: series {series.get('metric')}: unreadable sample values")
         pairs = nums.reshape(-1, 2)
         out.append((series.get("metric") or {}, pairs[:, 0].copy(), pairs[:, 1].copy()))

@@ -144,8 +144,8 @@ class MetricsServer:
 
     def __init__(self, engine, port: int):
         from prometheus_client import CollectorRegistry, start_http_server
-        if not 1 <= int(port) <= 65535:
-            raise MetricsError(f"--metrics-port {port}: must be 1-65535")
+        if not 0 <= int(port) <= 65535:
+            raise MetricsError(f"--metrics-port {port}: must be 1-65535 (0: any free port)")
         self.metrics = EngineMetrics(engine)
         self.registry = CollectorRegistry(auto_describe=False)
         self.registry.register(self.metrics)

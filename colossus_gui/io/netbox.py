@@ -94,13 +94,16 @@ def read_folder(folder: str | Path) -> dict[str, list[dict]]:
                     base.glob(f"{stem}-*.json"), key=lambda p: [int(x) if x.isdigit() else x
                                                                 for x in re.split(r"(\d+)", p.stem)])
         records: dict[int, dict] = {}
+        count, first = None, None
         for p in dict.fromkeys(files):
             doc = _read_page(p)
             for r in doc["results"]:
                 records[r["id"]] = r
-            if doc.get("count") is not None and len(files) == 1 and doc.get("count") != len(doc["results"]):
-                raise NetboxError(f"{p}: count says {doc['count']} records but the page has "
-                                  f"{len(doc['results'])}; save every page (racks-1.json, racks-2.json, ...)")
+            if isinstance(doc.get("count"), int):
+                count, first = max(count or 0, doc["count"]), first or p
+        if count is not None and count > len(records):
+            raise NetboxError(f"{first}: count says {count} records but the pages "
+                              f"hold {len(records)}; save every page ({ep}-1.json, {ep}-2.json, ...)")
         out[ep] = list(records.values())
     if not out["racks"]:
         raise NetboxError(f"{d}: no racks (expected racks.json or dcim/racks.json)")

@@ -84,6 +84,9 @@ class ReplayEngine(Engine):
         self.t_ret[:] = np.nan
         self.t_sup[:] = np.nan
         self.t_fs = self.t_fr = float("nan")
+        # the site (grid, Megapacks, chillers) is not in a GPU recording: unknown, not the model's defaults
+        self.soc = self.grid_w = self.batt_w = self.cooling_w = self.facility_w = self.chiller_cop = float("nan")
+        self.chiller_load_w[:] = np.nan
         self._precompute()
         self.seek(0.0)
 

@@ -47,6 +47,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--trainee", default="trainee", help="trainee name for --train")
     p.add_argument("--goto", default=None, metavar="ADDRESS",
                    help="open at an address: H2, H2-R014, H2-R014-T3, GPUS (all GPUs), SITE")
+    p.add_argument("--metrics-port", type=int, default=None, metavar="PORT",
+                   help="serve Prometheus metrics (dcgm-exporter names) on 127.0.0.1:PORT")
     theme = p.add_mutually_exclusive_group()
     theme.add_argument("--dark", dest="dark", action="store_const", const=True, default=None, help="dark theme")
     theme.add_argument("--light", dest="dark", action="store_const", const=False, help="light theme")
@@ -250,6 +252,15 @@ def main(argv: list[str] | None = None) -> int:
     win = MainWindow(fac, seed=seed, scenario=scenario, speed=args.speed, paused=args.paused, dark=dark,
                      facility_ref=ref, defer_heavy=True)
     install_excepthook(win)
+    metrics = None
+    if args.metrics_port is not None:
+        from .telemetry_window import attach_metrics
+        try:
+            metrics = attach_metrics(win, args.metrics_port)
+        except RuntimeError as e:
+            print(f"colossus-gui: {e}", file=sys.stderr)
+            win.shutdown()
+            return EXIT_USAGE
     from PySide6.QtGui import QIcon
 
     from ..resources import resource
@@ -303,6 +314,8 @@ def main(argv: list[str] | None = None) -> int:
         QTimer.singleShot(0, win.training.show_console)  # its own window, once the main one is up
     rc = app.exec()
     sig_timer.stop()
+    if metrics is not None:
+        metrics.close()
     win.shutdown()
     win.deleteLater()
     app.processEvents()

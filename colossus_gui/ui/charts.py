@@ -479,7 +479,7 @@ class ChartPanelWidget(QWidget):
             for t, y in self._fed.get(spec.name, ()):
                 i0, i1 = np.searchsorted(t, (x0, x1))
                 seg = y[max(0, i0 - 1):i1 + 1]
-                if seg.size:
+                if seg.size and not np.isnan(seg).all():  # a channel a recording does not have: all NaN
                     lo, hi = min(lo, float(np.nanmin(seg))), max(hi, float(np.nanmax(seg)))
             if not np.isfinite(lo) or not np.isfinite(hi):
                 continue

@@ -124,10 +124,10 @@ class SiteView(QWidget):
         # per-hall rack thumbnails coloured by hottest GPU (rows as they stand on the floor)
         lo = f.site.supply_setpoint_c
         hi = self._fig["t_slow"]
-        idx = np.clip((eng.rack_hottest_c - lo) / (hi - lo) * 255.0, 0, 255).astype(np.uint8)
+        idx = np.clip(np.nan_to_num((eng.rack_hottest_c - lo) / (hi - lo) * 255.0), 0, 255).astype(np.uint8)
         colors = _LUT[idx]
         dead = eng.rack_gpus_up == 0
-        colors = np.where(dead, np.uint32(0xFF505050), colors)
+        colors = np.where(dead | np.isnan(eng.rack_hottest_c), np.uint32(0xFF505050), colors)  # NaN: no reading
         shapes = [(h.rows, h.racks_per_row) for h in f.halls]
         if [b.shape for b in self._hall_image_bufs] != shapes:  # another facility: other hall sizes
             self._hall_image_bufs = []

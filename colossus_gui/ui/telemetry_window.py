@@ -57,6 +57,8 @@ class _LoadTask(QRunnable):
             self.signals.finished.emit(None)
         except (TelemetryError, ValueError, OSError) as e:
             self.signals.failed.emit(str(e))
+        except BaseException as e:  # never leave the waiting dialog without an answer
+            self.signals.failed.emit(f"{type(e).__name__}: {e}")
 
 
 def load_replay(facility, loader, parent: QWidget | None = None) -> ReplayEngine | None:
@@ -174,6 +176,28 @@ class TelemetrySliderWidget(QWidget):
             self.window_.driver.pause()
 
 
+def attach_metrics(win, port: int):
+    """``--metrics-port``: serve the window's engine on 127.0.0.1:PORT, published at most twice a wall
+    second from the UI thread (between steps), following the window to a newly opened facility.
+    Raises MetricsError (a RuntimeError) with one line when the port cannot be used."""
+    import time
+
+    from ..io.metrics_endpoint import MetricsServer
+    server = MetricsServer(win.engine, port)
+    last = [0.0]
+
+    def publish() -> None:
+        now = time.monotonic()
+        if now - last[0] >= 0.5:
+            last[0] = now
+            server.publish()
+
+    win.driver.ticked.connect(publish)
+    win.engine_changed.connect(lambda: server.set_engine(win.engine))
+    win.metrics_server = server
+    return server
+
+
 def open_replay_window(engine: ReplayEngine, dark: bool | None = None):
     """The main window over ``engine`` (paused at the first sample) with the time slider docked below."""
     from .main_window import MainWindow
@@ -186,6 +210,7 @@ def open_replay_window(engine: ReplayEngine, dark: bool | None = None):
     win.addToolBar(Qt.ToolBarArea.BottomToolBarArea, bar)
     win.telemetry_bar = bar
     win.setWindowTitle(f"Colossus GUI — telemetry replay: {engine.recording.source} on {engine.facility.name}")
+    win.navigate(engine.topo.hall_names[0])  # what a recording is about: GPUs, not the simulated site
     return win
 
 
@@ -212,3 +237,25 @@ def main(facility, loader, dark: bool | None = None) -> int:
     win.deleteLater()
     app.processEvents()
     return int(rc)
+
+
+def bench_open_s(facility, loader) -> tuple[float, float]:
+    """(wall s, CPU s) from the command to a painted window: load behind the progress dialog, then the
+    main window (``colossus-gui bench --gui``)."""
+    import os
+    import time
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    app = QApplication.instance() or QApplication([])
+    t, c = time.perf_counter(), time.process_time()
+    eng = load_replay(facility, loader)
+    win = open_replay_window(eng)
+    win.driver.set_timer_enabled(False)
+    win.show()
+    win.finish_startup()
+    app.processEvents()
+    win.repaint()
+    dt, dc = time.perf_counter() - t, time.process_time() - c
+    win.shutdown()
+    win.deleteLater()
+    app.processEvents()
+    return dt, dc
