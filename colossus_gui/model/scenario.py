@@ -20,6 +20,12 @@ FAULT_TARGETS: dict[str, tuple[str, ...]] = {
     "grid_outage": ("grid",),
     "turbine_trip": ("turbine",),
     "heat_wave": ("grid", "site"),
+    # network and storage (model/network.py)
+    "switch_failure": ("leaf", "spine", "superspine"),
+    "link_failure": ("port",),
+    "link_flap": ("port",),
+    "storage_node_failure": ("storage_node",),
+    "drive_failure": ("drive",),
 }
 
 
