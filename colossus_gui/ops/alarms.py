@@ -27,6 +27,8 @@ import numpy as np
 from ..model.ops_config import LOW_RULES, AlarmConfig, AlarmRuleSpec
 
 WARNING, CRITICAL = 1, 2
+_NET_EVENTS = frozenset({"fault_started", "fault_cleared", "link_flapped", "collective_timeout", "rebuild_started",
+                         "rebuild_finished"})
 SEVERITY_NAMES = {WARNING: "warning", CRITICAL: "critical"}
 ACTIVE_UNACKED, ACTIVE_ACKED, CLEARED_UNACKED, CLEARED = (
     "active_unacknowledged", "active_acknowledged", "cleared_unacknowledged", "cleared")
@@ -225,6 +227,40 @@ class AlarmManager:
                    f"{self.config.job_window_s / 60:g} min"
 
         cdu = lambda i: rack(i) + "-CDU"  # noqa: E731
+        net = topo.net
+        fab = engine.fabric
+
+        def switch_detail(e, s: int) -> str:
+            if s < net.spine0:
+                gpus = net.gpus_of_leaf(s)
+                return f"{gpus.size} GPUs off the fabric: {topo.gpu_address(int(gpus[0]))} ... " \
+                       f"{topo.gpu_address(int(gpus[-1]))}"
+            if s < net.ss0:
+                h = net.switch_hall(s)
+                return f"{topo.hall_names[h]} bisection {e.fabric.hall_bisection[h]:.1%} of design"
+            return f"storage uplinks {e.fabric.storage_uplink_gbs:.0f} GB/s"
+
+        def bad_links(e) -> np.ndarray:
+            f = e.fabric
+            return np.flatnonzero(~f.link_ok | f.link_flapping)
+
+        def link_detail(e, s: int) -> str:
+            links = bad_links(e)
+            links = links[fab.link_switch[links] == s]
+            f = e.fabric
+            names = [net.link_address(int(k)) + (" flapping" if f.link_flapping[k] and f.link_ok[k] else " down")
+                     for k in links[:12]]
+            return ", ".join(names) + (" ..." if links.size > 12 else "")
+
+        def storage_lost(e) -> np.ndarray:
+            st = e.storage
+            return np.array([1.0 - st.write_bw_gbs / st.design_gbs if st.design_gbs else 0.0])
+
+        def storage_detail(e, i: int) -> str:
+            st = e.storage
+            return (f"{st.write_bw_gbs:.0f} of {st.design_gbs:.0f} GB/s; {st.n_nodes_down} node(s) and "
+                    f"{st.n_drives_down} drive(s) down; {len(st.rebuild_progress())} rebuild(s) running")
+
         rules = [
             _Rule("gpu_temp", "GPU temperature", "C", nr, lambda e: e.rack_hottest_c, rack, detail=hot_gpus, **rk),
             _Rule("gpu_throttle", "GPUs throttled", "GPUs", nr, lambda e: e.rack_throttled, rack,
@@ -259,6 +295,18 @@ class AlarmManager:
             _Rule("job_interruptions", "Job interruptions", "in window", len(self._job_times), job_count,
                   lambda j: topo.hall_names[self._job_hall[j]], hall_of=lambda j: self._job_hall[j],
                   detail=job_detail, quiet=lambda e: not any(self._job_times), static=True),
+            # network and storage (sim/fabric.py, sim/storage.py)
+            _Rule("switch_state", "Fabric switch down", "", net.n_switches,
+                  lambda e: (~e.fabric.switch_ok).astype(np.float64), net.switch_address,
+                  hall_of=lambda s: net.switch_hall(s), detail=switch_detail,
+                  quiet=lambda e: e.fabric.n_switches_down == 0, static=True),
+            _Rule("link_state", "Fabric links down or flapping", "links", net.n_switches,
+                  lambda e: np.bincount(fab.link_switch[bad_links(e)], minlength=net.n_switches).astype(np.float64),
+                  net.switch_address, hall_of=lambda s: net.switch_hall(s), detail=link_detail,
+                  quiet=lambda e: e.fabric.n_links_down == 0 and not e.fabric.flap_next, static=True),
+            _Rule("storage_degraded", "Storage write bandwidth lost", "of design", 1, storage_lost,
+                  lambda i: "STORAGE", detail=storage_detail,
+                  quiet=lambda e: e.storage.write_bw_gbs >= e.storage.design_gbs, static=True),
         ]
         return [r for r in rules if getattr(self.config.rules, r.name).enabled and r.n > 0]
 
@@ -450,7 +498,9 @@ class AlarmManager:
                         self._tray_dirty.update(range(a.index * topo.trays_per_rack,
                                                       (a.index + 1) * topo.trays_per_rack))
                         dirty.update(("pump_state", "fan_state", "leak"))
-            elif ev.kind == "job_interrupted":
+            if ev.kind in _NET_EVENTS:  # network and storage: switches, links, nodes, drives
+                dirty.update(("switch_state", "link_state", "storage_degraded"))
+            if ev.kind == "job_interrupted":
                 j = self._job_names.get(ev.detail.split(":", 1)[0])
                 if j is not None:
                     self._job_times[j].append(ev.t_s)

@@ -84,6 +84,8 @@ class Fabric:
         self.sl_spine = (net.spine0 + sl_spine_local).astype(np.int32)
         self.sl_ss = (net.ss0 + np.arange(net.n_ss_links) % net.n_superspines).astype(np.int32)
         self.sl_hall = np.repeat(np.arange(net.n_halls), net.hall_spines * net.spine_up).astype(np.int32)
+        # the switch at each link's lower end (where it is addressed): leaf for GPU and leaf-spine links
+        self.link_switch = np.concatenate([self.gpu_leaf, self.ls_leaf, self.sl_spine]).astype(np.int32)
         self.hall_ls_total = np.bincount(self.ls_hall, minlength=net.n_halls).astype(np.float64)
         self.hall_sl_total = np.bincount(self.sl_hall, minlength=net.n_halls).astype(np.float64)
         self.job_halls = engine._job_halls
