@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 
 from ..model.addresses import Address
 from ..sim.engine import GT_STATE_NAMES, JOB_STATE_NAMES
+from .network_properties import NETWORK_KINDS, gpu_fabric_row, network_properties
 
 SITE = Address("site", 0, text="SITE")
 
@@ -181,7 +182,9 @@ def component_properties(engine, addr: Address) -> list[tuple[str, str]]:
                  ("Power", f"{engine.gpu_power_w[r, gi]:.0f} W"), ("Clock", f"{engine.gpu_clock[r, gi]:.0%}"),
                  ("Health", _ok(engine.gpu_ok[r, gi])), ("Job", _job_of_tray(engine, t)),
                  ("Limits", f"cap {model.t_max_op_c:g} °C, slowdown {model.t_slowdown_c:g} °C, "
-                            f"shutdown {model.t_shutdown_c:g} °C")]
+                            f"shutdown {model.t_shutdown_c:g} °C"), gpu_fabric_row(engine, addr.index)]
+    elif k in NETWORK_KINDS:
+        rows += network_properties(engine, addr)
     return rows
 
 
