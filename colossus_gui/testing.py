@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .model.facility import Facility, FailureSpec, HallSpec, JobSpec, SiteSpec
+from .model.network import quiet_network
 
 
 def small_facility(halls: int = 2, rows: int = 2, racks_per_row: int = 4, failures: bool = False,
@@ -26,6 +27,8 @@ def small_facility(halls: int = 2, rows: int = 2, racks_per_row: int = 4, failur
         gpu_per_gpu_day=0, hbm_per_gpu_day=0, nic_per_gpu_day=0, psu_per_gpu_day=0, software_per_gpu_day=0,
         pump_per_pump_year=0, leak_per_rack_year=0, chiller_per_chiller_year=0, fan_due_frac=0.0)
     data = {"name": "small", "halls": hall_specs, "site": site, "jobs": jobs, "failures": fl}
+    if not failures:
+        quiet_network(data)
     data.update(overrides)
     return Facility(**data)
 

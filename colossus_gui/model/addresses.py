@@ -3,7 +3,9 @@
 Halls ``H1``; racks ``H1-R001``; trays ``H1-R001-T1``; GPUs ``H1-R001-T1-G1``; CPUs ``H1-R001-T1-C1``;
 PSUs ``H1-R001-T1-PSU1``; NICs ``H1-R001-T1-N1``; CDU ``H1-R001-CDU`` with pumps ``H1-R001-CDU-P1``;
 rear door ``H1-R001-RDHX`` with fans ``H1-R001-RDHX-F1``; chillers ``CH1``; Megapacks ``MP001``;
-turbines ``GT1``; the grid ``GRID``.
+turbines ``GT1``; the grid ``GRID``. Network and storage (model/network.py): leaves ``H1-LF001``, spines
+``H1-SP01``, super-spines ``SS01``, switch ports (the links) ``H1-LF001-P01``, ``H1-SP01-P33``, ``SS01-P01``;
+storage nodes ``ST001`` with drives ``ST001-D01``. A GPU's NIC keeps its tray address (``H1-R001-T1-N1``).
 
 Global indices are flat: rack ``r`` (all halls in order), tray ``r * trays + t``, GPU ``tray * gpus + g``.
 """
@@ -16,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .facility import Facility
+from .network import NetLayout
 
 _RACK_RE = re.compile(
     r"^(?P<hall>H\d+)(?:-R(?P<rack>\d{3,4})"
@@ -23,6 +26,8 @@ _RACK_RE = re.compile(
     r"|(?P<cdu>CDU)(?:-P(?P<pump>\d+))?|(?P<rdhx>RDHX)(?:-F(?P<fan>\d+))?))?)?$"
 )
 _SITE_RE = re.compile(r"^(?:(?P<grid>GRID)|CH(?P<chiller>\d+)|MP(?P<megapack>\d{3})|GT(?P<turbine>\d+))$")
+_NET_RE = re.compile(r"^(?:(?P<hall>H\d+)-(?P<tier>LF|SP)(?P<sw>\d{2,4})|SS(?P<ss>\d{2,4}))(?:-P(?P<port>\d{2,3}))?$")
+_STORE_RE = re.compile(r"^ST(?P<node>\d{3,5})(?:-D(?P<drive>\d{2,3}))?$")
 
 
 class AddressError(ValueError):
@@ -32,8 +37,10 @@ class AddressError(ValueError):
 @dataclass(frozen=True)
 class Address:
     """A parsed address. ``kind`` is one of: hall, rack, tray, gpu, cpu, psu, nic, cdu, pump, rdhx, fan,
-    grid, chiller, megapack, turbine. ``index`` is the flat index at that level (rack, tray, GPU, ...);
-    for pumps and fans ``index`` is the rack and ``sub`` the 0-based pump/fan."""
+    grid, chiller, megapack, turbine, leaf, spine, superspine, port, storage_node, drive. ``index`` is the flat
+    index at that level (rack, tray, GPU, switch, link, storage node, ...); for pumps and fans ``index`` is the
+    rack and ``sub`` the 0-based pump/fan; for a port ``index`` is the link and ``sub`` the switch; for a
+    drive ``index`` is the storage node and ``sub`` the 0-based drive."""
 
     kind: str
     index: int
@@ -72,6 +79,7 @@ class Topology:
         self.n_chillers = f.site.chillers.count
         self.n_megapacks = f.site.megapacks.units
         self.n_turbines = f.site.turbines.count
+        self.net = NetLayout(f)
 
     # ------------------------------------------------------------------ formatting
     def hall_address(self, h: int) -> str:
@@ -121,10 +129,14 @@ class Topology:
                     if not 0 <= i < limit:
                         raise AddressError(f"{text!r}: there are {limit} {kind}s")
                     return Address(kind, i, text=s)
+        net = self._parse_net(text, s)
+        if net is not None:
+            return net
         m = _RACK_RE.match(s)
         if not m:
             raise AddressError(f"{text!r} is not an address (examples: H1, H1-R001, H1-R001-T1-G1, "
-                               "H1-R001-CDU-P1, H1-R001-RDHX-F1, CH1, MP001, GT1, GRID)")
+                               "H1-R001-CDU-P1, H1-R001-RDHX-F1, CH1, MP001, GT1, GRID, H1-LF001, H1-LF001-P01, "
+                               "H1-SP01, SS01, ST001, ST001-D01)")
         if m["hall"] not in self.hall_names:
             raise AddressError(f"{text!r}: no hall {m['hall']} (halls: {', '.join(self.hall_names)})")
         h = self.hall_names.index(m["hall"])
@@ -153,6 +165,43 @@ class Topology:
             if m[kind]:
                 return Address(kind, tray, self._sub(text, m[kind], limit, kind.upper()), text=s)
         return Address("tray", tray, text=s)
+
+    def _parse_net(self, text: str, s: str) -> Address | None:
+        """Switches, their ports, storage nodes and drives; None if ``s`` is none of these."""
+        net = self.net
+        m = _STORE_RE.match(s)
+        if m:
+            node = int(m["node"]) - 1
+            if not 0 <= node < net.n_storage_nodes:
+                raise AddressError(f"{text!r}: storage nodes run ST001-{net.node_address(net.n_storage_nodes - 1)}")
+            if m["drive"] is None:
+                return Address("storage_node", node, text=s)
+            dpn = int(net.pool_dpn[net.node_pool(node)])
+            return Address("drive", node, self._sub(text, m["drive"], dpn, "drive"), text=s)
+        m = _NET_RE.match(s)
+        if not m:
+            return None
+        if m["ss"]:
+            sw = self._sub(text, m["ss"], net.n_superspines, "super-spine") + net.ss0
+            kind = "superspine"
+        else:
+            if m["hall"] not in self.hall_names:
+                raise AddressError(f"{text!r}: no hall {m['hall']} (halls: {', '.join(self.hall_names)})")
+            h = self.hall_names.index(m["hall"])
+            if m["tier"] == "LF":
+                sw = int(net.hall_leaf_start[h]) + self._sub(text, m["sw"], int(net.hall_leaves[h]), "leaf")
+                kind = "leaf"
+            else:
+                sw = net.spine0 + int(net.hall_spine_start[h]) + self._sub(text, m["sw"], int(net.hall_spines[h]),
+                                                                           "spine")
+                kind = "spine"
+        if m["port"] is None:
+            return Address(kind, sw, text=s)
+        port = self._sub(text, m["port"], net.switch_ports(sw), "port")
+        link = net.port_link(sw, port)
+        if link is None:
+            raise AddressError(f"{text!r}: port {port + 1} of {net.switch_address(sw)} is not cabled")
+        return Address("port", link, sw, text=s)
 
     @staticmethod
     def _sub(text: str, num: str, limit: int, what: str) -> int:

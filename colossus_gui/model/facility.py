@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from .limits import MAX_GPUS, MAX_RACKS, check_number, check_safe_name, check_text, estimated_memory_bytes
+from .network import FabricSpec, StorageSpec
 
 
 class Spec(BaseModel):
@@ -256,6 +257,8 @@ class JobSpec(Spec):
     checkpoint_interval_s: float = Field(600.0, gt=0)
     checkpoint_stall_s: float = Field(30.0, ge=0)
     restart_s: float = Field(480.0, ge=0, description="5-20 min [S: Kokolis et al.]")
+    checkpoint_tb: float | None = Field(None, gt=0, description="[E] model + optimizer state (14-16 B/param); "
+                                        "None: what checkpoint_stall_s writes at full storage bandwidth")
 
 
 class FailureSpec(Spec):
@@ -263,7 +266,7 @@ class FailureSpec(Spec):
 
     gpu_per_gpu_day: float = Field(148 / (16384 * 54), ge=0, le=1)
     hbm_per_gpu_day: float = Field((72 + 19) / (16384 * 54), ge=0, le=1, description="HBM3 + SRAM")
-    nic_per_gpu_day: float = Field((35 + 7) / (16384 * 54), ge=0, le=1, description="NIC + switch/cable")
+    nic_per_gpu_day: float = Field(7 / (16384 * 54), ge=0, le=1, description="NIC (switch/cable: fabric.failures)")
     psu_per_gpu_day: float = Field(3 / (16384 * 54), ge=0, le=1)
     software_per_gpu_day: float = Field((54 + 32 + 17 + 7 + 6 + 6 + 3 + 2 + 2 + 2 + 2 + 2) / (16384 * 54), ge=0, le=1,
                                         description="software, host, SDC, NCCL, ...: interrupt, nothing to swap")
@@ -370,6 +373,8 @@ class Facility(Spec):
     jobs: list[JobSpec] = Field(default_factory=list)
     failures: FailureSpec = FailureSpec()
     repairs: RepairTimes = RepairTimes()
+    fabric: FabricSpec = FabricSpec()  # network fabric (model/network.py)
+    storage: StorageSpec = StorageSpec()  # storage pools (model/network.py)
 
     @model_validator(mode="after")
     def _consistent(self) -> Facility:
@@ -429,5 +434,6 @@ H200 = GpuModel(name="H200", tdp_w=700, idle_w=78, idle_mem_w=150, hbm_gb=141)
 FaultKind = Literal[
     "gpu_failure", "hbm_failure", "nic_failure", "psu_failure", "fan_failure", "pump_failure",
     "coolant_leak", "chiller_trip", "grid_sag", "grid_outage", "turbine_trip", "heat_wave",
+    "switch_failure", "link_failure", "link_flap", "storage_node_failure", "drive_failure",
 ]
 FAULT_KINDS: tuple[str, ...] = FaultKind.__args__  # type: ignore[attr-defined]

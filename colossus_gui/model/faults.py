@@ -77,6 +77,12 @@ FAULTS: dict[str, FaultType] = {f.kind: f for f in (
     FaultType("heat_wave", "Heat wave", ("grid", "site"), (_DELTA, _RAMP, _WAVE_S),
               menu=("chiller", "turbine", "megapack"), menu_params=(("ramp_s", 1800.0), ("duration", 4 * 3600.0)),
               repairable=False),
+    # network and storage (model/network.py; sim/fabric.py and sim/storage.py count their own failures)
+    FaultType("switch_failure", "Switch failure", ("leaf", "spine", "superspine")),
+    FaultType("link_failure", "Link failure", ("port",)),
+    FaultType("link_flap", "Link flapping", ("port",)),
+    FaultType("storage_node_failure", "Storage node failure", ("storage_node",)),
+    FaultType("drive_failure", "Drive failure", ("drive",)),
 )}
 
 # Which address kinds each fault accepts (the shape every reader used before the registry).

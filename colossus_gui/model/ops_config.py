@@ -86,6 +86,9 @@ class AlarmRules(Spec):
     cpu_trip: AlarmRuleSpec = _rule(None, 0.5, 0.0, 0.0)             # 1 when a rack's hosts shut down on heat
     hall_power: AlarmRuleSpec = _rule(None, 0.5, 0.0, 0.0)           # 1 when a hall's feeder is tripped
     power_shortfall: AlarmRuleSpec = _rule(0.1, 1.0, 0.05, 0.0)      # MW of load not served
+    switch_state: AlarmRuleSpec = _rule(None, 0.5, 0.0, 0.0)         # 1 when a fabric switch is down
+    link_state: AlarmRuleSpec = _rule(1, 8, 0.0, 0.0)                # links down or flapping at a switch
+    storage_degraded: AlarmRuleSpec = _rule(0.05, 0.3, 0.01, 0.0)    # checkpoint write bandwidth lost, fraction
 
 
 class AlarmConfig(Spec):
@@ -203,9 +206,16 @@ class StepTimes(Spec):
     # inspection (critical alarm with no failed part, or a work order by hand)
     inspect: StepTime = _st(900, 0.4)
     report: StepTime = _st(300, 0.3)
+    # network and storage: switch swap ~4 h, drive hot-swap ~20 min, storage node ~3 h [E]
+    switch_swap: StepTime = _st(10800, 0.35)
+    drive_swap: StepTime = _st(900, 0.3)
+    verify_rebuild: StepTime = _st(300, 0.3)
+    node_repair: StepTime = _st(7200, 0.4)
+    verify_node: StepTime = _st(600, 0.3)
 
 
-RECIPE_NAMES = ("gpu", "tray", "fan", "pump", "psu", "nic", "leak", "chiller", "turbine", "inspect")
+RECIPE_NAMES = ("gpu", "tray", "fan", "pump", "psu", "nic", "leak", "chiller", "turbine", "inspect",
+                "link", "switch", "drive", "storage_node")
 
 
 class RepairSpec(Spec):
@@ -213,11 +223,13 @@ class RepairSpec(Spec):
     skills: dict[str, Skill] = Field(
         default_factory=lambda: {"gpu": "IT", "tray": "IT", "nic": "IT", "psu": "electrical", "fan": "mechanical",
                                  "pump": "mechanical", "leak": "mechanical", "chiller": "mechanical",
-                                 "turbine": "electrical", "inspect": "mechanical"},
+                                 "turbine": "electrical", "inspect": "mechanical",
+                                 "link": "IT", "switch": "IT", "drive": "IT", "storage_node": "IT"},
         description="skill each repair recipe needs")
     priorities: dict[str, int] = Field(
         default_factory=lambda: {"gpu": 2, "tray": 2, "nic": 2, "psu": 3, "fan": 3, "pump": 2, "leak": 1,
-                                 "chiller": 1, "turbine": 2, "inspect": 2},
+                                 "chiller": 1, "turbine": 2, "inspect": 2,
+                                 "link": 2, "switch": 1, "drive": 3, "storage_node": 2},
         description="1 urgent .. 4 low; critical alarms raise their work order to 1")
 
     @model_validator(mode="after")
@@ -240,7 +252,7 @@ class RepairSpec(Spec):
 
 
 # --------------------------------------------------------------------------- spare parts
-PART_NAMES = ("gpu_baseboard", "fan", "pump", "psu", "optic")
+PART_NAMES = ("gpu_baseboard", "fan", "pump", "psu", "optic", "switch", "drive")
 
 
 class PartSpec(Spec):
@@ -267,6 +279,8 @@ class SparesSpec(Spec):
     pump: PartSpec = _part(12, 4, 8, 3 * 86400)
     psu: PartSpec = _part(20, 8, 12, 86400)
     optic: PartSpec = _part(60, 20, 40, 86400)
+    switch: PartSpec = _part(6, 2, 4, 3 * 86400)  # [E] a few spares for ~4,000 switches
+    drive: PartSpec = _part(60, 20, 60, 2 * 86400)  # [E] ~1 drive failure a day at 45k drives
 
 
 # --------------------------------------------------------------------------- the file

@@ -30,6 +30,8 @@ from ..sim.events import EventKind
 from ..sim.health import turbines_tripped
 
 WARNING, CRITICAL = 1, 2
+_NET_EVENTS = frozenset({"fault_started", "fault_cleared", "link_flapped", "collective_timeout", "rebuild_started",
+                         "rebuild_finished"})
 SEVERITY_NAMES = {WARNING: "warning", CRITICAL: "critical"}
 CLEARED_PREFIX = "when raised: "  # a cleared alarm's detail describes the condition that raised it
 ACTIVE_UNACKED, ACTIVE_ACKED, CLEARED_UNACKED, CLEARED = (
@@ -252,6 +254,40 @@ class AlarmManager:
             return f"GPU power capped: CDU facility supply {sup:.1f} C (cap from {p.cap_start_c:g} C)"
 
         cdu = lambda i: rack(i) + "-CDU"  # noqa: E731
+        net = topo.net
+        fab = engine.fabric
+
+        def switch_detail(e, s: int) -> str:
+            if s < net.spine0:
+                gpus = net.gpus_of_leaf(s)
+                return f"{gpus.size} GPUs off the fabric: {topo.gpu_address(int(gpus[0]))} ... " \
+                       f"{topo.gpu_address(int(gpus[-1]))}"
+            if s < net.ss0:
+                h = net.switch_hall(s)
+                return f"{topo.hall_names[h]} bisection {e.fabric.hall_bisection[h]:.1%} of design"
+            return f"storage uplinks {e.fabric.storage_uplink_gbs:.0f} GB/s"
+
+        def bad_links(e) -> np.ndarray:
+            f = e.fabric
+            return np.flatnonzero(~f.link_ok | f.link_flapping)
+
+        def link_detail(e, s: int) -> str:
+            links = bad_links(e)
+            links = links[fab.link_switch[links] == s]
+            f = e.fabric
+            names = [net.link_address(int(k)) + (" flapping" if f.link_flapping[k] and f.link_ok[k] else " down")
+                     for k in links[:12]]
+            return ", ".join(names) + (" ..." if links.size > 12 else "")
+
+        def storage_lost(e) -> np.ndarray:
+            st = e.storage
+            return np.array([1.0 - st.write_bw_gbs / st.design_gbs if st.design_gbs else 0.0])
+
+        def storage_detail(e, i: int) -> str:
+            st = e.storage
+            return (f"{st.write_bw_gbs:.0f} of {st.design_gbs:.0f} GB/s; {st.n_nodes_down} node(s) and "
+                    f"{st.n_drives_down} drive(s) down; {len(st.rebuild_progress())} rebuild(s) running")
+
         rules = [
             _Rule("gpu_temp", "GPU temperature", "°C", nr, lambda e: e.rack_hottest_c, rack, detail=hot_gpus, **rk),
             _Rule("gpu_throttle", "GPUs throttled", "GPUs", nr, lambda e: e.rack_throttled, rack,
@@ -300,6 +336,18 @@ class AlarmManager:
             _Rule("power_shortfall", "Power not served", "MW", 1, lambda e: np.array([e.unserved_w / 1e6]),
                   lambda i: "GRID", detail=lambda e, i: f"grid {e.grid_w / 1e6:.1f} MW, Megapacks "
                   f"{e.batt_w / 1e6:.1f} MW, turbines {float(e.gt_w.sum()) / 1e6:.1f} MW; shedding {e.shed_frac:.0%}"),
+            # network and storage (sim/fabric.py, sim/storage.py)
+            _Rule("switch_state", "Fabric switch down", "", net.n_switches,
+                  lambda e: (~e.fabric.switch_ok).astype(np.float64), net.switch_address,
+                  hall_of=lambda s: net.switch_hall(s), detail=switch_detail,
+                  quiet=lambda e: e.fabric.n_switches_down == 0, static=True),
+            _Rule("link_state", "Fabric links down or flapping", "links", net.n_switches,
+                  lambda e: np.bincount(fab.link_switch[bad_links(e)], minlength=net.n_switches).astype(np.float64),
+                  net.switch_address, hall_of=lambda s: net.switch_hall(s), detail=link_detail,
+                  quiet=lambda e: e.fabric.n_links_down == 0 and not e.fabric.flap_next, static=True),
+            _Rule("storage_degraded", "Storage write bandwidth lost", "of design", 1, storage_lost,
+                  lambda i: "STORAGE", detail=storage_detail,
+                  quiet=lambda e: e.storage.write_bw_gbs >= e.storage.design_gbs, static=True),
         ]
         return [r for r in rules if getattr(self.config.rules, r.name).enabled and r.n > 0]
 
@@ -508,6 +556,8 @@ class AlarmManager:
             elif ev.kind == EventKind.JOB_INTERRUPTED and 0 <= ev.job < len(self._job_times):
                 self._job_times[ev.job].append(ev.t_s)
                 dirty.add("job_interruptions")
+            if ev.kind in _NET_EVENTS:  # network and storage: switches, links, nodes, drives
+                dirty.update(("switch_state", "link_state", "storage_degraded"))
         horizon = self.t - self.config.job_window_s
         for q in self._job_times:
             while q and q[0] <= horizon:

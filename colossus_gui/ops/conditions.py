@@ -41,6 +41,12 @@ SITE_METRICS: dict[str, tuple[str, Callable]] = {
     "goodput": ("goodput so far, 0-1", lambda e: e.goodput()),
     "shed_frac": ("load shed, 0-1", lambda e: e.shed_frac),
     "chillers_running": ("chillers in service", lambda e: float(e.chiller_ok.sum())),
+    "bisection_frac": ("least bisection bandwidth left in a hall, 0-1", lambda e: e.fabric.bisection_frac()),
+    "links_down": ("fabric links down", lambda e: float(e.fabric.n_links_down)),
+    "links_flapping": ("fabric links flapping", lambda e: float(len(e.fabric.flap_next))),
+    "switches_down": ("fabric switches down", lambda e: float(e.fabric.n_switches_down)),
+    "storage_bw_frac": ("checkpoint write bandwidth left, 0-1",
+                        lambda e: e.storage.write_bw_gbs / e.storage.design_gbs if e.storage.design_gbs else 1.0),
 }
 # Rack-level metrics (after a rack, CDU or hall address): name -> (description, getter(engine, racks))
 RACK_METRICS: dict[str, tuple[str, Callable]] = {

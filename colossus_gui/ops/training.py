@@ -32,6 +32,7 @@ from pydantic import ValidationError
 from .. import __version__
 from ..model.facility import Facility
 from ..model.faults import check_params, check_target
+from ..model.network import quiet_network
 from ..model.ops_config import OpsConfig
 from ..model.scenario import FAULT_TARGETS
 from ..model.training import (
@@ -154,6 +155,7 @@ def build_facility(sc: TrainingScenario, base: Facility) -> Facility:
             fl[k] = 0.0
         fl["fan_due_frac"] = 0.0
         site["grid"]["fluctuation_sags_per_day"] = 0.0
+        quiet_network(data)  # fabric and storage too
     return Facility.model_validate(data)
 
 

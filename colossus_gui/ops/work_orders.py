@@ -100,6 +100,27 @@ RECIPES: dict[str, tuple[StepDef, ...]] = {
         StepDef("diagnose", "Inspect the turbine"),
         StepDef("turbine_reset", "Reset the turbine", test=True, end="repair_target"),
     ),
+    # network and storage (sim/fabric.py, sim/storage.py)
+    "link": (
+        StepDef("drain", "Drain the server on this link (GPU links)", start="drain_tray"),
+        StepDef("optic_swap", "Swap the optic / cable", part="optic", end="repair_target"),
+        StepDef("link_test", "Link test", test=True),
+        StepDef("return_to_pool", "Return the server to the job pool", test=True, end="undrain_tray"),
+    ),
+    "switch": (
+        StepDef("diagnose", "Diagnose the switch"),
+        StepDef("switch_swap", "Swap the switch and re-cable", part="switch", end="repair_target"),
+        StepDef("link_test", "Link test on every port", test=True),
+    ),
+    "drive": (
+        StepDef("drive_swap", "Hot-swap the drive", part="drive", end="repair_target"),
+        StepDef("verify_rebuild", "Check the rebuild runs", test=True),
+    ),
+    "storage_node": (
+        StepDef("diagnose", "Diagnose the storage node"),
+        StepDef("node_repair", "Repair or replace the node", end="repair_target"),
+        StepDef("verify_node", "Verify the node serves its data", test=True),
+    ),
     "inspect": (
         StepDef("inspect", "Inspect"),
         StepDef("report", "Report findings", test=True),
@@ -110,11 +131,15 @@ RECIPES: dict[str, tuple[StepDef, ...]] = {
 FAULT_RECIPES = {
     "gpu_failure": "gpu", "hbm_failure": "gpu", "nic_failure": "nic", "psu_failure": "psu", "fan_failure": "fan",
     "pump_failure": "pump", "coolant_leak": "leak", "chiller_trip": "chiller", "turbine_trip": "turbine",
+    "switch_failure": "switch", "link_failure": "link", "link_flap": "link", "storage_node_failure": "storage_node",
+    "drive_failure": "drive",
 }
 # address kind -> recipe for work orders made by hand
 KIND_RECIPES = {
     "gpu": "gpu", "tray": "tray", "cpu": "tray", "psu": "psu", "nic": "nic", "fan": "fan", "rdhx": "fan",
     "pump": "pump", "cdu": "leak", "chiller": "chiller", "turbine": "turbine",
+    "leaf": "switch", "spine": "switch", "superspine": "switch", "port": "link", "storage_node": "storage_node",
+    "drive": "drive",
 }
 
 

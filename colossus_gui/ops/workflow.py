@@ -190,6 +190,15 @@ class OpsManager:
             self._on_fault("chiller_trip", topo.chiller_address(int(i)), self.t)
         for i in np.flatnonzero(turbines_tripped(e)):
             self._on_fault("turbine_trip", topo.turbine_address(int(i)), self.t)
+        net, fab, st = topo.net, e.fabric, e.storage  # network and storage
+        for s in np.flatnonzero(~fab.switch_ok):
+            self._on_fault("switch_failure", net.switch_address(int(s)), self.t)
+        for k in np.flatnonzero(~fab.link_ok | fab.link_flapping):
+            self._on_fault("link_failure", net.link_address(int(k)), self.t)
+        for n in np.flatnonzero(~st.node_ok):
+            self._on_fault("storage_node_failure", net.node_address(int(n)), self.t)
+        for d in np.flatnonzero(~st.drive_ok):
+            self._on_fault("drive_failure", net.drive_address(int(d)), self.t)
 
     def _on_fault(self, kind: str, address: str, t: float) -> WorkOrder | None:
         recipe = FAULT_RECIPES[kind]
@@ -596,7 +605,9 @@ class OpsManager:
         tray = self._tray_of(a)
         tray_addr = topo.tray_address(tray) if tray is not None else None
         rack = topo.rack_of(a)
-        if action == "drain_tray":
+        if action in ("drain_tray", "undrain_tray") and tray is None:
+            pass  # a network link with no server on it (an uplink): nothing to drain
+        elif action == "drain_tray":
             self._try(wo, lambda: eng.set_tray_service(tray_addr, drained=True), "drain the tray")
             if tray_addr not in wo.held["drained"]:
                 wo.held["drained"].append(tray_addr)
@@ -701,6 +712,8 @@ class OpsManager:
             return a.index // self.topo.gpus_per_tray
         if a.kind in ("tray", "psu", "nic", "cpu"):
             return a.index
+        if a.kind == "port" and a.index < self.topo.net.ls0:  # a GPU's link: its server
+            return a.index // self.topo.gpus_per_tray
         return None
 
     def _parse(self, address: str):

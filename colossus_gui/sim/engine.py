@@ -22,8 +22,10 @@ from ..model.scenario import FaultSpec, Scenario
 from .air import HallAir
 from .cpu_node import CpuNode
 from .events import Event, EventKind, EventLog, event_kind
+from .fabric import FABRIC_FAULTS, FABRIC_KINDS, Fabric, advance_phase
 from .plant import SupplyProtection, chiller_capacity_frac, plant_cop
 from .power_protection import HallFeeders
+from .storage import STORAGE_FAULTS, STORAGE_KINDS, Storage
 from .telemetry import Telemetry
 
 CP_WATER = 4180.0  # J/(kg K)
@@ -150,6 +152,8 @@ class Engine:
         self._event_cursor = 0
         self.revision = 0  # bumped by every step and every change: views compare it to know they are stale
         self._faults: list[FaultSpec] = sorted(scenario.faults, key=lambda x: x.at) if scenario else []
+        self.fabric = Fabric(self)  # network/storage: sim/fabric.py, sim/storage.py
+        self.storage = Storage(self)
         self.reset_state()
 
     # ====================================================================== state
@@ -269,6 +273,8 @@ class Engine:
         self._mask_t = np.ones((topo.trays_per_rack, topo.gpus_per_tray, nr), dtype=np.float32)
         self._hot_racks = np.zeros(0, dtype=np.int64)
         self._any_tripped = False
+        self.fabric.reset()  # network/storage
+        self.storage.reset()
         self.telemetry.clear()
         self.events.clear()
         self.revision += 1
@@ -306,6 +312,7 @@ class Engine:
         snap["pending_repairs"] = [list(r) for r in self.pending_repairs]
         snap["rng"] = self.rng.bit_generator.state
         snap["n_events"] = len(self.events)
+        snap["fabric"], snap["storage"] = self.fabric.snapshot(), self.storage.snapshot()  # network/storage
         return snap
 
     def restore(self, snap: dict) -> None:
@@ -326,6 +333,9 @@ class Engine:
         self.interruptions_by_cause = {k: int(v) for k, v in snap["interruptions_by_cause"].items()}
         self.pending_repairs = [(float(a), str(b), str(c)) for a, b, c in snap["pending_repairs"]]
         self.rng.bit_generator.state = snap["rng"]
+        if "fabric" in snap:  # network/storage
+            self.fabric.restore(snap["fabric"])
+            self.storage.restore(snap["storage"])
         self.events.truncate(int(snap.get("n_events", len(self.events))))
         self.revision += 1
         self._event_cursor = min(self._event_cursor, len(self.events))
@@ -428,6 +438,10 @@ class Engine:
         elif kind == "heat_wave":
             self.heat_wave = [self.t, float(ramp_s or 0.0), float(duration or 1e12), float(delta_c or 5.0)]
             addr = "SITE"
+        elif kind in FABRIC_FAULTS or kind in STORAGE_FAULTS:  # network/storage
+            addr = (self.fabric if kind in FABRIC_FAULTS else self.storage).inject(kind, a, cause)
+            if addr is None:
+                return None
         detail = cause
         if kind == "grid_sag":
             detail += f"; depth {self.sag_depth:.0%} for {self.sag_until - self.t:g} s"
@@ -506,6 +520,8 @@ class Engine:
         elif a.kind == "grid":
             changed = self.sag_until > self.t or self.outage_until > self.t
             self.sag_until = self.outage_until = -1.0
+        elif a.kind in FABRIC_KINDS or a.kind in STORAGE_KINDS:  # network/storage
+            changed = (self.fabric if a.kind in FABRIC_KINDS else self.storage).repair(a)
         else:
             raise SimError(f"cannot repair a {a.kind}")
         if changed:
@@ -656,6 +672,12 @@ class Engine:
                 :self.n_jobs].astype(np.float64) * topo.gpus_per_tray
             self.rack_gpus_up = (self._tray_avail.reshape(self.n_racks, topo.trays_per_rack).sum(axis=1)
                                  * topo.gpus_per_tray).astype(np.int32)
+            # network: a GPU whose link or leaf is down leaves the pool; its tray-mates stay
+            down = self.fabric.tray_gpus_down * self._tray_avail
+            if down.any():
+                self.job_gpus -= np.bincount(self.tray_job[self._tray_in_job], weights=down[self._tray_in_job],
+                                             minlength=self.n_jobs + 1)[:self.n_jobs]
+                self.rack_gpus_up -= down.reshape(self.n_racks, topo.trays_per_rack).sum(axis=1).astype(np.int32)
             self._tray_avail_dirty = False
         return self._tray_avail
 
@@ -665,6 +687,8 @@ class Engine:
         site = f.site
         self._apply_scheduled(dt)
         self._random_failures(dt)
+        self.fabric.step(dt)  # network/storage
+        self.storage.step(dt)
         self.tray_available()
         nr, tpr = self.n_racks, self.topo.trays_per_rack
 
@@ -770,8 +794,10 @@ class Engine:
                  + float(self.fan_ok.sum() if not self.hall_power_tripped.any() else
                          self.fan_ok[~self.hall_power_tripped[self.topo.rack_hall]].sum()) * f.rack.rdhx.fan_power_w
                  + ch.pump_power_mw * 1e6)
-        self.cooling_w = q_ch / cop + q_ahu / site.room_air_cop + ahu_fan_w + aux_w
-        self.it_w = float(self.rack_power_w.sum())
+        net_w = self.fabric.power_w + self.storage.power_w  # network/storage: air-cooled, heat to the hall air
+        q_room_total += net_w
+        self.cooling_w = q_ch / cop + (q_ahu + net_w) / site.room_air_cop + ahu_fan_w + aux_w
+        self.it_w = float(self.rack_power_w.sum()) + net_w
         self.facility_w = (self.it_w + self.cooling_w) * (1.0 + site.electrical_loss_frac)
 
         # ---- power dispatch -------------------------------------------------------------------------
@@ -783,6 +809,8 @@ class Engine:
         self.step_count += 1
         self.revision += 1
         self._record()
+        self.fabric.record(dt)  # network/storage
+        self.storage.record()
 
     # ---------------------------------------------------------------------- pieces of the step
     def _apply_scheduled(self, dt: float) -> None:
@@ -865,7 +893,8 @@ class Engine:
         out = np.zeros(self.n_jobs + 1)
         for j, job in enumerate(self.jobs):
             if self.job_state[j] != RUNNING:
-                self.job_timer[j] -= dt
+                # storage: a checkpoint counts down in seconds at full bandwidth, at the bandwidth left
+                self.job_timer[j] -= dt * (self.storage.job_rate[j] if self.job_state[j] == CHECKPOINTING else 1.0)
                 if self.job_timer[j] <= 0:
                     if self.job_state[j] == RESTARTING:
                         self._event(EventKind.JOB_RESTARTED, job.halls[0], job.name, job=j)
@@ -1150,15 +1179,20 @@ class Engine:
         # jobs
         for j, job in enumerate(self.jobs):
             if self.job_state[j] == RUNNING:
-                work = self.job_gpus[j] * self.job_speed[j] * dt
+                # network: the communication phase runs at the bisection bandwidth left (sim/fabric.py)
+                adv = advance_phase(self.job_phase_t[j], dt, job.iteration_s, job.compute_fraction,
+                                    self.job_speed[j], self.fabric.job_bw[j]) - self.job_phase_t[j]
+                work = self.job_gpus[j] * adv
+                self.fabric.acc["lost_comm_gpu_s"] += float(self.job_gpus[j] * self.job_speed[j] * dt - work)
                 self.job_useful_gpu_s[j] += work
                 self.job_unsaved_gpu_s[j] += work
                 acc["throttle_lost_gpu_s"] += self.job_gpus[j] * (1.0 - self.job_speed[j]) * dt
                 self.job_since_ckpt_s[j] += dt
-                self.job_phase_t[j] += dt * self.job_speed[j]
-                if self.job_since_ckpt_s[j] >= job.checkpoint_interval_s and job.checkpoint_stall_s > 0:
+                self.job_phase_t[j] += adv
+                ckpt_s = self.storage.checkpoint_full_s(j)  # storage: checkpoint size / full bandwidth
+                if self.job_since_ckpt_s[j] >= job.checkpoint_interval_s and ckpt_s > 0:
                     self.job_state[j] = CHECKPOINTING
-                    self.job_timer[j] = job.checkpoint_stall_s
+                    self.job_timer[j] = ckpt_s
                     self.job_since_ckpt_s[j] = 0.0
                     self.job_unsaved_gpu_s[j] = 0.0
                 elif self.job_since_ckpt_s[j] >= job.checkpoint_interval_s:
@@ -1245,4 +1279,6 @@ class Engine:
             "failures_by_cause": dict(self.failures_by_cause),
             "goodput": self.goodput(),
             "events": len(self.events),
+            "fabric": self.fabric.summary(),  # network/storage
+            "storage": self.storage.summary(),
         }

@@ -158,6 +158,11 @@ class GpuHeatmapView(QWidget):
         self._sel_item.setVisible(False)
         self._sel_item.setZValue(10)
         self.vb.addItem(self._sel_item)
+        # GPUs of a fabric leaf chosen in the fabric view (highlight_gpus)
+        self._hl = pg.ScatterPlotItem(size=9, pen=pg.mkPen("#00e5ff", width=1.5), brush=pg.mkBrush(0, 0, 0, 0),
+                                      pxMode=True)
+        self._hl.setZValue(11)
+        self.vb.addItem(self._hl)
         self.graphics.scene().sigMouseMoved.connect(self._on_scene_mouse_moved)
         self.graphics.scene().sigMouseClicked.connect(self._on_scene_mouse_clicked)
         self.graphics.viewport().installEventFilter(self)
@@ -219,6 +224,16 @@ class GpuHeatmapView(QWidget):
         x, y, w, h = self.layout_map.rack_rect(self.engine.topo, self.selected)
         self._sel_item.setRect(QRectF(x - 0.5, y - 0.5, w + 1, h + 1))
         self._sel_item.setVisible(True)
+
+    def highlight_gpus(self, gpus) -> None:
+        """Ring these GPUs (a fabric leaf's, or one GPU's link); None clears."""
+        if gpus is None or self.layout_map is None or not len(gpus):
+            self._hl.setData([], [])
+            self.highlighted = np.zeros(0, dtype=np.int64)
+            return
+        g = np.asarray(gpus, dtype=np.int64)
+        self.highlighted = g
+        self._hl.setData(self.layout_map.gpu_x[g] + 0.5, self.layout_map.gpu_y[g] + 0.5)
 
     def fit(self) -> None:
         """All halls at once, with room above the top row for the hall names (drawn at a fixed pixel size,

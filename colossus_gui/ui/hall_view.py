@@ -294,6 +294,11 @@ class HallView(QWidget):
     def metric_name(self) -> str:
         return self._metric_name
 
+    def highlight_racks(self, racks) -> None:
+        """Frame these racks (the racks of a fabric leaf's GPUs); None clears."""
+        self.highlighted_racks = None if racks is None else np.asarray(racks, dtype=np.int64)
+        self.update()
+
     def select(self, rack_index: int) -> None:
         """Outline a rack (global index); switches hall if the rack lies in another. Emits nothing."""
         if self.engine is None:
@@ -632,6 +637,12 @@ class HallView(QWidget):
                 p.setPen(QPen(qcolor(rgba), 2.5))
                 for k in np.flatnonzero(sev == level):
                     p.drawRect(self._world_rect(*self._rack_world(self._r0 + int(k))).adjusted(-2, -2, 2, 2))
+        hl = getattr(self, "highlighted_racks", None)  # a fabric leaf's racks (highlight_racks)
+        if hl is not None and hl.size:
+            p.setBrush(Qt.BrushStyle.NoBrush)
+            p.setPen(QPen(QColor("#00e5ff"), 2.0, Qt.PenStyle.DashLine))
+            for r in hl[(hl >= self._r0) & (hl < self._r0 + self._n)]:
+                p.drawRect(self._world_rect(*self._rack_world(int(r))).adjusted(-4, -4, 4, 4))
         for idx, width in ((self._hover, 1), (self.selected, 3)):
             if idx < 0 or not self._r0 <= idx < self._r0 + self._n:
                 continue

@@ -24,6 +24,7 @@ from ..model.thresholds import DEFAULT_LIMITS, Limits
 from ..sim.engine import GT_STATE_NAMES, JOB_STATE_NAMES
 from .colors import text_color
 from .figures import goodput_text, swing, swing_text
+from .network_properties import NETWORK_KINDS, gpu_fabric_row, network_properties
 
 SITE = Address("site", 0, text="SITE")
 
@@ -189,7 +190,9 @@ def component_properties(engine, addr: Address, limits: Limits = DEFAULT_LIMITS)
                  ("Health", _ok(engine.gpu_ok[r, gi])), ("Job", _job_of_tray(engine, t)),
                  ("Limits", f"cap {model.t_max_op_c:g} °C, slowdown {model.t_slowdown_c:g} °C, "
                             f"shutdown {model.t_shutdown_c:g} °C"),
-                 ("Alarm limits", limits["gpu_temp"].text())]
+                 ("Alarm limits", limits["gpu_temp"].text()), gpu_fabric_row(engine, addr.index)]
+    elif k in NETWORK_KINDS:
+        rows += network_properties(engine, addr)
     return rows
 
 

@@ -78,10 +78,14 @@ VIEW_SPECS: dict[str, tuple[str, str, str, str, str, str]] = {
     "tray": ("tray_view", "TrayView", "trayView", "tray view", "Tray", "One tray: GPUs, CPUs, PSUs, NICs"),
     "row": ("row_section_view", "RowSectionView", "rowSectionView", "row section", "Row section",
             "One row cut from the side: busway, racks with trays and doors, CDUs, supply and return headers"),
+    "fabric": ("fabric_view", "FabricView", "fabricView", "fabric view", "Fabric",
+               "Network fabric: super-spines, spines, leaves and links by load and health"),
+    "storage": ("storage_view", "StorageView", "storageView", "storage view", "Storage",
+                "Storage nodes, pool bandwidth, rebuilds and checkpoint bandwidth"),
 }
 # Views (and the charts) that need pyqtgraph, whose import alone takes ~0.6 s: with ``defer_heavy`` they are
 # built right after the window's first paint, so the window shows in well under the 2.5 s launch budget.
-DEFERRED_VIEWS = ("gpus", "tray")
+DEFERRED_VIEWS = ("gpus", "tray", "fabric", "storage")
 
 
 def settings_enabled() -> bool:
@@ -345,6 +349,8 @@ class MainWindow(QMainWindow):
             view.row_activated.connect(self.show_row)
         if getattr(self, "ops", None) is not None:
             view.limits = self.ops.alarms.thresholds
+        if hasattr(view, "gpus_highlighted"):  # a leaf selected in the fabric view
+            view.gpus_highlighted.connect(self._on_gpus_highlighted)
         if hasattr(view, "alarm_severity_fn") and getattr(self, "ops", None) is not None:
             view.alarm_severity_fn = self.ops.alarms.rack_severity  # a view built after the ops (deferred)
             view.alarm_text_fn = self._rack_alarm_text
@@ -705,6 +711,10 @@ class MainWindow(QMainWindow):
         rack = topo.rack_of(addr) if addr.kind != "site" else None
         if addr.kind in ("site", "grid", "chiller", "megapack", "turbine"):
             self.tabs.setCurrentWidget(self.site_view)
+        elif addr.kind in ("leaf", "spine", "superspine", "port", "storage_node", "drive"):  # network/storage
+            view = self._ensure_view("storage" if addr.kind in ("storage_node", "drive") else "fabric")
+            _call(view, "set_selected", addr.text)
+            self.tabs.setCurrentWidget(view)
         elif addr.kind == "hall":
             _call(self.hall_view, "set_hall", addr.index)
             self.tabs.setCurrentWidget(self.hall_view)
@@ -869,6 +879,12 @@ class MainWindow(QMainWindow):
         if isinstance(what, int):  # a GPU index from the tray view
             what = self.engine.topo.gpu_address(what)
         self.select(str(what))
+
+    def _on_gpus_highlighted(self, gpus) -> None:
+        """A leaf (or a GPU's link) chosen in the fabric view: show its GPUs in the all-GPU and hall views."""
+        _call(self.views["gpus"], "highlight_gpus", gpus)
+        racks = None if gpus is None else np.unique(np.asarray(gpus) // self.engine.topo.gpus_per_rack)
+        _call(self.hall_view, "highlight_racks", racks)
 
     def _on_view_rack_selected(self, r: int) -> None:
         if 0 <= r < self.engine.n_racks:

@@ -56,6 +56,22 @@ class NavigatorWidget(QTreeWidget):
             it.setData(0, ADDR_ROLE + 1, ("hall", h))
             self._lazy(it)
             self._hall_items.append(it)
+        # network fabric and storage (branches filled when opened)
+        net = topo.net
+        fab = self._item(site, f"Network fabric ({net.n_switches:,} switches, {net.n_links:,} links)", "")
+        for h, name in enumerate(topo.hall_names):
+            for tier, n in (("leaves", net.hall_leaves[h]), ("spines", net.hall_spines[h])):
+                it = self._item(fab, f"{name} {tier} ({int(n)})", "")
+                it.setData(0, ADDR_ROLE + 1, ("net", (tier, h)))
+                self._lazy(it)
+        it = self._item(fab, f"Super-spines ({net.n_superspines})", "")
+        it.setData(0, ADDR_ROLE + 1, ("net", ("superspines", -1)))
+        self._lazy(it)
+        sto = self._item(site, f"Storage ({net.n_storage_nodes:,} nodes, {net.n_drives:,} drives)", "")
+        for p, name in enumerate(net.pool_names):
+            it = self._item(sto, f"Pool {name} ({int(net.pool_nodes[p])} nodes)", "")
+            it.setData(0, ADDR_ROLE + 1, ("pool", p))
+            self._lazy(it)
         site.setExpanded(True)
 
     def _item(self, parent, text: str, address: str) -> QTreeWidgetItem:
@@ -116,6 +132,22 @@ class NavigatorWidget(QTreeWidget):
             door = self._item(item, f"{ra}-RDHX  rear door", f"{ra}-RDHX")
             for fan in range(topo.fans_per_door):
                 self._item(door, topo.fan_address(r, fan), topo.fan_address(r, fan))
+        elif kind == "net":
+            net = topo.net
+            tier, h = idx
+            if tier == "leaves":
+                ids = range(int(net.hall_leaf_start[h]), int(net.hall_leaf_start[h + 1]))
+            elif tier == "spines":
+                a = net.spine0 + int(net.hall_spine_start[h])
+                ids = range(a, a + int(net.hall_spines[h]))
+            else:
+                ids = range(net.ss0, net.n_switches)
+            for s in ids:
+                self._item(item, net.switch_address(s), net.switch_address(s))
+        elif kind == "pool":
+            net = topo.net
+            for n in range(int(net.pool_node_start[idx]), int(net.pool_node_start[idx + 1])):
+                self._item(item, net.node_address(n), net.node_address(n))
         elif kind == "tray":
             ta = topo.tray_address(idx)
             for g in range(topo.gpus_per_tray):

@@ -6,13 +6,16 @@ from colossus_gui.io.loader import load_facility
 from colossus_gui.sim.engine import Engine
 from colossus_gui.testing import small_facility
 
-INTERRUPTING = ("gpu", "hbm", "nic", "software")
+INTERRUPTING = ("gpu", "hbm", "nic", "software", "network")
 
 
 def configured_rate_per_day(f) -> dict[str, float]:
     fl = f.failures
     return {"gpu": fl.gpu_per_gpu_day * f.n_gpus, "hbm": fl.hbm_per_gpu_day * f.n_gpus,
-            "nic": fl.nic_per_gpu_day * f.n_gpus, "software": fl.software_per_gpu_day * f.n_gpus}
+            "nic": fl.nic_per_gpu_day * f.n_gpus, "software": fl.software_per_gpu_day * f.n_gpus,
+            # switch/cable: GPU links, and leaves (64 GPUs each)
+            "network": (f.fabric.failures.gpu_link_per_link_day
+                        + f.fabric.failures.switch_per_switch_year / 365.25 / 64) * f.n_gpus}
 
 
 @pytest.mark.slow

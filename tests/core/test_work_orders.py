@@ -335,6 +335,7 @@ def test_a_day_at_100k_gpus_backlog_bounded_and_half_the_technicians_lose_more()
     eng, ops = _day(False)
     f = ops.figures()
     hardware = sum(eng.failures_by_cause[c] for c in ("gpu", "hbm", "nic", "psu", "pump", "fan", "leak"))
+    hardware += sum(eng.fabric.failures_by_kind.values()) + sum(eng.storage.failures_by_kind.values())
     assert hardware >= 15 and f["work_orders_by_source"]["failure"] == hardware
     # bounded: never more orders in hand than the IT technicians of one shift could start, nothing left
     # waiting at the end, and the last six hours no worse than the first six

@@ -35,7 +35,8 @@ def _menu_action(menu: QMenu, *path: str):
 
 def test_window_builds_with_every_view_and_dock(win):
     assert "small" in win.windowTitle()
-    assert [win.tabs.tabText(i) for i in range(win.tabs.count())] == ["Site", "Hall", "All GPUs", "Rack", "Tray", "Row section"]
+    assert [win.tabs.tabText(i) for i in range(win.tabs.count())] == ["Site", "Hall", "All GPUs", "Rack", "Tray",
+                                                                      "Row section", "Fabric", "Storage"]
     for name in ("navigatorDock", "inspectorDock", "chartsDock", "eventLogDock", "mainToolBar", "addressSearch",
                  "speedCombo", "hallMetricCombo", "clockLabel", "speedLabel"):
         assert win.findChild(object, name) is not None, name

@@ -1,0 +1,469 @@
+"""The network fabric: three tiers of switches (super-spines, spines, leaves) and the GPU links below.
+
+Each tier is one row of cells per hall (super-spines span the site). Thousands of switches fit in a few
+hundred pixels, so every pixel column shows the worst switch it covers (a failed switch is never averaged
+away): red down, amber with links down or flapping, otherwise the colour of its load (blue idle -> green ->
+yellow at full rate). The bands between the tiers are the links of each hall, coloured the same way. The
+row under the leaves is the GPU links of each leaf. Select a GPU, a port or a leaf to see its path up the
+tiers; selecting a leaf also highlights its GPUs in the hall and all-GPU views (``gpus_highlighted``).
+
+One ``paintEvent``; ``refresh()`` computes the per-pixel colours with a few numpy reductions.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QImage, QPainter, QPalette, QPen, QPolygonF
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QToolTip, QVBoxLayout, QWidget
+
+from . import colors
+from .charts import ring_tail
+
+DOWN_RGB = colors.CRITICAL[:3]
+BAD_RGB = colors.WARNING[:3]
+_UTIL_STOPS = [(0.0, (40, 70, 140)), (0.35, (40, 150, 200)), (0.7, (60, 180, 90)), (1.0, (235, 200, 40))]
+TIERS = ("superspine", "spine", "leaf", "gpu")
+TIER_LABELS = {"superspine": "super-spines", "spine": "spines", "leaf": "leaves", "gpu": "GPU links"}
+CHART_SPAN_S = 900.0
+
+
+def _util_lut() -> np.ndarray:
+    x = np.linspace(0, 1, 256)
+    xs = [s[0] for s in _UTIL_STOPS]
+    rgb = np.stack([np.interp(x, xs, [s[1][i] for s in _UTIL_STOPS]) for i in range(3)], axis=1)
+    return rgb.astype(np.uint32)
+
+
+_LUT = _util_lut()
+
+
+def _argb(rgb) -> np.uint32:
+    return np.uint32(0xFF000000 | (rgb[0] << 16) | (rgb[1] << 8) | rgb[2])
+
+
+def fabric_state(engine) -> dict:
+    """Per switch: status (0 ok, 1 links down or flapping, 2 down) and load (0-1); per leaf: the status and
+    load of its GPU links. Pure numpy (no Qt): what the view draws, and what a test can check."""
+    fab, net = engine.fabric, engine.topo.net
+    bad_links = ~fab.link_ok | fab.link_flapping
+    bad_at = np.bincount(fab.link_switch[bad_links], minlength=net.n_switches)
+    # a link is bad at both of its ends
+    ls_bad = np.flatnonzero(bad_links[net.ls0:net.sl0])
+    sl_bad = np.flatnonzero(bad_links[net.sl0:])
+    bad_at += np.bincount(fab.ls_spine[ls_bad], minlength=net.n_switches)
+    bad_at += np.bincount(fab.sl_ss[sl_bad], minlength=net.n_switches)
+    status = np.where(~fab.switch_ok, 2, np.where(bad_at > 0, 1, 0)).astype(np.int8)
+    traffic = fab.job_traffic()
+    hall_load = np.zeros(net.n_halls)
+    for j, halls in enumerate(fab.job_halls):
+        hall_load[halls] = np.maximum(hall_load[halls], traffic[j])
+    load = np.empty(net.n_switches)
+    load[:net.spine0] = np.repeat(hall_load, net.hall_leaves)
+    load[net.spine0:net.ss0] = np.repeat(hall_load, net.hall_spines)
+    st = engine.storage
+    ss_load = min(1.0, float(st.series("checkpoint_bw_gbs")[-1:].sum()) / max(fab.storage_uplink_gbs, 1.0)) \
+        if len(st.ring) else 0.0
+    multi = [traffic[j] for j, h in enumerate(fab.job_halls) if len(h) > 1]
+    load[net.ss0:] = max([ss_load, *multi])
+    gpu_bad = np.bincount(fab.gpu_leaf[bad_links[:net.n_gpus]], minlength=net.n_leaves)
+    leaf_status = np.where(~fab.switch_ok[:net.spine0], 2, np.where(gpu_bad > 0, 1, 0)).astype(np.int8)
+    return {"status": status, "load": load, "gpu_status": leaf_status, "gpu_load": load[:net.spine0],
+            "bad_at": bad_at}
+
+
+def pixel_colors(status: np.ndarray, load: np.ndarray, width: int) -> np.ndarray:
+    """ARGB per pixel column for a row of cells: the worst status among the cells a pixel covers (so one
+    failed switch among thousands still shows), else the colour of their mean load."""
+    n = status.size
+    width = max(1, int(width))
+    if n == 0:
+        return np.zeros(width, dtype=np.uint32)
+    starts = (np.arange(width, dtype=np.int64) * n) // width
+    worst = np.maximum.reduceat(status, starts)
+    counts = np.diff(np.append(starts, n))
+    counts = np.maximum(counts, 1)
+    mean = np.add.reduceat(load, starts) / np.where(np.diff(np.append(starts, n)) > 0, counts, 1)
+    mean = np.where(np.diff(np.append(starts, n)) > 0, mean, load[np.minimum(starts, n - 1)])
+    rgb = _LUT[np.clip((mean * 255).astype(np.int64), 0, 255)]
+    out = (0xFF000000 | (rgb[:, 0] << 16) | (rgb[:, 1] << 8) | rgb[:, 2]).astype(np.uint32)
+    out[worst == 1] = _argb(BAD_RGB)
+    out[worst == 2] = _argb(DOWN_RGB)
+    return out
+
+
+class FabricView(QWidget):
+    """Signals: ``component_selected(str)`` on a click on a switch, ``context_menu_requested(str, QPoint)``
+    on right-click (the fault menu), ``gpus_highlighted(object)`` with the GPUs of a selected leaf (None to
+    clear)."""
+
+    component_selected = Signal(str)
+    context_menu_requested = Signal(str, QPoint)
+    gpus_highlighted = Signal(object)
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("fabricView")
+        self.engine = None
+        self._sig = None
+        self._dirty = True
+        self.selected: str | None = None
+        self._sel_switch = -1
+        self._sel_gpu = -1
+        self._path: tuple[int, np.ndarray, np.ndarray] | None = None  # leaf, its spines, their super-spines
+        self._rows: dict[str, np.ndarray] = {}
+        self._state: dict = {}
+        self.summary = QLabel(self)
+        self.summary.setObjectName("fabricSummary")
+        self.summary.setContentsMargins(6, 4, 6, 2)
+        self.summary.setWordWrap(True)
+        self.canvas = _FabricCanvas(self)
+        self.chart = pg.PlotWidget(self)
+        self.chart.setObjectName("fabricChart")
+        self.chart.setMaximumHeight(150)
+        self.chart.setMenuEnabled(False)
+        self.chart.showGrid(x=True, y=True, alpha=0.3)
+        self.chart.setLabel("left", "% of design")
+        self.chart.addLegend(offset=(5, 5))
+        self.curve_tput = self.chart.plot(pen=pg.mkPen("#5aa9ff", width=1.5), name="throughput, % of GPU links")
+        self.curve_bis = self.chart.plot(pen=pg.mkPen("#ffb347", width=1.5), name="bisection available %")
+        self.csv_button = QPushButton("Export CSV…", self)
+        self.csv_button.setObjectName("fabricCsvButton")
+        self.csv_button.setToolTip("Fabric throughput, bisection, links and switches down, power (one row a step)")
+        self.csv_button.clicked.connect(self._on_csv_button_clicked)
+        top = QHBoxLayout()
+        top.addWidget(self.summary, 1)
+        top.addWidget(self.csv_button)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(0)
+        lay.addLayout(top)
+        lay.addWidget(self.canvas, 1)
+        lay.addWidget(self.chart)
+
+    # ------------------------------------------------------------------ API
+    def set_engine(self, engine) -> None:
+        self.engine = engine
+        self.selected = None
+        self._sel_switch = self._sel_gpu = -1
+        self._path = None
+        self.refresh(force=True)
+
+    def set_selected(self, address: str | None) -> None:
+        """Select a switch, a port (its link) or a GPU (its link): draw its path up the tiers."""
+        eng = self.engine
+        self.selected, self._sel_switch, self._sel_gpu, self._path = None, -1, -1, None
+        highlight = None
+        if eng is not None and address:
+            a = eng.parse(address)
+            net = eng.topo.net
+            self.selected = a.text
+            if a.kind in ("leaf", "spine", "superspine"):
+                self._sel_switch = a.index
+                if a.kind == "leaf":
+                    self._path = self._path_of_leaf(a.index)
+                    highlight = net.gpus_of_leaf(a.index)
+            elif a.kind == "port" and a.index < net.ls0 or a.kind == "gpu":
+                self._sel_gpu = a.index
+                leaf = int(eng.fabric.gpu_leaf[a.index])
+                self._sel_switch = leaf
+                self._path = self._path_of_leaf(leaf)
+                highlight = np.array([a.index])
+            elif a.kind == "port":
+                self._sel_switch = int(eng.fabric.link_switch[a.index])
+        self.gpus_highlighted.emit(highlight)
+        self.canvas.update()
+
+    def _path_of_leaf(self, leaf: int):
+        fab, net = self.engine.fabric, self.engine.topo.net
+        ups = slice(leaf * net.leaf_up, (leaf + 1) * net.leaf_up)
+        spines = np.unique(fab.ls_spine[ups])
+        sl = (spines - net.spine0)[:, None] * net.spine_up + np.arange(net.spine_up)[None, :]
+        ss = np.unique(fab.sl_ss[sl.ravel()])
+        return leaf, spines, ss
+
+    def refresh(self, force: bool = False) -> None:
+        eng = self.engine
+        if eng is None:
+            return
+        if not self.isVisible() and not force:
+            self._dirty = True
+            return
+        sig = (eng.t, len(eng.events))
+        if sig == self._sig and not force and not self._dirty:
+            return
+        self._sig, self._dirty = sig, False
+        self._state = fabric_state(eng)
+        self._rows = {}
+        self._update_text()
+        self._update_chart()
+        self.canvas.update()
+
+    def _update_text(self) -> None:
+        eng = self.engine
+        fab, net = eng.fabric, eng.topo.net
+        tel = fab.ring
+        tput = float(fab.series("throughput_tbps")[-1]) if len(tel) else 0.0
+        hb = " · ".join(f"{n} {b:.1%}" for n, b in zip(net.hall_names, fab.hall_bisection, strict=True))
+        self.summary.setText(
+            f"{net.n_leaves:,} leaves · {net.n_spines:,} spines · {net.n_superspines:,} super-spines · "
+            f"{net.n_links:,} links   |   down: {fab.n_switches_down} switches, {fab.n_links_down} links, "
+            f"{len(fab.flap_next)} flapping   |   throughput {tput:,.1f} Tb/s · power {fab.power_w / 1e6:.2f} MW"
+            f"\nbisection available: {hb}")
+
+    def _update_chart(self) -> None:
+        ring = self.engine.fabric.ring
+        rows = ring_tail(ring, int(CHART_SPAN_S / max(1e-9, self._dt())))
+        if not len(rows):
+            return
+        i = self.engine.fabric.index
+        f = self.engine.facility.fabric
+        full_tbps = self.engine.n_gpus * f.gpu_link_gbps * f.throughput_efficiency / 1e3
+        t = np.ascontiguousarray(rows[:, i["t_s"]])  # the curves own their data (the ring moves on)
+        self.curve_tput.setData(t, rows[:, i["throughput_tbps"]] * (100.0 / max(full_tbps, 1e-9)))
+        self.curve_bis.setData(t, rows[:, i["bisection_frac"]] * 100.0)
+
+    def _dt(self) -> float:
+        ring = self.engine.fabric.ring
+        if len(ring) < 2:
+            return 1.0
+        t = ring_tail(ring, 2)[:, 0]
+        return max(1e-3, float(t[1] - t[0]))
+
+    def row_pixels(self, tier: str, hall: int, width: int) -> np.ndarray:
+        """ARGB per pixel of one tier's cells in one hall (hall -1: the super-spines)."""
+        key = f"{tier}:{hall}:{width}"
+        px = self._rows.get(key)
+        if px is None:
+            net, s = self.engine.topo.net, self._state
+            if tier == "superspine":
+                sl = slice(net.ss0, net.n_switches)
+                px = pixel_colors(s["status"][sl], s["load"][sl], width)
+            elif tier == "spine":
+                a = net.spine0 + int(net.hall_spine_start[hall])
+                sl = slice(a, a + int(net.hall_spines[hall]))
+                px = pixel_colors(s["status"][sl], s["load"][sl], width)
+            elif tier == "leaf":
+                sl = slice(int(net.hall_leaf_start[hall]), int(net.hall_leaf_start[hall + 1]))
+                px = pixel_colors(s["status"][sl], s["load"][sl], width)
+            else:
+                sl = slice(int(net.hall_leaf_start[hall]), int(net.hall_leaf_start[hall + 1]))
+                px = pixel_colors(s["gpu_status"][sl], s["gpu_load"][sl], width)
+            self._rows[key] = px
+        return px
+
+    def switch_at(self, pos: QPointF) -> str | None:
+        """Address of the switch (or, in the GPU-link row, the leaf) under a widget position."""
+        hit = self.canvas.hit(pos)
+        return None if hit is None else self.engine.topo.net.switch_address(hit)
+
+    def _on_csv_button_clicked(self) -> None:
+        from PySide6.QtWidgets import QFileDialog, QMessageBox
+
+        from ..io.network_tables import write_fabric_csv
+        path, _ = QFileDialog.getSaveFileName(self, "Export fabric time series", "fabric.csv", "CSV (*.csv)")
+        if not path:
+            return
+        try:
+            write_fabric_csv(self.engine, path)
+        except OSError as e:
+            QMessageBox.warning(self, "Export failed", f"{path}: {e.strerror or e}")
+
+    def showEvent(self, ev) -> None:  # noqa: N802
+        super().showEvent(ev)
+        if self._dirty:
+            self.refresh()
+
+
+class _FabricCanvas(QWidget):
+    """The drawing: tiers as rows, links as bands, the selected path as lines."""
+
+    MARGIN_L = 96
+
+    def __init__(self, view: FabricView):
+        super().__init__(view)
+        self.view = view
+        self.setObjectName("fabricCanvas")
+        self.setMouseTracking(True)
+        self.setMinimumSize(480, 260)
+        self._geom: dict = {}
+
+    # geometry: x range per hall (leaves and spines), y of each tier
+    def _layout(self) -> dict:
+        eng = self.view.engine
+        net = eng.topo.net
+        w, h = self.width(), self.height()
+        x0, x1 = self.MARGIN_L, w - 12
+        gap = 12
+        total = float(net.hall_leaves.sum())
+        usable = max(10.0, x1 - x0 - gap * (net.n_halls - 1))
+        xs, x = [], float(x0)
+        for n in net.hall_leaves:
+            ww = usable * float(n) / total
+            xs.append((x, x + ww))
+            x += ww + gap
+        row_h = max(10.0, min(28.0, h / 12))
+        ys = {"superspine": h * 0.10, "spine": h * 0.42, "leaf": h * 0.74, "gpu": h * 0.74 + row_h + 6}
+        geom = {"halls": xs, "ys": ys, "row_h": row_h, "ss": (float(x0), float(x1)), "size": (w, h)}
+        self._geom = geom
+        return geom
+
+    def _x_of(self, tier: str, hall: int, i: int, n: int) -> float:
+        g = self._geom
+        a, b = g["ss"] if tier == "superspine" else g["halls"][hall]
+        return a + (i + 0.5) * (b - a) / max(n, 1)
+
+    def switch_x(self, s: int) -> tuple[float, float]:
+        """(x, y centre) of a switch's cell."""
+        net = self.view.engine.topo.net
+        g = self._layout() if self._geom.get("size") != (self.width(), self.height()) else self._geom
+        rh = g["row_h"]
+        tier = net.switch_tier(s)
+        if tier == "superspine":
+            return self._x_of(tier, -1, s - net.ss0, net.n_superspines), g["ys"][tier] + rh / 2
+        h = net.switch_hall(s)
+        if tier == "spine":
+            i = s - net.spine0 - int(net.hall_spine_start[h])
+            return self._x_of(tier, h, i, int(net.hall_spines[h])), g["ys"][tier] + rh / 2
+        i = s - int(net.hall_leaf_start[h])
+        return self._x_of(tier, h, i, int(net.hall_leaves[h])), g["ys"][tier] + rh / 2
+
+    def hit(self, pos: QPointF) -> int | None:
+        eng = self.view.engine
+        if eng is None:
+            return None
+        net = eng.topo.net
+        g = self._layout() if self._geom.get("size") != (self.width(), self.height()) else self._geom
+        rh = g["row_h"]
+        x, y = pos.x(), pos.y()
+        for tier, y0 in g["ys"].items():
+            if not y0 - 2 <= y <= y0 + rh + 2:
+                continue
+            if tier == "superspine":
+                a, b = g["ss"]
+                if a <= x < b:
+                    return net.ss0 + min(net.n_superspines - 1, int((x - a) / (b - a) * net.n_superspines))
+                return None
+            for h, (a, b) in enumerate(g["halls"]):
+                if a <= x < b:
+                    if tier == "spine":
+                        n = int(net.hall_spines[h])
+                        return net.spine0 + int(net.hall_spine_start[h]) + min(n - 1, int((x - a) / (b - a) * n))
+                    n = int(net.hall_leaves[h])
+                    return int(net.hall_leaf_start[h]) + min(n - 1, int((x - a) / (b - a) * n))
+        return None
+
+    def paintEvent(self, ev) -> None:  # noqa: N802
+        view = self.view
+        eng = view.engine
+        p = QPainter(self)
+        pal = self.palette()
+        p.fillRect(self.rect(), pal.color(QPalette.ColorRole.Base))
+        if eng is None or not view._state:
+            p.end()
+            return
+        net, fab = eng.topo.net, eng.fabric
+        g = self._layout()
+        rh = g["row_h"]
+        text = pal.color(QPalette.ColorRole.Text)
+        # links: a band per hall between leaves and spines, and from the spines up to the super-spines
+        p.setPen(Qt.PenStyle.NoPen)
+        ys = g["ys"]
+        ss_a, ss_b = g["ss"]
+        bad = ~fab.link_ok | fab.link_flapping
+        ls_bad = np.bincount(fab.ls_hall[bad[net.ls0:net.sl0]], minlength=net.n_halls)
+        sl_bad = np.bincount(fab.sl_hall[bad[net.sl0:]], minlength=net.n_halls)
+        load = view._state["load"]
+        for h, (a, b) in enumerate(g["halls"]):
+            lo = float(load[int(net.hall_leaf_start[h])]) if net.hall_leaves[h] else 0.0
+            c = QColor(*(BAD_RGB if ls_bad[h] else _LUT[int(lo * 255)]))
+            c.setAlpha(110)
+            p.setBrush(c)
+            p.drawRect(QRectF(a, ys["spine"] + rh, b - a, ys["leaf"] - ys["spine"] - rh))
+            c2 = QColor(*(BAD_RGB if sl_bad[h] else _LUT[int(float(load[net.ss0]) * 255)]))
+            c2.setAlpha(80)
+            p.setBrush(c2)
+            n = net.n_halls
+            sa = ss_a + (ss_b - ss_a) * h / n
+            sb = ss_a + (ss_b - ss_a) * (h + 1) / n
+            p.drawPolygon(QPolygonF([QPointF(a, ys["spine"]), QPointF(b, ys["spine"]),
+                                     QPointF(sb, ys["superspine"] + rh), QPointF(sa, ys["superspine"] + rh)]))
+        # the tiers
+        w_ss = max(1, int(ss_b - ss_a))
+        self._draw_row(p, view.row_pixels("superspine", -1, w_ss), QRectF(ss_a, ys["superspine"], ss_b - ss_a, rh))
+        for h, (a, b) in enumerate(g["halls"]):
+            wpx = max(1, int(b - a))
+            for tier in ("spine", "leaf", "gpu"):
+                self._draw_row(p, view.row_pixels(tier, h, wpx), QRectF(a, ys[tier], b - a, rh * (0.6 if tier ==
+                                                                                                   "gpu" else 1)))
+            p.setPen(text)
+            p.drawText(QRectF(a, ys["gpu"] + rh * 0.6 + 2, b - a, 16), int(Qt.AlignmentFlag.AlignHCenter),
+                       f"{net.hall_names[h]}  {fab.hall_bisection[h]:.1%}")
+        p.setPen(text)
+        for tier in TIERS:
+            p.drawText(QRectF(4, ys[tier], self.MARGIN_L - 8, rh), int(Qt.AlignmentFlag.AlignVCenter),
+                       TIER_LABELS[tier])
+        # the selected path: GPU -> leaf -> its spines -> their super-spines
+        if view._path is not None:
+            leaf, spines, ss = view._path
+            pen = QPen(text, 1)
+            pen.setCosmetic(True)
+            p.setPen(pen)
+            lx, ly = self.switch_x(leaf)
+            if view._sel_gpu >= 0:
+                p.drawLine(QPointF(lx, ys["gpu"] + rh * 0.6), QPointF(lx, ly))
+            sp_xy = [self.switch_x(int(s)) for s in spines]
+            for sx, sy in sp_xy:
+                p.drawLine(QPointF(lx, ys["leaf"]), QPointF(sx, sy + rh / 2))
+            ss_xy = [self.switch_x(int(s)) for s in ss]
+            if len(sp_xy) * len(ss_xy) <= 4096:
+                for sx, _sy in sp_xy:
+                    for tx, ty in ss_xy:
+                        p.drawLine(QPointF(sx, ys["spine"]), QPointF(tx, ty + rh / 2))
+            for x, y in sp_xy + ss_xy:  # ticks above the cells: the cells keep their colours
+                p.drawLine(QPointF(x, y - rh / 2 - 7), QPointF(x, y - rh / 2 - 2))
+        if view._sel_switch >= 0:
+            x, y = self.switch_x(view._sel_switch)
+            pen = QPen(text, 2)
+            p.setPen(pen)
+            p.setBrush(Qt.BrushStyle.NoBrush)
+            p.drawRect(QRectF(x - 4, y - rh / 2 - 3, 8, rh + 6))
+        p.end()
+
+    @staticmethod
+    def _draw_row(p: QPainter, px: np.ndarray, rect: QRectF) -> None:
+        img = QImage(px.data, px.size, 1, px.size * 4, QImage.Format.Format_ARGB32)
+        p.drawImage(rect, img)
+
+    # ------------------------------------------------------------------ mouse
+    def mouseMoveEvent(self, ev) -> None:  # noqa: N802
+        s = self.hit(ev.position())
+        if s is None:
+            QToolTip.hideText()
+            return
+        QToolTip.showText(ev.globalPosition().toPoint(), self.describe(s), self)
+
+    def describe(self, s: int) -> str:
+        eng = self.view.engine
+        net, fab = eng.topo.net, eng.fabric
+        st = self.view._state
+        state = ("DOWN" if not fab.switch_ok[s] else
+                 f"{int(st['bad_at'][s])} link(s) down or flapping" if st["bad_at"][s] else "up")
+        extra = ""
+        if s < net.spine0:
+            gpus = net.gpus_of_leaf(s)
+            extra = f"\nGPUs {eng.topo.gpu_address(int(gpus[0]))} … {eng.topo.gpu_address(int(gpus[-1]))}"
+        return f"{net.switch_address(s)} ({net.switch_tier(s)}): {state}, load {st['load'][s]:.0%}{extra}"
+
+    def mousePressEvent(self, ev) -> None:  # noqa: N802
+        s = self.hit(ev.position())
+        if s is None:
+            return
+        addr = self.view.engine.topo.net.switch_address(s)
+        if ev.button() == Qt.MouseButton.RightButton:
+            self.view.context_menu_requested.emit(addr, ev.globalPosition().toPoint())
+            return
+        if ev.button() == Qt.MouseButton.LeftButton:
+            self.view.set_selected(addr)
+            self.view.component_selected.emit(addr)

@@ -1,0 +1,263 @@
+"""The storage system: every node as a cell (by pool), pool bandwidth bars, rebuilds, checkpoint bandwidth.
+
+Node cells: green in service, amber with failed drives, blue-grey while its data is being rebuilt, red down.
+Pool bars: the write bandwidth left for checkpoints against the design figure, and what rebuilds take. The
+chart below shows the checkpoint write bandwidth and the checkpoint stall over the last 15 minutes.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QImage, QPainter, QPalette
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QToolTip, QVBoxLayout, QWidget
+
+from . import colors
+from .charts import ring_tail
+
+NODE_OK, NODE_DRIVES, NODE_REBUILD, NODE_DOWN = 0, 1, 2, 3
+NODE_COLORS = {NODE_OK: colors.OK[:3], NODE_DRIVES: colors.WARNING[:3], NODE_REBUILD: (90, 130, 200),
+               NODE_DOWN: colors.CRITICAL[:3]}
+NODE_LABELS = {NODE_OK: "in service", NODE_DRIVES: "failed drive(s)", NODE_REBUILD: "rebuilding",
+               NODE_DOWN: "down"}
+CHART_SPAN_S = 900.0
+
+
+def node_states(engine) -> np.ndarray:
+    """Per storage node: NODE_OK, NODE_DRIVES, NODE_REBUILD or NODE_DOWN (the worst applies)."""
+    st = engine.storage
+    drives_down = np.bincount(st.drive_node[~st.drive_ok], minlength=st.n_nodes)
+    rebuilding = (st.node_rebuild_gb > 0) | (np.bincount(st.drive_node, weights=st.drive_rebuild_gb,
+                                                         minlength=st.n_nodes) > 0)
+    out = np.full(st.n_nodes, NODE_OK, dtype=np.int8)
+    out[drives_down > 0] = NODE_DRIVES
+    out[rebuilding & st.node_ok] = np.maximum(out[rebuilding & st.node_ok], NODE_REBUILD)
+    out[~st.node_ok] = NODE_DOWN
+    return out
+
+
+class StorageView(QWidget):
+    """Signals: ``component_selected(str)`` on a click on a node, ``context_menu_requested(str, QPoint)``."""
+
+    component_selected = Signal(str)
+    context_menu_requested = Signal(str, QPoint)
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("storageView")
+        self.engine = None
+        self._sig = None
+        self._dirty = True
+        self.selected = -1
+        self.states = np.zeros(0, dtype=np.int8)
+        self.summary = QLabel(self)
+        self.summary.setObjectName("storageSummary")
+        self.summary.setContentsMargins(6, 4, 6, 2)
+        self.summary.setWordWrap(True)
+        self.canvas = _StorageCanvas(self)
+        self.chart = pg.PlotWidget(self)
+        self.chart.setObjectName("storageChart")
+        self.chart.setMaximumHeight(150)
+        self.chart.setMenuEnabled(False)
+        self.chart.showGrid(x=True, y=True, alpha=0.3)
+        self.chart.setLabel("left", "GB/s  ·  stall s")
+        self.chart.addLegend(offset=(5, 5))
+        self.curve_avail = self.chart.plot(pen=pg.mkPen("#4cd964", width=1.5), name="write bandwidth GB/s")
+        self.curve_ckpt = self.chart.plot(pen=pg.mkPen("#5aa9ff", width=1.5), name="checkpoint GB/s")
+        self.curve_stall = self.chart.plot(pen=pg.mkPen("#ff6b6b", width=1.5), name="checkpoint stall s")
+        self.csv_button = QPushButton("Export CSV…", self)
+        self.csv_button.setObjectName("storageCsvButton")
+        self.csv_button.clicked.connect(self._on_csv_button_clicked)
+        top = QHBoxLayout()
+        top.addWidget(self.summary, 1)
+        top.addWidget(self.csv_button)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(0)
+        lay.addLayout(top)
+        lay.addWidget(self.canvas, 1)
+        lay.addWidget(self.chart)
+
+    def set_engine(self, engine) -> None:
+        self.engine = engine
+        self.selected = -1
+        self.refresh(force=True)
+
+    def set_selected(self, address: str | None) -> None:
+        self.selected = -1
+        if self.engine is not None and address:
+            a = self.engine.parse(address)
+            if a.kind in ("storage_node", "drive"):
+                self.selected = a.index
+        self.canvas.update()
+
+    def refresh(self, force: bool = False) -> None:
+        eng = self.engine
+        if eng is None:
+            return
+        if not self.isVisible() and not force:
+            self._dirty = True
+            return
+        sig = (eng.t, len(eng.events))
+        if sig == self._sig and not force and not self._dirty:
+            return
+        self._sig, self._dirty = sig, False
+        self.states = node_states(eng)
+        st = eng.storage
+        stalls = ", ".join(f"{job.name} {s:.0f} s" for job, s in zip(eng.jobs, st.last_stall_s, strict=True)
+                           if math.isfinite(s))
+        self.summary.setText(
+            f"{st.n_nodes:,} nodes · {st.n_drives:,} drives · {st.capacity_pb:,.0f} PB raw   |   down: "
+            f"{st.n_nodes_down} nodes, {st.n_drives_down} drives   |   checkpoint write "
+            f"{st.write_bw_gbs:,.0f} of {st.design_gbs:,.0f} GB/s · rebuilds {float(st.pool_rebuild_gbs.sum()):,.0f}"
+            f" GB/s · power {st.power_w / 1e6:.2f} MW\nlast checkpoint stall: {stalls or 'none yet'}")
+        rows = ring_tail(st.ring, int(CHART_SPAN_S))
+        if len(rows):
+            i = st.index
+            t = np.array(rows[:, i["t_s"]])  # the curves own their data (the ring moves on)
+            self.curve_avail.setData(t, np.array(rows[:, i["write_bw_gbs"]]))
+            self.curve_ckpt.setData(t, np.array(rows[:, i["checkpoint_bw_gbs"]]))
+            self.curve_stall.setData(t, np.array(rows[:, i["checkpoint_stall_s"]]))
+        self.canvas.update()
+
+    def _on_csv_button_clicked(self) -> None:
+        from PySide6.QtWidgets import QFileDialog, QMessageBox
+
+        from ..io.network_tables import write_storage_csv
+        path, _ = QFileDialog.getSaveFileName(self, "Export storage time series", "storage.csv", "CSV (*.csv)")
+        if not path:
+            return
+        try:
+            write_storage_csv(self.engine, path)
+        except OSError as e:
+            QMessageBox.warning(self, "Export failed", f"{path}: {e.strerror or e}")
+
+    def showEvent(self, ev) -> None:  # noqa: N802
+        super().showEvent(ev)
+        if self._dirty:
+            self.refresh()
+
+
+class _StorageCanvas(QWidget):
+    """Pools side by side: a grid of node cells, a bandwidth bar and the rebuilds under way."""
+
+    BAR_H = 18
+
+    def __init__(self, view: StorageView):
+        super().__init__(view)
+        self.view = view
+        self.setObjectName("storageCanvas")
+        self.setMouseTracking(True)
+        self.setMinimumSize(420, 240)
+        self._grids: list[tuple[QRectF, int, int, int]] = []  # rect, first node, n nodes, columns
+
+    def paintEvent(self, ev) -> None:  # noqa: N802
+        view = self.view
+        eng = view.engine
+        p = QPainter(self)
+        pal = self.palette()
+        p.fillRect(self.rect(), pal.color(QPalette.ColorRole.Base))
+        text = pal.color(QPalette.ColorRole.Text)
+        self._grids = []
+        if eng is None or view.states.size == 0:
+            p.end()
+            return
+        st, net = eng.storage, eng.topo.net
+        w, h = self.width(), self.height()
+        n_pools = st.n_pools
+        col_w = (w - 16) / n_pools
+        lut = np.array([0xFF000000 | (c[0] << 16) | (c[1] << 8) | c[2] for c in
+                        (NODE_COLORS[k] for k in range(4))], dtype=np.uint32)
+        rebuilds = st.rebuild_progress()
+        list_h = 16 * min(6, len(rebuilds)) + (18 if rebuilds else 0)
+        for pi, pool in enumerate(eng.facility.storage.pools):
+            x0 = 8 + pi * col_w
+            first, n = int(net.pool_node_start[pi]), int(net.pool_nodes[pi])
+            p.setPen(text)
+            ckpt = " (checkpoints)" if pi == st.ckpt_pool else ""
+            p.drawText(QRectF(x0, 4, col_w - 8, 16), int(Qt.AlignmentFlag.AlignLeft),
+                       f"{pool.name} · {pool.tier} · {n:,} nodes × {pool.drives_per_node} × {pool.drive_tb:g} TB{ckpt}")
+            # bandwidth bar: left for writes (green), rebuild (blue), lost (red)
+            design = n * pool.node_write_gbs
+            left = float(st.pool_write_gbs[pi])
+            rb = float(st.pool_rebuild_gbs[pi])
+            bar = QRectF(x0, 24, col_w - 16, self.BAR_H)
+            p.fillRect(bar, QColor(*colors.CRITICAL[:3]))
+            if design > 0:
+                p.fillRect(QRectF(bar.x(), bar.y(), bar.width() * min(1.0, left / design), bar.height()),
+                           QColor(*colors.OK[:3]))
+                p.fillRect(QRectF(bar.x() + bar.width() * min(1.0, left / design), bar.y(),
+                                  bar.width() * min(1.0, rb / design), bar.height()), QColor(*NODE_COLORS[NODE_REBUILD]))
+            p.setPen(QColor(255, 255, 255))
+            p.drawText(bar.adjusted(4, 0, -4, 0), int(Qt.AlignmentFlag.AlignVCenter),
+                       f"write {left:,.0f} / {design:,.0f} GB/s · rebuild {rb:,.0f} GB/s")
+            # node grid
+            top = 24 + self.BAR_H + 8
+            area = QRectF(x0, top, col_w - 16, max(20.0, h - top - 8 - list_h))
+            cols = max(1, int(math.ceil(math.sqrt(n * area.width() / max(area.height(), 1.0)))))
+            rows = int(math.ceil(n / cols))
+            cells = np.full(rows * cols, 0x00000000, dtype=np.uint32)
+            cells[:n] = lut[view.states[first:first + n]]
+            img = QImage(cells.data, cols, rows, cols * 4, QImage.Format.Format_ARGB32)
+            cw = area.width() / cols
+            ch = min(area.height() / rows, cw * 1.5)
+            grid = QRectF(area.x(), area.y(), cw * cols, ch * rows)
+            p.drawImage(grid, img)
+            self._grids.append((grid, first, n, cols))
+            if first <= view.selected < first + n:
+                k = view.selected - first
+                r, c = divmod(k, cols)
+                p.setPen(text)
+                p.setBrush(Qt.BrushStyle.NoBrush)
+                p.drawRect(QRectF(grid.x() + c * cw - 1, grid.y() + r * ch - 1, cw + 2, ch + 2))
+        if rebuilds:
+            y = h - list_h
+            p.setPen(text)
+            p.drawText(QRectF(8, y, w - 16, 16), int(Qt.AlignmentFlag.AlignLeft),
+                       f"Rebuilds under way: {len(rebuilds)}")
+            for i, (addr, done, left_s) in enumerate(rebuilds[:6]):
+                yy = y + 18 + 16 * i
+                p.drawText(QRectF(8, yy, 110, 14), int(Qt.AlignmentFlag.AlignLeft), addr)
+                bar = QRectF(120, yy + 2, min(300.0, w - 260), 10)
+                p.fillRect(bar, QColor(*colors.OUT_OF_SERVICE[:3]))
+                p.fillRect(QRectF(bar.x(), bar.y(), bar.width() * done, bar.height()), QColor(*NODE_COLORS[NODE_REBUILD]))
+                p.drawText(QRectF(bar.right() + 8, yy, 140, 14), int(Qt.AlignmentFlag.AlignLeft),
+                           f"{done:.0%}, {left_s / 3600:.1f} h left")
+        p.end()
+
+    def node_at(self, pos: QPointF) -> int | None:
+        for grid, first, n, cols in self._grids:
+            if grid.contains(pos):
+                c = int((pos.x() - grid.x()) / grid.width() * cols)
+                rows = int(math.ceil(n / cols))
+                r = int((pos.y() - grid.y()) / grid.height() * rows)
+                k = r * cols + c
+                if 0 <= k < n:
+                    return first + k
+        return None
+
+    def mouseMoveEvent(self, ev) -> None:  # noqa: N802
+        node = self.node_at(ev.position())
+        if node is None:
+            QToolTip.hideText()
+            return
+        eng = self.view.engine
+        st = eng.storage
+        down = int((~st.drive_ok[st.drive_node == node]).sum())
+        QToolTip.showText(ev.globalPosition().toPoint(),
+                          f"{eng.topo.net.node_address(node)}: {NODE_LABELS[int(self.view.states[node])]}, "
+                          f"{down} drive(s) down, {st.node_bw_gbs[node]:.1f} GB/s", self)
+
+    def mousePressEvent(self, ev) -> None:  # noqa: N802
+        node = self.node_at(ev.position())
+        if node is None:
+            return
+        addr = self.view.engine.topo.net.node_address(node)
+        if ev.button() == Qt.MouseButton.RightButton:
+            self.view.context_menu_requested.emit(addr, ev.globalPosition().toPoint())
+        elif ev.button() == Qt.MouseButton.LeftButton:
+            self.view.set_selected(addr)
+            self.view.component_selected.emit(addr)

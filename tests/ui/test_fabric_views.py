@@ -1,0 +1,179 @@
+"""The Fabric and Storage views as a network or storage engineer uses them: failed parts red, a leaf's GPUs
+highlighted, faults from the context menu, navigation, inspector, CSV export, and the redraw budget."""
+
+from __future__ import annotations
+
+import csv
+import time
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QPointF, Qt
+from PySide6.QtGui import QColor
+
+from colossus_gui.io.network_tables import write_fabric_csv, write_storage_csv
+from colossus_gui.sim.engine import Engine
+from colossus_gui.testing import small_facility
+from colossus_gui.ui import colors
+from colossus_gui.ui.fabric_view import FabricView, fabric_state, pixel_colors
+from colossus_gui.ui.main_window import MainWindow, fault_options
+from colossus_gui.ui.storage_view import NODE_DOWN, StorageView, node_states
+
+
+@pytest.fixture
+def win(qtbot):
+    w = MainWindow(small_facility(halls=2, rows=2, racks_per_row=8), seed=3, paused=True)
+    w.driver.set_timer_enabled(False)
+    qtbot.addWidget(w)
+    w.resize(1500, 950)
+    w.show()
+    qtbot.waitExposed(w)
+    yield w
+    w.shutdown()
+
+
+def _near(c: QColor, rgb, tol=40) -> bool:
+    return all(abs(a - b) <= tol for a, b in zip((c.red(), c.green(), c.blue()), rgb, strict=True))
+
+
+def test_pixel_colours_never_average_a_failed_switch_away():
+    status = np.zeros(3000, dtype=np.int8)
+    status[1234] = 2
+    px = pixel_colors(status, np.zeros(3000), 300)
+    red = 0xFF000000 | (colors.CRITICAL[0] << 16) | (colors.CRITICAL[1] << 8) | colors.CRITICAL[2]
+    assert (px == red).sum() == 1 and px[123] == red  # 10 switches a pixel: the failed one's pixel is red
+
+
+def test_failed_spine_is_red_and_a_flapping_link_amber_in_the_fabric_view(qtbot):
+    eng = Engine(small_facility(), seed=1)
+    eng.run(10)
+    eng.inject("switch_failure", "H1-SP03")
+    eng.inject("link_flap", "H2-LF005-P09")
+    view = FabricView()
+    qtbot.addWidget(view)
+    view.resize(1200, 700)
+    view.show()
+    qtbot.waitExposed(view)
+    view.set_engine(eng)
+    st = fabric_state(eng)
+    sp = eng.parse("H1-SP03").index
+    leaf = eng.parse("H2-LF005").index
+    assert st["status"][sp] == 2 and st["status"][leaf] == 1 and st["gpu_status"][leaf] == 1
+    assert (st["status"] == 2).sum() == 1
+    img = view.canvas.grab().toImage()
+    x, y = view.canvas.switch_x(sp)
+    assert _near(img.pixelColor(int(x), int(y)), colors.CRITICAL[:3])
+    x, y = view.canvas.switch_x(leaf)
+    assert _near(img.pixelColor(int(x), int(y)), colors.WARNING[:3])
+    x, y = view.canvas.switch_x(eng.parse("H1-SP04").index)
+    assert not _near(img.pixelColor(int(x), int(y)), colors.CRITICAL[:3])
+    assert view.switch_at(QPointF(*view.canvas.switch_x(sp))) == "H1-SP03"
+
+
+def test_selecting_a_leaf_highlights_its_gpus_in_the_hall_and_all_gpu_views(win, qtbot):
+    win.navigate("H1-LF003")
+    fab = win.views["fabric"]
+    assert win.tabs.currentWidget() is fab
+    gpus = win.engine.topo.net.gpus_of_leaf(win.engine.parse("H1-LF003").index)
+    np.testing.assert_array_equal(win.views["gpus"].highlighted, gpus)
+    racks = np.unique(gpus // 64)
+    np.testing.assert_array_equal(win.hall_view.highlighted_racks, racks)
+    assert racks.size == 8  # one array of 8 racks: rail 3 of each of its 64 servers
+    assert win.inspector.value_of("GPUs").startswith("64: H1-R001-T1-G3")
+    # a click on a leaf cell does the same from the view
+    leaf = win.engine.parse("H1-LF010").index
+    fab.refresh(force=True)
+    x, y = fab.canvas.switch_x(leaf)
+    with qtbot.waitSignal(fab.component_selected) as sig:
+        qtbot.mouseClick(fab.canvas, Qt.MouseButton.LeftButton, pos=QPointF(x, y).toPoint())
+    assert sig.args == ["H1-LF010"]
+    assert win.selection.text == "H1-LF010"
+    # a GPU's port: its path up the tiers
+    win.navigate("H1-LF001-P02")
+    assert fab._path is not None and fab._path[0] == win.engine.parse("H1-LF001").index
+    assert len(fab._path[1]) == win.engine.topo.net.hall_spines[0] and len(fab._path[2]) >= 1  # all its spines
+
+
+def test_context_menu_faults_on_fabric_and_storage_raise_alarms(win):
+    eng = win.engine
+    kinds = {o[2] for o in fault_options(eng, "H1-SP02")}
+    assert kinds == {"switch_failure"}
+    assert {o[2] for o in fault_options(eng, "H1-LF001-P07")} == {"link_failure", "link_flap"}
+    assert {o[2] for o in fault_options(eng, "ST003")} == {"storage_node_failure"}
+    assert {o[2] for o in fault_options(eng, "ST003-D04")} == {"drive_failure"}
+    assert win.inject_fault("switch_failure", "H1-SP02")
+    assert win.inject_fault("storage_node_failure", "ST003")
+    win.driver.step_once()
+    win.driver.step_once()
+    rules = {(a.rule, a.component) for a in win.ops.alarms.alarms()}
+    assert ("switch_state", "H1-SP02") in rules and ("storage_degraded", "STORAGE") in rules
+    win.navigate("ST003")
+    sv = win.views["storage"]
+    assert win.tabs.currentWidget() is sv and sv.selected == eng.parse("ST003").index
+    sv.refresh(force=True)
+    assert node_states(eng)[sv.selected] == NODE_DOWN
+    assert win.inspector.value_of("State") == "DOWN"
+    assert "1 nodes" in sv.summary.text() or "1 node" in sv.summary.text()
+
+
+def test_storage_view_colours_a_down_node_red_and_lists_rebuilds(qtbot):
+    eng = Engine(small_facility(), seed=1)
+    eng.inject("storage_node_failure", "ST004")
+    eng.inject("drive_failure", "ST001-D02")
+    eng.run(5)
+    view = StorageView()
+    qtbot.addWidget(view)
+    view.resize(1000, 600)
+    view.show()
+    qtbot.waitExposed(view)
+    view.set_engine(eng)
+    states = node_states(eng)
+    assert states[3] == NODE_DOWN and states[0] != 0 and (states[4:] == 0).all()
+    assert [r[0] for r in eng.storage.rebuild_progress()] == ["ST004", "ST001-D02"]
+    img = view.canvas.grab().toImage()
+    grid, first, n, cols = view.canvas._grids[0]
+    cw, ch = grid.width() / cols, grid.height() / -(-n // cols)
+    r, c = divmod(3, cols)
+    px = img.pixelColor(int(grid.x() + (c + 0.5) * cw), int(grid.y() + (r + 0.5) * ch))
+    assert _near(px, colors.CRITICAL[:3])
+    assert view.canvas.node_at(QPointF(grid.x() + (c + 0.5) * cw, grid.y() + (r + 0.5) * ch)) == 3
+
+
+def test_fabric_and_storage_csv_exports_reload(tmp_path):
+    eng = Engine(small_facility(), seed=2)
+    eng.run(20)
+    eng.inject("switch_failure", "H1-SP01")
+    eng.run(10)
+    p = write_fabric_csv(eng, tmp_path / "fabric.csv")
+    rows = list(csv.DictReader(open(p, newline="")))
+    assert len(rows) == 30 and "bisection_frac [fraction]" in rows[0]
+    assert float(rows[5]["bisection_frac [fraction]"]) == 1.0
+    assert float(rows[-1]["bisection_frac [fraction]"]) == pytest.approx(7 / 8)
+    q = write_storage_csv(eng, tmp_path / "storage.csv")
+    rows = list(csv.DictReader(open(q, newline="")))
+    assert len(rows) == 30 and float(rows[-1]["write_bw_gbs [GB/s]"]) == pytest.approx(eng.storage.design_gbs)
+
+
+@pytest.mark.slow
+def test_fabric_view_redraws_within_10_ms_at_200k_gpus(qtbot):
+    from colossus_gui.io.loader import load_facility
+    eng = Engine(load_facility("colossus-200k"), seed=1, telemetry_capacity=2000)
+    eng.run(5)
+    eng.inject("switch_failure", "H3-SP12")
+    eng.inject("link_flap", "H1-LF001-P01")
+    view = FabricView()
+    qtbot.addWidget(view)
+    view.resize(1400, 800)
+    view.show()
+    qtbot.waitExposed(view)
+    view.set_engine(eng)
+    view.set_selected("H2-LF100")
+    times = []
+    for _ in range(15):
+        eng.step(1.0)
+        t0 = time.perf_counter()
+        view.refresh()
+        view.repaint()
+        view.canvas.repaint()
+        times.append(time.perf_counter() - t0)
+    assert float(np.median(times)) <= 0.010, times
