@@ -79,12 +79,14 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("facilities", help="list the built-in facilities and scenarios")
     from .train_cli import add_parsers as add_train_parsers
     add_train_parsers(sub)
+    from .replay_cli import add_parsers as add_replay_parsers
+    add_replay_parsers(sub, parse_duration)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    commands = {"gui", "run", "validate", "bench", "facilities", "snapshot", "train", "sessions"}
+    commands = {"gui", "run", "validate", "bench", "facilities", "snapshot", "train", "sessions", "replay"}
     if not argv or (argv[0] not in commands and argv[0] not in ("-h", "--help", "--version")):
         return _gui(argv)
     if argv[0] == "gui":  # the app parses its own options (argparse's REMAINDER would drop them)
@@ -109,6 +111,9 @@ def main(argv: list[str] | None = None) -> int:
             if args.command == "train":
                 return train_cli.cmd_train(args, UsageError, _check_out_dir)
             return train_cli.cmd_sessions(args, UsageError)
+        if args.command == "replay":
+            from .replay_cli import cmd_replay
+            return cmd_replay(args, UsageError, _check_out_dir)
     except UsageError as e:
         print(f"colossus-gui: {e}", file=sys.stderr)
         return EXIT_USAGE

@@ -44,7 +44,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..io import tables
-from ..io.bundle import BundleError, Progress, open_bundle, write_bundle
+from ..io.bundle import BundleError, Progress, open_bundle, read_ops_state, write_bundle
 from ..sim.telemetry import FACILITY_CHANNELS
 from . import render
 from .render import make_caption, render_image, save_png
@@ -195,7 +195,7 @@ def alarm_rows(ops) -> list[dict]:
     alarms, current and archived (fresher than what the database last saw)."""
     rows: dict[int, dict] = {}
     if getattr(ops, "store", None) is not None:
-        rows.update((r["id"], r) for r in ops.store.alarms())
+        rows.update((r["id"], r) for r in ops.store.alarms(run_id=ops.run_id, until_t=ops.t))
     for a in list(ops.alarms.history) + ops.alarms.alarms(include_shelved=True):
         rows[a.id] = a.to_row()
     return [rows[i] for i in sorted(rows)]
@@ -205,7 +205,7 @@ def work_order_rows(ops) -> list[dict]:
     """Every work order of the workspace: the database's (all sessions) overlaid by the live ones."""
     rows: dict[int, dict] = {}
     if getattr(ops, "store", None) is not None:
-        rows.update((r["id"], r) for r in ops.store.work_orders())
+        rows.update((r["id"], r) for r in ops.store.work_orders(run_id=ops.run_id, until_t=ops.t))
     for wo in ops.work_orders.values():
         rows[wo.id] = wo.to_row()
     return [rows[i] for i in sorted(rows)]
@@ -553,7 +553,9 @@ def save_snapshot(parent: QWidget | None, engine, driver=None, path: str | Path 
                 writers["window.png"] = ("the application window as it was when the snapshot was taken",
                                          lambda p: save_png(window_image, p))
             writers.update(render.bundle_png_writers(engine))
-        out = write_bundle(engine, path, png_writers=writers, progress=Progress(report, cancelled))
+        ops_state = ops.state_dict() if ops is not None else None
+        out = write_bundle(engine, path, png_writers=writers, progress=Progress(report, cancelled),
+                           ops_state=ops_state)
     except InterruptedError:
         return None
     except BundleError as e:
@@ -571,9 +573,10 @@ def save_snapshot(parent: QWidget | None, engine, driver=None, path: str | Path 
     return out
 
 
-def open_snapshot(parent: QWidget | None, path: str | Path | None = None):
+def open_snapshot(parent: QWidget | None, path: str | Path | None = None, with_ops: bool = False):
     """Ask for a snapshot (its .zip, or manifest.json inside its folder) and reopen it.
-    Returns the new Engine, or None (cancelled, or the user was told what is wrong; nothing changed)."""
+    Returns the new Engine (with ``with_ops``: the engine and the operations state the bundle carries, or
+    None for it), or None (cancelled, or the user was told what is wrong; nothing changed)."""
     if path is None:
         chosen, _ = QFileDialog.getOpenFileName(
             parent, "Open snapshot", str(remembered_folder("snapshot")),
@@ -587,6 +590,7 @@ def open_snapshot(parent: QWidget | None, path: str | Path | None = None):
     QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
     try:
         engine = open_bundle(path)
+        ops_state = read_ops_state(path) if with_ops else None
     except BundleError as e:
         _critical(parent, "Cannot open snapshot", str(e))
         return None
@@ -596,7 +600,7 @@ def open_snapshot(parent: QWidget | None, path: str | Path | None = None):
     finally:
         QApplication.restoreOverrideCursor()
     remember_folder("snapshot", path.parent)
-    return engine
+    return (engine, ops_state) if with_ops else engine
 
 
 __all__ = ["ExportDialog", "export_dialog", "save_snapshot", "open_snapshot", "describe_view", "KINDS",

@@ -167,7 +167,7 @@ class ReplayWidget(QWidget):
         if self.session is None:
             return
         t = float(min(max(0.0, t), self.end_t))
-        self.session.replay_to(list(self._effective), t)
+        self.session.replay_to(list(self._effective), t, same_timeline=True)
         for c in self.cursors:
             c.setValue(t)
         self.slider.blockSignals(True)

@@ -38,7 +38,7 @@ def _tick(qtbot, driver, seconds: int):
 
 
 def test_instructor_injects_trainee_acknowledges_and_dispatches(qtbot, session, tmp_path):
-    driver = SimDriver(session.engine)
+    driver = SimDriver(session.run)
     driver.set_timer_enabled(False)
     console = InstructorConsoleWidget(session, driver)
     score_panel = ScorePanelWidget(session)
@@ -111,7 +111,7 @@ def test_instructor_injects_trainee_acknowledges_and_dispatches(qtbot, session, 
 
 
 def test_restore_from_the_console_rewinds_the_same_engine(qtbot, session):
-    driver = SimDriver(session.engine)
+    driver = SimDriver(session.run)
     driver.set_timer_enabled(False)
     console = InstructorConsoleWidget(session, driver)
     qtbot.addWidget(console)
