@@ -88,10 +88,19 @@ def run_bench(quick: bool = False, gui: bool = False) -> int:
           f"{a['extra_us_median']:.0f} us on a {a['step_ms_median']:.2f} ms step = "
           f"{100 * a['extra_us_median'] / 1e3 / a['step_ms_median']:.1f} % (target <= 20 %); whole ops step "
           f"with {o['work_orders']} work orders: {w['extra_us_median']:.0f} us")
+    from .ops.bench_run import timeline_bench_lines
+    for line in timeline_bench_lines(quick=quick):
+        print(line)
     if gui:
         try:
+            from .ui.bench_timeline import ui_block_lines
+            for line in ui_block_lines(quick=quick):
+                print(line)
+        except ImportError as e:
+            print(f"UI-block figures unavailable: {e}")
+        try:
             from .ui.bench import gui_bench_lines
-            from .ui.render import export_bench_lines
+            from .ui.bench_export import export_bench_lines
         except ImportError as e:
             print(f"GUI figures unavailable: {e}")
         else:

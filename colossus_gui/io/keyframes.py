@@ -74,10 +74,12 @@ class _Unpickler(pickle.Unpickler):
         raise pickle.UnpicklingError(f"{module}.{name} is not part of a keyframe")
 
 
-def write_keyframes(folder: str | Path, keyframes: list, externals: list, log_path: str | Path) -> Path:
-    """Write ``keyframes`` (a Run's) to ``folder/keyframes.bin`` atomically; returns the path."""
+def write_keyframes(folder: str | Path, keyframes: list, externals: list, log_path: str | Path,
+                    telemetry: dict | None = None) -> Path:
+    """Write ``keyframes`` (a Run's) to ``folder/keyframes.bin`` atomically; returns the path.
+    ``telemetry``: the run's telemetry rows at its end ({ring: (count, rows)}), for the replay's charts."""
     buf = io.BytesIO()
-    _Pickler(buf, externals).dump(keyframes)
+    _Pickler(buf, externals).dump({"frames": keyframes, "telemetry": telemetry or {}})
     head = {"format": FORMAT, "version": __version__, "log_sha256": log_digest(log_path), "n": len(keyframes)}
     out = Path(folder) / FILE_NAME
     with atomic_open(out, "wb") as fh:
@@ -86,8 +88,9 @@ def write_keyframes(folder: str | Path, keyframes: list, externals: list, log_pa
     return out
 
 
-def read_keyframes(folder: str | Path, externals: list, log_path: str | Path) -> list:
-    """The keyframes cached for ``log_path``; KeyframeCacheError when the cache cannot be used."""
+def read_keyframes(folder: str | Path, externals: list, log_path: str | Path) -> tuple[list, dict]:
+    """The keyframes cached for ``log_path`` and the telemetry written with them; KeyframeCacheError when
+    the cache cannot be used."""
     path = Path(folder) / FILE_NAME
     try:
         with open(path, "rb") as fh:
@@ -98,15 +101,16 @@ def read_keyframes(folder: str | Path, externals: list, log_path: str | Path) ->
                 raise KeyframeCacheError(f"{path}: written by version {head.get('version')}")
             if head.get("log_sha256") != log_digest(log_path):
                 raise KeyframeCacheError(f"{path}: made for another state of {log_path}")
-            frames = _Unpickler(fh, externals).load()
+            payload = _Unpickler(fh, externals).load()
     except FileNotFoundError:
         raise KeyframeCacheError(f"{path}: no keyframe cache") from None
     except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError, ValueError,
             IndexError, KeyError) as e:
         raise KeyframeCacheError(f"{path}: unreadable ({e})") from None
-    if not isinstance(frames, list):
+    if not isinstance(payload, dict) or not isinstance(payload.get("frames"), list) \
+            or not isinstance(payload.get("telemetry"), dict):
         raise KeyframeCacheError(f"{path}: not a list of keyframes")
-    return frames
+    return payload["frames"], payload["telemetry"]
 
 
 __all__ = ["FILE_NAME", "KeyframeCacheError", "read_keyframes", "write_keyframes"]

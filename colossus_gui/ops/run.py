@@ -270,6 +270,20 @@ class Run:
             # rows up to ``valid`` are still this timeline's (same seed, same actions): a forward seek may use them
             self._tel_valid[name] = valid
 
+    def telemetry_rows(self) -> dict:
+        """The telemetry of this timeline so far ({ring: (count, stored rows)}), to keep with keyframes."""
+        return {k: (r.count, r.data.copy()) for k, r in self._rings().items()}
+
+    def adopt_telemetry(self, rows: dict) -> None:
+        """Take the telemetry of this same timeline (kept with its keyframes) as rows a seek may reuse."""
+        rings = self._rings()
+        for name, (count, data) in rows.items():
+            ring = rings.get(name)
+            if ring is None or ring.count != 0 or getattr(data, "shape", None) != ring.data.shape:
+                continue
+            ring.data[...] = data
+            self._tel_valid[name] = int(count)
+
     # ------------------------------------------------------------------ keyframes
     def _maybe_keyframe(self) -> None:
         if not self.keyframes_enabled or self.t + _EPS < self._next_keyframe_t:

@@ -48,6 +48,7 @@ from ..sim.engine import RUNNING, Engine, SimError
 from ..sim.health import is_failed, rack_has_failure
 from .alarms import AlarmError
 from .conditions import parse_condition
+from .drill_setup import build_facility, build_ops_config
 from .run import Run, RunState, SeekCancelled
 from .scoring import Score, ScoreKeeper, match_reference
 from .training_check import candidates, component_address
@@ -125,54 +126,7 @@ class Marker:
 
 
 # --------------------------------------------------------------------------- facility and staff
-def build_facility(sc: TrainingScenario, base: Facility) -> Facility:
-    """A copy of ``base`` with the scenario's initial conditions (raises ValidationError/ValueError)."""
-    f = base.model_copy(deep=True)
-    ini = sc.initial
-    data = f.model_dump()
-    site = data["site"]
-    if ini.start_hour is not None:
-        site["ambient"]["start_hour"] = ini.start_hour
-    if ini.ambient is not None:
-        site["ambient"].update({k: v for k, v in ini.ambient.model_dump().items() if v is not None})
-    if ini.supply_setpoint_c is not None:
-        site["supply_setpoint_c"] = ini.supply_setpoint_c
-    if ini.megapack_soc is not None:
-        mp = site["megapacks"]
-        mp["soc_initial"] = ini.megapack_soc
-        mp["soc_min"] = min(mp["soc_min"], ini.megapack_soc)
-        mp["soc_target"] = max(mp["soc_min"], min(mp["soc_target"], mp["soc_max"]))
-    if ini.megapacks_in_service is not None:
-        site["megapacks"]["units"] = ini.megapacks_in_service
-    if ini.turbines_in_service is not None:
-        site["turbines"]["count"] = ini.turbines_in_service
-    if ini.jobs is not None:
-        data["jobs"] = [j.model_dump() for j in ini.jobs]
-    if not ini.random_failures:
-        fl = data["failures"]
-        for k in ("gpu_per_gpu_day", "hbm_per_gpu_day", "nic_per_gpu_day", "psu_per_gpu_day", "software_per_gpu_day",
-                  "pump_per_pump_year", "leak_per_rack_year", "chiller_per_chiller_year", "turbine_trip_per_start"):
-            fl[k] = 0.0
-        fl["fan_due_frac"] = 0.0
-        site["grid"]["fluctuation_sags_per_day"] = 0.0
-    return Facility.model_validate(data)
-
-
-def build_ops_config(sc: TrainingScenario, facility: Facility, base: OpsConfig | None = None) -> OpsConfig:
-    """Operations for a drill: manual dispatch (the trainee dispatches), the scenario's staff and stock."""
-    data = (base or OpsConfig()).model_dump()
-    data["dispatch"] = "manual"
-    ini = sc.initial
-    if ini.technicians is not None:
-        data["technicians"] = [t.model_dump() for t in ini.technicians]
-    for part, n in ini.stock.items():
-        data["spares"][part]["stock"] = n
-    cfg = OpsConfig.model_validate(data)
-    halls = {h.name for h in facility.halls}
-    for t in cfg.technicians:
-        if t.home != "BASE" and t.home not in halls:
-            raise ValueError(f"technicians: {t.name}: home {t.home!r} is not BASE or a hall of this facility")
-    return cfg
+# build_facility and build_ops_config live in drill_setup (the scenario checker uses them too)
 
 
 # --------------------------------------------------------------------------- the session log
@@ -997,7 +951,7 @@ class TrainingSession:
             if keyframes and self.run.keyframes and self.log.path.exists():
                 try:
                     write_keyframes(self.log.path.parent, self.run.keyframes, self.run.persistent_objects(),
-                                    self.log.path)
+                                    self.log.path, telemetry=self.run.telemetry_rows())
                 except OSError:
                     pass  # a cache: the log alone replays the session
             self.log = None
@@ -1068,11 +1022,12 @@ class TrainingSession:
         target = until_t if until_t is not None else (end_t if end_t is not None else last_t)
         if use_keyframes:
             try:
-                frames = read_keyframes(Path(path).parent, s.run.persistent_objects(), path)
+                frames, tel = read_keyframes(Path(path).parent, s.run.persistent_objects(), path)
                 if not all(isinstance(k, RunState) and all(hasattr(k, f) for f in RunState.__dataclass_fields__)
                            for k in frames) or not frames or frames[0].t > 0:
                     raise KeyframeCacheError("keyframes of another layout")
                 s.run.keyframes = frames
+                s.run.adopt_telemetry(tel)
             except KeyframeCacheError:
                 pass  # no cache, or not for this log: re-simulate from the start
         s.replay_to(effective, target, same_timeline=True, progress=progress, cancelled=cancelled)

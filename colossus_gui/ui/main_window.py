@@ -57,6 +57,7 @@ from .inspector import SITE, InspectorWidget
 from .navigator import NavigatorWidget
 from .sim_driver import SPEED_PRESETS, SimDriver, format_clock
 from .site_view import SiteView
+from .theme import set_severity
 from .work_order_panel import WorkOrderPanelWidget
 
 REDRAW_MS = 100      # views and charts: at most 10 Hz
@@ -232,6 +233,7 @@ class MainWindow(QMainWindow):
         self._location: Address = SITE
         self._selection: Address = SITE
         self._dirty = True
+        self._busy = False
         self._last_error_dialog: QMessageBox | None = None
         self.frame_count = 0
         self._completer_prefix = None
@@ -1084,9 +1086,16 @@ class MainWindow(QMainWindow):
         from .export_dialog import export_dialog
         export_dialog(self, self.engine, self, self.visible_view(), self.charts, ops=self.ops)
 
-    def save_snapshot(self):
-        from .export_dialog import save_snapshot
-        return save_snapshot(self, self.engine, self.driver, ops=self.ops)
+    def save_snapshot(self, path: str | None = None, on_done=None):
+        """Write a snapshot bundle on a worker thread (progress, Cancel); returns the task."""
+        from .export_dialog import save_snapshot_async
+
+        def done(out):
+            if out is not None:
+                self.statusBar().showMessage(f"Snapshot written: {out}", 8000)
+            if on_done is not None:
+                on_done(out)
+        return save_snapshot_async(self, self.engine, self.driver, path=path, ops=self.ops, on_done=done)
 
     def open_snapshot_file(self, path: str | None = None) -> bool:
         from .export_dialog import open_snapshot
@@ -1165,7 +1174,8 @@ class MainWindow(QMainWindow):
 
     # ================================================================== running
     def _on_run_triggered(self) -> None:
-        self.driver.toggle()
+        if not self.busy:  # a worker thread is stepping the run
+            self.driver.toggle()
 
     def _on_step_triggered(self) -> None:
         self.driver.step_once()
@@ -1200,10 +1210,27 @@ class MainWindow(QMainWindow):
         self._dirty = True
 
     def _on_redraw_timer_timeout(self) -> None:
-        self.refresh_views()
+        if not self.busy:
+            self.refresh_views()
 
     def _on_text_timer_timeout(self) -> None:
-        self.refresh_text()
+        if not self.busy:
+            self.refresh_text()
+
+    @property
+    def busy(self) -> bool:
+        return self._busy
+
+    def set_busy(self, busy: bool) -> None:
+        """A worker thread is stepping the run (a long seek, a replay opening): hold the views and the clock
+        (they would read a state half-way through a step); the window stays responsive."""
+        self._busy = bool(busy)
+        if busy:
+            self.driver.pause()
+            self.statusBar().showMessage("Working… (views resume when done)")
+        else:
+            self.statusBar().clearMessage()
+            self._mark_dirty()
 
     def refresh_views(self, force: bool = False) -> None:
         """Redraw the visible view and the charts if anything changed (or ``force``)."""
@@ -1232,6 +1259,7 @@ class MainWindow(QMainWindow):
         failed = self.failed_parts()
         text = f"throttled GPUs {throttled:,} · failed parts {failed:,}"
         bad = throttled > 0 or failed > 0
+        critical = False
         if self.ops is not None:
             c = self.ops.alarms.counts()
             wo = self.ops.backlog()
@@ -1239,9 +1267,9 @@ class MainWindow(QMainWindow):
             text = (f"alarms {c['critical']} critical · {c['warning']} warning · {c['unacknowledged']} unack · "
                     f"work orders {open_wo} · " + text)
             bad = bad or c["critical"] > 0 or c["unacknowledged"] > 0
+            critical = c["critical"] > 0
         self.alarm_label.setText(text)
-        warn = "#f0a020" if self.dark else "#a04d00"
-        self.alarm_label.setStyleSheet(f"color: {warn}; font-weight: bold;" if bad else "")
+        set_severity(self.alarm_label, 2 if critical else (1 if bad else 0))  # colours: the theme's style sheet
         if self.inspector.isVisible():
             self.inspector.refresh()
         if self.charts is not None and self.charts.isVisible():
@@ -1276,7 +1304,7 @@ class MainWindow(QMainWindow):
         self.set_theme(bool(checked))
 
     def set_theme(self, dark: bool, save: bool = True) -> None:
-        from .app import apply_theme
+        from .theme import apply_theme
         self.dark = bool(dark)
         app = QApplication.instance()
         if app is not None:

@@ -174,6 +174,7 @@ class TrainingController(QObject):
         win.resize(1000, 700)
         self.replay_window = win
         self.replay.opened.connect(self._on_replay_opened)
+        self.replay.busy_changed.connect(self.window.set_busy)
         self.replay.seeked.connect(self._on_replay_seeked)
         if log_path is not None:
             self.replay.open_log(log_path)

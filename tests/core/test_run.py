@@ -175,6 +175,7 @@ def test_a_closed_session_caches_its_keyframes_so_a_replay_opens_without_re_simu
     cold = TrainingSession.from_log(tmp_path / "session.jsonl", until_t=830, use_keyframes=False)
     assert cold.run.steps_simulated == 830
     assert _moment(late) == _moment(cold)
+    np.testing.assert_array_equal(late.engine.telemetry.facility.view(), cold.engine.telemetry.facility.view())
     # a log that changed since (a note appended) no longer matches its cache: re-simulated, still right
     with open(tmp_path / "session.jsonl", "a", encoding="utf-8") as fh:
         fh.write('{"type":"mark","t_s":900,"name":"x"}\n')
