@@ -94,10 +94,19 @@ def run_bench(quick: bool = False, gui: bool = False) -> int:
     from .realdata_bench import realdata_bench_lines
     for line in realdata_bench_lines(quick=quick, gui=gui):
         print(line)
+    from .ops.bench_run import timeline_bench_lines
+    for line in timeline_bench_lines(quick=quick):
+        print(line)
     if gui:
         try:
+            from .ui.bench_timeline import ui_block_lines
+            for line in ui_block_lines(quick=quick):
+                print(line)
+        except ImportError as e:
+            print(f"UI-block figures unavailable: {e}")
+        try:
             from .ui.bench import gui_bench_lines
-            from .ui.render import export_bench_lines
+            from .ui.bench_export import export_bench_lines
         except ImportError as e:
             print(f"GUI figures unavailable: {e}")
         else:

@@ -110,13 +110,15 @@ def build_parser() -> argparse.ArgumentParser:
     from .study_cli import add_parsers as add_study_parsers
     add_study_parsers(sub, parse_duration)
     add_realdata_parsers(sub)
+    from .replay_cli import add_parsers as add_replay_parsers
+    add_replay_parsers(sub, parse_duration)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     commands = {"gui", "run", "validate", "bench", "facilities", "snapshot", "train", "sessions", "study",
-                "import-netbox", "telemetry"}
+                "import-netbox", "telemetry", "replay"}
     if not argv or (argv[0] not in commands and argv[0] not in ("-h", "--help", "--version")):
         return _gui(argv)
     if argv[0] == "gui":  # the app parses its own options (argparse's REMAINDER would drop them)
@@ -149,6 +151,9 @@ def main(argv: list[str] | None = None) -> int:
             if args.command == "import-netbox":
                 return realdata_cli.cmd_import_netbox(args, UsageError, _check_out_dir)
             return realdata_cli.cmd_telemetry(args, UsageError)
+        if args.command == "replay":
+            from .replay_cli import cmd_replay
+            return cmd_replay(args, UsageError, _check_out_dir)
     except UsageError as e:
         print(f"colossus-gui: {_one_line(str(e))}", file=sys.stderr)
         return EXIT_USAGE

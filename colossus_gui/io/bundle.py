@@ -97,10 +97,16 @@ def engine_state_files(engine: Engine, folder: Path) -> None:
     (folder / "state.json").write_text(json.dumps(scalars, default=_json_default))
 
 
+OPS_FILE = "ops.json"
+
+
 def write_bundle(engine: Engine, out: str | Path, png_writers: dict[str, tuple[str, Callable[[Path], None]]] | None
-                 = None, progress: Progress | None = None, include_gpu_csv: bool = True) -> Path:
+                 = None, progress: Progress | None = None, include_gpu_csv: bool = True,
+                 ops_state: dict | None = None) -> Path:
     """Write a bundle to ``out`` (a folder, or a .zip file). ``png_writers`` maps file name ->
-    (description, writer(path)) for the GUI's images. Returns the final path."""
+    (description, writer(path)) for the GUI's images and tables. ``ops_state``: the operations of the run at
+    this moment (OpsManager.state_dict(): run id, work orders with technician progress, stock), written as
+    ops.json so that reopening the bundle restores exactly those orders. Returns the final path."""
     out = Path(out)
     progress = progress or Progress()
     as_zip = out.suffix.lower() == ".zip"
@@ -120,6 +126,9 @@ def write_bundle(engine: Engine, out: str | Path, png_writers: dict[str, tuple[s
         else:
             files.pop("scenario.json")
         engine_state_files(engine, tmp)
+        if ops_state is not None:
+            (tmp / OPS_FILE).write_text(json.dumps(ops_state, default=_json_default))
+            files[OPS_FILE] = "the run's operations at this moment: run id, work orders, technicians, stock"
         progress(0.15, "telemetry CSV")
         from ..sim.telemetry import FACILITY_CHANNELS
         write_chart_csv(engine, tmp / "timeseries.csv", [c for c in FACILITY_CHANNELS if c != "t_s"])
@@ -431,6 +440,23 @@ def _read_arrays(path, raw: bytes, expected: dict[str, tuple], inf_ok: set[str])
                     raise _bad(path, f"state.npz: {key}: holds non-finite or implausible numbers")
             out[key] = arr
     return out
+
+
+def read_ops_state(path: str | Path) -> dict | None:
+    """The operations state a bundle carries (ops.json), or None for a bundle written without one."""
+    path = Path(path)
+    if path.name == "manifest.json":
+        path = path.parent
+    r = _Reader(path)
+    try:
+        if not r.has(OPS_FILE):
+            return None
+        d = _json(r, OPS_FILE)
+        if not isinstance(d, dict) or not isinstance(d.get("run_id"), str) or not isinstance(d.get("work_orders"), list):
+            raise BundleError(f"{path}: {OPS_FILE}: not an operations state (run_id and work_orders are needed)")
+        return d
+    finally:
+        r.close()
 
 
 def open_bundle(path: str | Path) -> Engine:

@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 APPLICATION_ID = 0x434F4C53  # 'COLS'
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: alarms and work orders carry the run id
 SQLITE_MAGIC = b"SQLite format 3\x00"
 
 _SCHEMA = """
@@ -29,13 +29,14 @@ CREATE TABLE alarms (
     id INTEGER PRIMARY KEY, rule TEXT NOT NULL, component TEXT NOT NULL, severity INTEGER NOT NULL,
     state TEXT NOT NULL, raised_t REAL NOT NULL, acked_t REAL, acked_by TEXT, cleared_t REAL,
     value REAL, limit_value REAL, unit TEXT, detail TEXT, shelved_until REAL, archived INTEGER NOT NULL DEFAULT 0,
-    peak_severity INTEGER);
+    peak_severity INTEGER, run_id TEXT);
 CREATE INDEX alarms_archived ON alarms (archived, raised_t);
 CREATE INDEX alarms_component ON alarms (component, rule);
 CREATE TABLE work_orders (
     id INTEGER PRIMARY KEY, target TEXT NOT NULL, fault TEXT NOT NULL, recipe TEXT NOT NULL,
     priority INTEGER NOT NULL, state TEXT NOT NULL, source TEXT, created_by TEXT, created_t REAL NOT NULL,
-    assigned_t REAL, started_t REAL, finished_t REAL, technician TEXT, body TEXT NOT NULL);
+    assigned_t REAL, started_t REAL, finished_t REAL, technician TEXT, run_id TEXT, body TEXT NOT NULL);
+CREATE INDEX work_orders_run ON work_orders (run_id, state);
 CREATE INDEX work_orders_state ON work_orders (state, priority, created_t);
 CREATE INDEX work_orders_target ON work_orders (target);
 CREATE TABLE audit (
@@ -50,9 +51,11 @@ CREATE TABLE orders (
 """
 _TABLES = {"meta", "alarms", "work_orders", "audit", "technicians", "stock", "orders"}
 _WO_COLUMNS = ("id", "target", "fault", "recipe", "priority", "state", "source", "created_by", "created_t",
-               "assigned_t", "started_t", "finished_t", "technician")
+               "assigned_t", "started_t", "finished_t", "technician", "run_id")
 _ALARM_COLUMNS = ("id", "rule", "component", "severity", "state", "raised_t", "acked_t", "acked_by", "cleared_t",
-                  "value", "limit_value", "unit", "detail", "shelved_until", "archived", "peak_severity")
+                  "value", "limit_value", "unit", "detail", "shelved_until", "archived", "peak_severity", "run_id")
+_MIGRATE_1_TO_2 = ("ALTER TABLE alarms ADD COLUMN run_id TEXT", "ALTER TABLE work_orders ADD COLUMN run_id TEXT",
+                   "CREATE INDEX work_orders_run ON work_orders (run_id, state)")
 FINAL_STATES = ("closed", "cancelled")
 
 
@@ -131,6 +134,8 @@ class Store:
             version = self.con.execute("PRAGMA user_version").fetchone()[0]
             if version == 0:
                 self._create()
+            elif version < SCHEMA_VERSION:
+                self._migrate(version)
             self.con.execute("PRAGMA journal_mode = WAL")
             self.con.execute("PRAGMA synchronous = NORMAL")
             self.con.execute("PRAGMA foreign_keys = ON")
@@ -149,6 +154,21 @@ class Store:
             con.execute(f"PRAGMA application_id = {APPLICATION_ID}")
             con.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             con.execute("INSERT INTO meta (key, value) VALUES ('created', ?)", (_wall(),))
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+
+    def _migrate(self, version: int) -> None:
+        """Bring an older workspace up to this schema in one transaction (rows of schema 1 have no run id:
+        they belong to no run and are history only)."""
+        con = self.con
+        con.execute("BEGIN IMMEDIATE")
+        try:
+            if version < 2:
+                for stmt in _MIGRATE_1_TO_2:
+                    con.execute(stmt)
+            con.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
@@ -212,14 +232,20 @@ class Store:
             con.execute(f"INSERT OR REPLACE INTO alarms ({', '.join(_ALARM_COLUMNS)}) "
                         f"VALUES ({', '.join('?' * len(_ALARM_COLUMNS))})", vals)
 
-    def alarms(self, include_archived: bool = True, limit: int | None = None) -> list[dict]:
+    def alarms(self, include_archived: bool = True, limit: int | None = None, run_id: str | None = None,
+               until_t: float | None = None) -> list[dict]:
+        """Alarm rows, newest first; ``run_id``: only that run's; ``until_t``: only those raised by then."""
         sql = f"SELECT {', '.join(_ALARM_COLUMNS)} FROM alarms"
+        where, args = _where(run_id, until_t, "raised_t")
         if not include_archived:
-            sql += " WHERE archived = 0"
+            where.append("archived = 0")
+        if where:
+            sql += " WHERE " + " AND ".join(where)
         sql += " ORDER BY id DESC"
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
-        return [dict(zip(_ALARM_COLUMNS, r, strict=True)) | {"archived": bool(r[14])} for r in self.con.execute(sql)]
+        return [dict(zip(_ALARM_COLUMNS, r, strict=True)) | {"archived": bool(r[14])}
+                for r in self.con.execute(sql, args)]
 
     def archive_open_alarms(self) -> int:
         """A new session re-evaluates every alarm from the simulation: the previous session's unarchived alarms
@@ -252,30 +278,37 @@ class Store:
         return d
 
     def work_orders(self, states: tuple[str, ...] | None = None, limit: int | None = None,
-                    offset: int = 0) -> list[dict]:
+                    offset: int = 0, run_id: str | None = None, until_t: float | None = None) -> list[dict]:
+        """Work orders in full; ``run_id``: only that run's; ``until_t``: only those created by then."""
         sql = f"SELECT {', '.join(_WO_COLUMNS)}, body FROM work_orders"
-        args: list = []
+        where, args = _where(run_id, until_t, "created_t")
         if states:
-            sql += f" WHERE state IN ({', '.join('?' * len(states))})"
+            where.append(f"state IN ({', '.join('?' * len(states))})")
             args += list(states)
+        if where:
+            sql += " WHERE " + " AND ".join(where)
         sql += " ORDER BY id"
         if limit is not None:
             sql += " LIMIT ? OFFSET ?"
             args += [int(limit), int(offset)]
         return [self._wo_row(r) for r in self.con.execute(sql, args)]
 
-    def work_order_summaries(self, states: tuple[str, ...] | None = None) -> list[dict]:
+    def work_order_summaries(self, states: tuple[str, ...] | None = None, run_id: str | None = None,
+                             until_t: float | None = None) -> list[dict]:
         """The board's columns only (no steps, notes): cheap for 10,000s of rows."""
         sql = f"SELECT {', '.join(_WO_COLUMNS)} FROM work_orders"
-        args: list = []
+        where, args = _where(run_id, until_t, "created_t")
         if states:
-            sql += f" WHERE state IN ({', '.join('?' * len(states))})"
-            args = list(states)
+            where.append(f"state IN ({', '.join('?' * len(states))})")
+            args += list(states)
+        if where:
+            sql += " WHERE " + " AND ".join(where)
         return [dict(zip(_WO_COLUMNS, r, strict=True)) for r in self.con.execute(sql + " ORDER BY id", args)]
 
-    def open_work_orders(self) -> list[dict]:
-        """Every work order not closed or cancelled, in full (what a reopened session resumes)."""
-        return self.work_orders(states=("open", "assigned", "in_progress", "testing"))
+    def open_work_orders(self, run_id: str | None = None) -> list[dict]:
+        """Every work order not closed or cancelled, in full (what a resumed run takes back): of one run
+        when ``run_id`` is given."""
+        return self.work_orders(states=("open", "assigned", "in_progress", "testing"), run_id=run_id)
 
     def work_order(self, wo_id: int) -> dict | None:
         r = self.con.execute(f"SELECT {', '.join(_WO_COLUMNS)}, body FROM work_orders WHERE id = ?",
@@ -508,6 +541,39 @@ def quarantine_rows(store: Store, tables: dict, topology=None, checks: dict | No
                          _wall()))
             con.execute(f"DELETE FROM {table} WHERE rowid = ?", (rowid,))
     return [" ".join(reason.split()) for _, _, _, reason in bad]
+def _where(run_id: str | None, until_t: float | None, t_col: str) -> tuple[list[str], list]:
+    where: list[str] = []
+    args: list = []
+    if run_id is not None:
+        where.append("run_id = ?")
+        args.append(run_id)
+    if until_t is not None:
+        where.append(f"{t_col} <= ?")
+        args.append(float(until_t))
+    return where, args
+
+
+def _wrap_sqlite_errors(cls):
+    """Every public method of the store raises StoreError (naming the file) instead of sqlite3's errors:
+    callers handle one exception type, and the message says which database."""
+    import functools
+
+    def wrap(fn):
+        @functools.wraps(fn)
+        def inner(self, *a, **kw):
+            try:
+                return fn(self, *a, **kw)
+            except sqlite3.Error as e:
+                raise StoreError(f"{getattr(self, 'path', '?')}: database error ({e})") from e
+        return inner
+
+    for name, fn in list(vars(cls).items()):
+        if callable(fn) and not name.startswith("_") and name not in ("transaction", "close"):
+            setattr(cls, name, wrap(fn))
+    return cls
+
+
+_wrap_sqlite_errors(Store)
 
 
 def open_store(path: str | Path) -> Store:

@@ -48,6 +48,7 @@ class RunState:
     session: dict | None = None
     telemetry: dict = field(default_factory=dict)  # ring name -> row count at this moment
     nbytes: int = 0
+    events: list = field(default_factory=list)  # the event log up to this moment (shared, immutable records)
 
 
 def new_run_id() -> str:
@@ -149,6 +150,11 @@ class Run:
         if self._fingerprint is not None and self._fp() != self._fingerprint:
             self.branch()
 
+    def same_timeline(self) -> None:
+        """What changed since the last step is this timeline's own history re-applied (a replay putting a
+        recorded action back at its time): not a branch, the later keyframes stay valid."""
+        self._fingerprint = self._fp()
+
     def branch(self) -> None:
         t = self.t
         n = len(self.keyframes)
@@ -173,14 +179,25 @@ class Run:
         out = [eng, eng.facility, eng.topo, eng.telemetry, eng.events, eng.rng, getattr(eng, "scenario", None)]
         ops = self.ops
         if ops is not None:
-            out += [ops.config, ops.topo, getattr(ops, "store", None)]
+            out += [ops.config, ops.config.alarms, ops.alarms.config, ops.spares.spec, ops.topo,
+                    getattr(ops, "store", None)]
         if self.session is not None:
             s = self.session
             out += [s, s.scenario, s.facility, s.base_facility, s.ops_config, s.topo, s.ops]
         return [o for o in out if o is not None]
 
+    def persistent_objects(self) -> list:
+        """The objects a keyframe refers to without copying, in a fixed order (a keyframe written to disk
+        names them by position and gets them back from the run that reads it)."""
+        out = self._identity_objects() + self._externals()
+        ops = self.ops
+        if ops is not None:  # the alarm rules' functions: fixed for the run, the same in every keyframe
+            for rule in ops.alarms._rules:
+                out += [getattr(rule, a) for a in ("value", "address", "rack_of", "hall_of", "detail", "quiet")]
+        return [o for o in out if o is not None]
+
     def _memo(self) -> dict:
-        return {id(o): o for o in self._identity_objects() + self._externals()}
+        return {id(o): o for o in self.persistent_objects()}
 
     def snapshot(self) -> RunState:
         """The whole run at this moment (engine, operations, session timeline, telemetry row counts)."""
@@ -191,7 +208,7 @@ class Run:
         sess = self.session.timeline_state() if self.session is not None else None
         objs, sess = copy.deepcopy((objs, sess), memo)
         nbytes = sum(v.nbytes for v in snap.values() if isinstance(v, np.ndarray)) + 64 * 1024
-        return RunState(float(eng.t), snap, objs, sess, self._tel_counts(), nbytes)
+        return RunState(float(eng.t), snap, objs, sess, self._tel_counts(), nbytes, list(eng.events))
 
     def restore(self, state: RunState) -> None:
         """Put the whole run back to ``state`` (in place: views bound to the engine and the ops stay valid)."""
@@ -199,6 +216,8 @@ class Run:
         memo = self._memo()
         objs, sess = copy.deepcopy((state.objects, state.session), memo)  # the keyframe stays reusable
         eng.restore(state.engine)
+        if len(eng.events) < len(state.events):  # a log that never held them (a keyframe read from disk)
+            eng.events.extend(state.events[len(eng.events):])
         for o, d in zip(self._identity_objects(), objs, strict=True):
             o.__dict__.clear()
             o.__dict__.update(d)
@@ -250,6 +269,20 @@ class Run:
                 ring.clear()
             # rows up to ``valid`` are still this timeline's (same seed, same actions): a forward seek may use them
             self._tel_valid[name] = valid
+
+    def telemetry_rows(self) -> dict:
+        """The telemetry of this timeline so far ({ring: (count, stored rows)}), to keep with keyframes."""
+        return {k: (r.count, r.data.copy()) for k, r in self._rings().items()}
+
+    def adopt_telemetry(self, rows: dict) -> None:
+        """Take the telemetry of this same timeline (kept with its keyframes) as rows a seek may reuse."""
+        rings = self._rings()
+        for name, (count, data) in rows.items():
+            ring = rings.get(name)
+            if ring is None or ring.count != 0 or getattr(data, "shape", None) != ring.data.shape:
+                continue
+            ring.data[...] = data
+            self._tel_valid[name] = int(count)
 
     # ------------------------------------------------------------------ keyframes
     def _maybe_keyframe(self) -> None:

@@ -30,9 +30,9 @@ import numpy as np
 from pydantic import ValidationError
 
 from .. import __version__
+from ..io.keyframes import KeyframeCacheError, read_keyframes, write_keyframes
 from ..model.facility import Facility
 from ..model.faults import check_params, check_target
-from ..model.network import quiet_network
 from ..model.ops_config import OpsConfig
 from ..model.scenario import FAULT_TARGETS
 from ..model.training import (
@@ -48,7 +48,8 @@ from ..sim.engine import RUNNING, Engine, SimError
 from ..sim.health import is_failed, rack_has_failure
 from .alarms import AlarmError
 from .conditions import parse_condition
-from .run import Run
+from .drill_setup import build_facility, build_ops_config
+from .run import Run, RunState, SeekCancelled
 from .scoring import Score, ScoreKeeper, match_reference
 from .training_check import candidates, component_address
 from .work_orders import FAULT_RECIPES, FINAL, WorkOrderError
@@ -125,55 +126,7 @@ class Marker:
 
 
 # --------------------------------------------------------------------------- facility and staff
-def build_facility(sc: TrainingScenario, base: Facility) -> Facility:
-    """A copy of ``base`` with the scenario's initial conditions (raises ValidationError/ValueError)."""
-    f = base.model_copy(deep=True)
-    ini = sc.initial
-    data = f.model_dump()
-    site = data["site"]
-    if ini.start_hour is not None:
-        site["ambient"]["start_hour"] = ini.start_hour
-    if ini.ambient is not None:
-        site["ambient"].update({k: v for k, v in ini.ambient.model_dump().items() if v is not None})
-    if ini.supply_setpoint_c is not None:
-        site["supply_setpoint_c"] = ini.supply_setpoint_c
-    if ini.megapack_soc is not None:
-        mp = site["megapacks"]
-        mp["soc_initial"] = ini.megapack_soc
-        mp["soc_min"] = min(mp["soc_min"], ini.megapack_soc)
-        mp["soc_target"] = max(mp["soc_min"], min(mp["soc_target"], mp["soc_max"]))
-    if ini.megapacks_in_service is not None:
-        site["megapacks"]["units"] = ini.megapacks_in_service
-    if ini.turbines_in_service is not None:
-        site["turbines"]["count"] = ini.turbines_in_service
-    if ini.jobs is not None:
-        data["jobs"] = [j.model_dump() for j in ini.jobs]
-    if not ini.random_failures:
-        fl = data["failures"]
-        for k in ("gpu_per_gpu_day", "hbm_per_gpu_day", "nic_per_gpu_day", "psu_per_gpu_day", "software_per_gpu_day",
-                  "pump_per_pump_year", "leak_per_rack_year", "chiller_per_chiller_year", "turbine_trip_per_start"):
-            fl[k] = 0.0
-        fl["fan_due_frac"] = 0.0
-        site["grid"]["fluctuation_sags_per_day"] = 0.0
-        quiet_network(data)  # fabric and storage too
-    return Facility.model_validate(data)
-
-
-def build_ops_config(sc: TrainingScenario, facility: Facility, base: OpsConfig | None = None) -> OpsConfig:
-    """Operations for a drill: manual dispatch (the trainee dispatches), the scenario's staff and stock."""
-    data = (base or OpsConfig()).model_dump()
-    data["dispatch"] = "manual"
-    ini = sc.initial
-    if ini.technicians is not None:
-        data["technicians"] = [t.model_dump() for t in ini.technicians]
-    for part, n in ini.stock.items():
-        data["spares"][part]["stock"] = n
-    cfg = OpsConfig.model_validate(data)
-    halls = {h.name for h in facility.halls}
-    for t in cfg.technicians:
-        if t.home != "BASE" and t.home not in halls:
-            raise ValueError(f"technicians: {t.name}: home {t.home!r} is not BASE or a hall of this facility")
-    return cfg
+# build_facility and build_ops_config live in drill_setup (the scenario checker uses them too)
 
 
 # --------------------------------------------------------------------------- the session log
@@ -896,27 +849,46 @@ class TrainingSession:
         self.replay_to(keep, to_t)
         self._notify("rebuilt", to_t)
 
-    def replay_to(self, actions: list[ActionRecord], t_end: float) -> None:
+    def replay_to(self, actions: list[ActionRecord], t_end: float, same_timeline: bool = False,
+                  progress=None, cancelled=None) -> None:
         """Go back to the latest keyframe of this timeline at or before the first action to re-apply (and
         at or before ``t_end``), then re-simulate to ``t_end`` applying ``actions`` at their times (no
         logging). Keyframes hold the state after a step and before that moment's actions, so the actions
-        at the keyframe's own time are re-applied too."""
+        at the keyframe's own time are re-applied too. ``same_timeline``: ``actions`` are this timeline's own
+        (a replay scrubbing a recorded session): later keyframes stay valid and a forward seek uses them.
+        ``progress(fraction)`` and ``cancelled()`` as for ``Run.seek`` (SeekCancelled leaves a consistent
+        moment between the keyframe and ``t_end``)."""
         run = self.run
         # valid: every action of this timeline before the keyframe is among ``actions`` (a restore keeps all
         # actions before its point; a session read from its log starts with the t = 0 keyframe alone)
         k = run.keyframe_before(t_end)
+        if same_timeline and k.t <= self.t + _EPS <= t_end + _EPS:
+            k = None  # already on the way: simulate on from here
         self._replaying = True
         try:
-            run.restore(k)
-            run.branch()  # keyframes after k belong to the timeline being discarded
-            pending = [a for a in actions if a.t_s >= k.t - _EPS]
-            self._effective = [a for a in actions if a.t_s < k.t - _EPS]
+            if k is not None:
+                run.restore(k)
+                if not same_timeline:
+                    run.branch()  # keyframes after k belong to the timeline being discarded
+                pending = [a for a in actions if a.t_s >= k.t - _EPS]
+                self._effective = [a for a in actions if a.t_s < k.t - _EPS]
+            else:  # the actions up to now (those at now too) are applied already
+                pending = [a for a in actions if a.t_s > self.t + _EPS]
+            n_steps = max(1, int(round((t_end - self.t) / self.dt)))
+            done = 0
             while True:
                 while pending and pending[0].t_s <= self.t + _EPS:
                     self._apply_record(pending.pop(0))
+                    if same_timeline:
+                        run.same_timeline()
                 if self.ended or self.t + _EPS >= t_end:
                     break
+                if cancelled is not None and done % 16 == 0 and cancelled():
+                    raise SeekCancelled(f"stopped at t={self.t:g} s")
                 run.step()
+                done += 1
+                if progress is not None and done % 16 == 0:
+                    progress(done / n_steps)
         finally:
             self._replaying = False
 
@@ -959,9 +931,18 @@ class TrainingSession:
                             "score": self.final_score.to_dict()})
         self._notify("ended", self.final_score)
 
-    def close(self) -> None:
+    def close(self, keyframes: bool = True) -> None:
+        """Close the log; with ``keyframes``, cache the run's keyframes beside it (a replay then opens at any
+        moment without re-simulating; the cache is ignored if the log changes)."""
         if self.log is not None:
             self.log.close()
+            if keyframes and self.run.keyframes and self.log.path.exists():
+                try:
+                    write_keyframes(self.log.path.parent, self.run.keyframes, self.run.persistent_objects(),
+                                    self.log.path, telemetry=self.run.telemetry_rows())
+                except OSError:
+                    pass  # a cache: the log alone replays the session
+            self.log = None
 
     # ------------------------------------------------------------------ reading
     def score(self, final: bool = False) -> Score:
@@ -1011,9 +992,11 @@ class TrainingSession:
 
     # ------------------------------------------------------------------ from a log
     @classmethod
-    def from_log(cls, path: str | Path, until_t: float | None = None) -> TrainingSession:
+    def from_log(cls, path: str | Path, until_t: float | None = None, use_keyframes: bool = True,
+                 progress=None, cancelled=None) -> TrainingSession:
         """Re-simulate a session from its log (complete, or cut short by a crash) to ``until_t`` (default: where
-        it ended, or the last time the log knows)."""
+        it ended, or the last time the log knows). With the keyframes cached beside the log (written when the
+        session closed) only the stretch after the nearest keyframe is simulated."""
         recs = read_log(path)
         head = recs[0]
         sc = TrainingScenario.model_validate(head["scenario"])
@@ -1021,33 +1004,58 @@ class TrainingSession:
         s = cls(sc, fac, seed=head["seed"], trainee=head.get("trainee", "trainee"),
                 scenario_name=head.get("scenario_name", ""), dt=head.get("dt", 1.0))
         s.started_wall = head.get("started", "")
-        effective: list[ActionRecord] = []
-        last_t, end_t, end_reason = 0.0, None, None
-        for r in recs[1:]:
-            kind = r.get("type")
-            if kind == "end":
-                end_t, end_reason = float(r["t_s"]), r.get("reason", "ended")
-                continue
-            if kind != "action":
-                last_t = float(r.get("t_s", last_t))
-                continue
-            rec = ActionRecord.from_row(r)
-            s.records.append(rec)
-            s._seq = max(s._seq, rec.seq)
-            if rec.action == "restore" and rec.ok:
-                # the log goes on in wall-clock order: what follows belongs to the branch from to_t
-                to_t, mseq = rec.result["to_t"], rec.result["marker_seq"]
-                effective = [x for x in effective if x.t_s < to_t - _EPS or (abs(x.t_s - to_t) <= _EPS
-                                                                             and x.seq < mseq)]
-                end_t, last_t = None, to_t
-                continue
-            effective.append(rec)
-            last_t = rec.t_s
+        records, effective, end_t, end_reason, last_t = _log_timeline(recs)
+        s.records.extend(records)
+        s._seq = max([s._seq] + [r.seq for r in records])
         target = until_t if until_t is not None else (end_t if end_t is not None else last_t)
-        s.replay_to(effective, target)
+        if use_keyframes:
+            try:
+                frames, tel = read_keyframes(Path(path).parent, s.run.persistent_objects(), path)
+                if not all(isinstance(k, RunState) and all(hasattr(k, f) for f in RunState.__dataclass_fields__)
+                           for k in frames) or not frames or frames[0].t > 0:
+                    raise KeyframeCacheError("keyframes of another layout")
+                s.run.keyframes = frames
+                s.run.adopt_telemetry(tel)
+            except KeyframeCacheError:
+                pass  # no cache, or not for this log: re-simulate from the start
+        s.replay_to(effective, target, same_timeline=True, progress=progress, cancelled=cancelled)
         if until_t is None and end_t is not None and not s.ended:
             s._finish(end_reason)
         return s
+
+
+def _log_timeline(recs: list[dict]):
+    """From a session log's records: every action record, the actions of the final timeline, the end time
+    and reason (None if it did not end) and the last time the log knows."""
+    records: list[ActionRecord] = []
+    effective: list[ActionRecord] = []
+    last_t, end_t, end_reason = 0.0, None, None
+    for r in recs[1:]:
+        kind = r.get("type")
+        if kind == "end":
+            end_t, end_reason = float(r["t_s"]), r.get("reason", "ended")
+            continue
+        if kind != "action":
+            last_t = float(r.get("t_s", last_t))
+            continue
+        rec = ActionRecord.from_row(r)
+        records.append(rec)
+        if rec.action == "restore" and rec.ok:
+            # the log goes on in wall-clock order: what follows belongs to the branch from to_t
+            to_t, mseq = rec.result["to_t"], rec.result["marker_seq"]
+            effective = [x for x in effective if x.t_s < to_t - _EPS or (abs(x.t_s - to_t) <= _EPS
+                                                                         and x.seq < mseq)]
+            end_t, last_t = None, to_t
+            continue
+        effective.append(rec)
+        last_t = rec.t_s
+    return records, effective, end_t, end_reason, last_t
+
+
+def session_length_s(path: str | Path) -> float:
+    """How long the recorded session ran (its end, or the last moment its log knows), without simulating."""
+    _, _, end_t, _, last_t = _log_timeline(read_log(path))
+    return float(end_t if end_t is not None else last_t)
 
 
 class ScriptPlayer:

@@ -176,7 +176,7 @@ def check_training_scenario(sc: TrainingScenario, facility: Facility, name: str)
                     p(f"initial.jobs.{i}.halls", f"hall {h} is already given to initial.jobs.{used[h]}")
                 used[h] = i
     try:
-        from .training import build_facility, build_ops_config
+        from .drill_setup import build_facility, build_ops_config
         fac2 = build_facility(sc, facility)
         build_ops_config(sc, facility)
     except ValidationError as e:

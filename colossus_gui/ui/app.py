@@ -21,10 +21,11 @@ import traceback
 from pathlib import Path
 
 from PySide6.QtCore import QEvent, QObject, QSettings, Qt, QTimer
-from PySide6.QtGui import QColor, QGuiApplication, QPalette
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from ..io.atomic import temp_file_beside
+from .theme import apply_theme, make_palette  # noqa: F401 (re-exported)
 
 EXIT_USAGE = 2
 
@@ -56,35 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # ---------------------------------------------------------------------------------------------- themes
-def make_palette(dark: bool) -> QPalette:
-    """An explicit palette (Fusion): the platform's colours never leak in."""
-    R = QPalette.ColorRole
-    if dark:
-        c = {R.Window: "#1f2328", R.WindowText: "#d8dbe0", R.Base: "#16191d", R.AlternateBase: "#23272e",
-             R.ToolTipBase: "#2b3038", R.ToolTipText: "#e6e8eb", R.PlaceholderText: "#8a919b", R.Text: "#d8dbe0",
-             R.Button: "#2a2f36", R.ButtonText: "#d8dbe0", R.BrightText: "#ff6b6b", R.Light: "#3a4048",
-             R.Midlight: "#31363e", R.Mid: "#262a31", R.Dark: "#121418", R.Shadow: "#000000",
-             R.Highlight: "#2a70b9", R.HighlightedText: "#ffffff", R.Link: "#6cb2ff", R.LinkVisited: "#b18cff"}
-        disabled = "#6a707a"
-    else:
-        c = {R.Window: "#eff1f4", R.WindowText: "#1d2125", R.Base: "#ffffff", R.AlternateBase: "#f4f6f8",
-             R.ToolTipBase: "#ffffe8", R.ToolTipText: "#1d2125", R.PlaceholderText: "#60666e", R.Text: "#1d2125",
-             R.Button: "#e4e7eb", R.ButtonText: "#1d2125", R.BrightText: "#c62828", R.Light: "#ffffff",
-             R.Midlight: "#e9ecef", R.Mid: "#b8bec6", R.Dark: "#8d949c", R.Shadow: "#5f656c",
-             R.Highlight: "#1f6fc5", R.HighlightedText: "#ffffff", R.Link: "#1f5fbf", R.LinkVisited: "#6a1b9a"}
-        disabled = "#9aa0a8"
-    pal = QPalette()
-    for role, col in c.items():
-        pal.setColor(role, QColor(col))
-    for role in (R.WindowText, R.Text, R.ButtonText):
-        pal.setColor(QPalette.ColorGroup.Disabled, role, QColor(disabled))
-    return pal
-
-
-def apply_theme(app: QApplication, dark: bool) -> None:
-    app.setStyle("Fusion")
-    app.setPalette(make_palette(dark))
-    app.setProperty("colossus_dark", bool(dark))
+# make_palette and apply_theme live in ui/theme.py (imported here for callers of the old place)
 
 
 # ---------------------------------------------------------------------------------------------- errors

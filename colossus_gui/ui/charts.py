@@ -407,8 +407,11 @@ class ChartPanelWidget(QWidget):
         self._collect_events()
         if self._markers_dirty:
             self._place_markers()
-        if len(ring) == 0:
-            return False
+        if len(ring) == 0:  # a fresh run (a drill, a new facility): no curve of the previous run stays drawn
+            for curves in self.curves.values():
+                for c in curves:
+                    c.setData([], [])
+            return True
         idx = tel.index
         t_col = idx["t_s"]
         if self._range_s is None or not self._follow:  # not following: all of it, to pan back in time

@@ -44,7 +44,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..io import tables
-from ..io.bundle import BundleError, Progress, open_bundle, write_bundle
+from ..io.bundle import BundleError, Progress, open_bundle, read_ops_state, write_bundle
 from ..sim.telemetry import FACILITY_CHANNELS
 from . import render
 from .render import make_caption, render_image, save_png
@@ -195,7 +195,7 @@ def alarm_rows(ops) -> list[dict]:
     alarms, current and archived (fresher than what the database last saw)."""
     rows: dict[int, dict] = {}
     if getattr(ops, "store", None) is not None:
-        rows.update((r["id"], r) for r in ops.store.alarms())
+        rows.update((r["id"], r) for r in ops.store.alarms(run_id=ops.run_id, until_t=ops.t))
     for a in list(ops.alarms.history) + ops.alarms.alarms(include_shelved=True):
         rows[a.id] = a.to_row()
     return [rows[i] for i in sorted(rows)]
@@ -205,7 +205,7 @@ def work_order_rows(ops) -> list[dict]:
     """Every work order of the workspace: the database's (all sessions) overlaid by the live ones."""
     rows: dict[int, dict] = {}
     if getattr(ops, "store", None) is not None:
-        rows.update((r["id"], r) for r in ops.store.work_orders())
+        rows.update((r["id"], r) for r in ops.store.work_orders(run_id=ops.run_id, until_t=ops.t))
     for wo in ops.work_orders.values():
         rows[wo.id] = wo.to_row()
     return [rows[i] for i in sorted(rows)]
@@ -553,7 +553,9 @@ def save_snapshot(parent: QWidget | None, engine, driver=None, path: str | Path 
                 writers["window.png"] = ("the application window as it was when the snapshot was taken",
                                          lambda p: save_png(window_image, p))
             writers.update(render.bundle_png_writers(engine))
-        out = write_bundle(engine, path, png_writers=writers, progress=Progress(report, cancelled))
+        ops_state = ops.state_dict() if ops is not None else None
+        out = write_bundle(engine, path, png_writers=writers, progress=Progress(report, cancelled),
+                           ops_state=ops_state)
     except InterruptedError:
         return None
     except BundleError as e:
@@ -571,9 +573,86 @@ def save_snapshot(parent: QWidget | None, engine, driver=None, path: str | Path 
     return out
 
 
-def open_snapshot(parent: QWidget | None, path: str | Path | None = None):
+def save_snapshot_async(parent: QWidget | None, engine, driver=None, path: str | Path | None = None,
+                        window: QWidget | None = None, images: bool = True, ops=None, on_done=None):
+    """``save_snapshot`` with the writing on a worker thread: the pictures are drawn first (on the UI thread,
+    one view at a time), then the state, CSVs and PNG files are written by the thread pool with a progress
+    dialog and Cancel. The driver stays paused until the bundle is written. ``on_done(path or None)``.
+    Returns the task (None if the user cancelled the file dialog)."""
+    from .long_task import start_task
+    from .render import BUNDLE_IMAGES, OffscreenViews, render_image
+
+    if path is None:
+        start = remembered_folder("snapshot") / default_snapshot_name(engine)
+        chosen, flt = QFileDialog.getSaveFileName(parent, "Save snapshot", str(start),
+                                                  "Snapshot zip (*.zip);;Snapshot folder (*)")
+        if not chosen:
+            return None
+        if flt.startswith("Snapshot zip") and not chosen.lower().endswith(".zip"):
+            chosen += ".zip"
+        path = chosen
+    path = Path(path).expanduser()
+    if window is None and parent is not None and isinstance(parent.window(), QMainWindow) \
+            and parent.window().isVisible():
+        window = parent.window()
+    was_running = bool(driver is not None and getattr(driver, "running", False))
+    if was_running:
+        driver.pause()  # the engine stands still until the last file is written
+    writers: dict = {}
+    if images:
+        if window is not None:
+            img = render_image(window, make_caption(engine, _window_location(window)))
+            writers["window.png"] = ("the application window as it was when the snapshot was taken",
+                                     lambda p, im=img: save_png(im, p))
+        views = OffscreenViews(engine)
+        try:
+            for key, (name, _, desc) in BUNDLE_IMAGES.items():
+                w = views.widget(key)
+                QApplication.sendPostedEvents()
+                from .render import ZOOM
+                im = render_image(w, views.caption(key), scale=ZOOM.get(key, 1), dark=views.dark)
+                views.discard(key)
+                writers[name] = (desc, lambda p, im=im: save_png(im, p))  # QImage saves off the UI thread
+        finally:
+            views.close()
+    ops_state = None
+    if ops is not None:
+        a_rows, w_rows = alarm_rows(ops), work_order_rows(ops)
+        writers["alarms.csv"] = ("alarm history: raised, acknowledged, cleared (CSV)",
+                                 lambda p: tables.write_alarms_csv(engine, p, a_rows))
+        writers["work_orders.csv"] = ("work orders with their states, technicians, parts and times (CSV)",
+                                      lambda p: tables.write_work_orders_csv(engine, p, w_rows))
+        ops_state = ops.state_dict()
+
+    def work(report, cancelled):
+        return write_bundle(engine, path, png_writers=writers, progress=Progress(report, cancelled),
+                            ops_state=ops_state)
+
+    def finish(out):
+        if was_running:
+            driver.start()
+        if out is not None:
+            remember_folder("snapshot", out.parent)
+        if on_done is not None:
+            on_done(out)
+
+    def failed(e):
+        if isinstance(e, BundleError):
+            _critical(parent, "Snapshot not saved", str(e))
+        elif isinstance(e, (OSError, ValueError)):
+            _critical(parent, "Snapshot not saved", f"{path}: {_problem(e)}. Nothing was written.")
+        elif not isinstance(e, InterruptedError):
+            finish(None)
+            raise e
+        finish(None)
+
+    return start_task(work, parent, "Save snapshot", "Writing the snapshot…", finish, failed)
+
+
+def open_snapshot(parent: QWidget | None, path: str | Path | None = None, with_ops: bool = False):
     """Ask for a snapshot (its .zip, or manifest.json inside its folder) and reopen it.
-    Returns the new Engine, or None (cancelled, or the user was told what is wrong; nothing changed)."""
+    Returns the new Engine (with ``with_ops``: the engine and the operations state the bundle carries, or
+    None for it), or None (cancelled, or the user was told what is wrong; nothing changed)."""
     if path is None:
         chosen, _ = QFileDialog.getOpenFileName(
             parent, "Open snapshot", str(remembered_folder("snapshot")),
@@ -587,6 +666,7 @@ def open_snapshot(parent: QWidget | None, path: str | Path | None = None):
     QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
     try:
         engine = open_bundle(path)
+        ops_state = read_ops_state(path) if with_ops else None
     except BundleError as e:
         _critical(parent, "Cannot open snapshot", str(e))
         return None
@@ -596,7 +676,7 @@ def open_snapshot(parent: QWidget | None, path: str | Path | None = None):
     finally:
         QApplication.restoreOverrideCursor()
     remember_folder("snapshot", path.parent)
-    return engine
+    return (engine, ops_state) if with_ops else engine
 
 
 __all__ = ["ExportDialog", "export_dialog", "save_snapshot", "open_snapshot", "describe_view", "KINDS",

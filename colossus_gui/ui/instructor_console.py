@@ -2,10 +2,9 @@
 trainee's live score panel.
 
 The console talks to a ``TrainingSession`` (every button is a logged instructor action) and, when attached, to
-a SimDriver-like object (``pause/start/set_speed/step_hooks/ticked``): freeze/run and speed act on the driver
-too. ``attach(driver)`` adds the session's step hook to the driver, so the session fires its faults, runs its
-operations layer and keeps score after every engine step. Restores rewind the same engine object in place, so
-views bound to it stay valid; the session's ``ops`` proxy follows the rebuilt operations layer.
+a SimDriver-like object (``pause/start/set_speed/ticked``) driving the session's Run: freeze/run and speed act
+on the driver too. The console adds no steps of its own: the Run steps the session with the engine. Restores
+rewind the same engine and operations objects in place, so views bound to them stay valid.
 """
 
 from __future__ import annotations
@@ -231,18 +230,15 @@ class InstructorConsoleWidget(QWidget):
 
     # ------------------------------------------------------------------ driver
     def attach(self, driver) -> None:
-        """Drive the session from ``driver``: its step hook, its ticks, freeze/run and speed."""
+        """Follow ``driver`` (which drives the session's Run): its ticks, freeze/run and speed."""
         self.detach()
         self.driver = driver
-        driver.step_hooks.append(self.session.after_engine_step)
         driver.ticked.connect(self.refresh)
 
     def detach(self) -> None:
         d = self.driver
         if d is None:
             return
-        if self.session.after_engine_step in d.step_hooks:
-            d.step_hooks.remove(self.session.after_engine_step)
         try:
             d.ticked.disconnect(self.refresh)
         except (RuntimeError, TypeError):

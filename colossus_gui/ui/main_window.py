@@ -48,6 +48,7 @@ from ..io.loader import LoadError, check_scenario_targets, load_facility, load_s
 from ..io.ops_loader import load_ops_config
 from ..model.addresses import Address, AddressError
 from ..model.faults import FAULTS
+from ..ops.run import Run
 from ..ops.workflow import OpsManager
 from ..sim.engine import Engine, SimError
 from ..sim.health import failed_part_count
@@ -58,11 +59,13 @@ from .inspector import SITE, InspectorWidget
 from .navigator import NavigatorWidget
 from .sim_driver import SPEED_PRESETS, SimDriver, format_clock
 from .site_view import SiteView
+from .theme import set_severity
 from .work_order_panel import WorkOrderPanelWidget
 
 REDRAW_MS = 100      # views and charts: at most 10 Hz
 LAYOUT_VERSION = 2   # bump when docks change: an older saved layout is then ignored, not half-applied
 TEXT_MS = 1000       # status bar, inspector, chart titles: 1 Hz
+KEYFRAME_EVERY_S = 60.0  # a keyframe of the whole run every simulated minute (seek, backtrack, reopen)
 SETTINGS_ORG, SETTINGS_APP = "ColossusGUI", "colossus-gui"
 
 # Parameters and labels of the faults the context menu injects: from the fault registry (model/faults.py).
@@ -238,6 +241,7 @@ class MainWindow(QMainWindow):
         self._location: Address = SITE
         self._selection: Address = SITE
         self._dirty = True
+        self._busy = False
         self._last_error_dialog: QMessageBox | None = None
         self.frame_count = 0
         self._completer_prefix = None
@@ -249,8 +253,8 @@ class MainWindow(QMainWindow):
         self.store = None
         self.ops_config = load_ops_config()
 
-        self.driver = SimDriver(engine, speed=speed, parent=self)
-        self.driver.step_hooks.append(self._on_engine_stepped)
+        self.run = Run(engine, keyframes=False)  # replaced by set_engine with the run of engine + operations
+        self.driver = SimDriver(self.run, speed=speed, parent=self)
         self.driver.ticked.connect(self._on_driver_ticked)
         self.driver.running_changed.connect(self._on_driver_running_changed)
         self.driver.speed_changed.connect(self._on_driver_speed_changed)
@@ -649,14 +653,21 @@ class MainWindow(QMainWindow):
                                  "leaks, chillers, turbines)", 36)
 
     # ================================================================== engine
-    def set_engine(self, engine: Engine, ops=None, keep_view: bool = False) -> None:
-        """Show another engine (a newly opened facility or scenario). ``ops``: an operations manager that is
-        stepped elsewhere (a training session's); otherwise the window makes and steps its own.
-        ``keep_view``: the same engine rewound in place (a training restore): stay where the user is."""
+    def set_engine(self, engine: Engine, ops=None, keep_view: bool = False, run=None, ops_state: dict | None = None
+                   ) -> None:
+        """Show another engine (a newly opened facility, scenario or snapshot): a new run. ``run`` and
+        ``ops``: a run made elsewhere and the operations it steps (a training session's); otherwise the window
+        makes a Run of the engine and a new OpsManager. ``ops_state``: the operations of a reopened snapshot
+        (that run's orders at that moment). ``keep_view``: the same run rewound in place (a training restore):
+        stay where the user is."""
         if self.training is not None and self.training.session is not None and ops is None:
             self.training.stop(write_report=True)  # another facility, scenario or snapshot ends the drill
         self.engine = engine
-        self.driver.set_engine(engine)
+        self._install_ops(engine, ops, ops_state)
+        if run is None:
+            run = Run(engine, None if self._ops_external else self.ops, keyframe_every_s=KEYFRAME_EVERY_S)
+        self.run = run
+        self.driver.set_run(run)
         for v in self.views.values():
             _call(v, "set_engine", engine)
         if self.charts is not None:
@@ -664,7 +675,7 @@ class MainWindow(QMainWindow):
         self.navigator.set_engine(engine)
         self.inspector.set_engine(engine)
         self.event_log.set_engine(engine)
-        self._install_ops(engine, ops)
+        self._install_panels(engine)
         if keep_view:
             self._mark_dirty()
             self.refresh_text()
@@ -998,7 +1009,7 @@ class MainWindow(QMainWindow):
         return box
 
     # ================================================================== operations
-    def _install_ops(self, engine: Engine, ops=None) -> None:
+    def _install_ops(self, engine: Engine, ops=None, ops_state: dict | None = None) -> None:
         """A new OpsManager (alarms, work orders, technicians, spares) for ``engine``, with the workspace
         database when settings are enabled. A foreign or damaged database: a message, and no persistence.
         With ``ops`` given (a training session's logging manager) the panels use it and the session steps it."""
@@ -1031,7 +1042,13 @@ class MainWindow(QMainWindow):
                     "Workspace database not used", m + "\nThe file was left untouched; alarms and work orders "
                     "will not be saved this session."))
         self.store = store
-        self.ops = ops if ops is not None else OpsManager(engine, self.ops_config, store=store, seed=self.seed)
+        if ops is None:
+            run_id = ops_state["run_id"] if ops_state is not None else None
+            ops = OpsManager(engine, self.ops_config, store=store, seed=self.seed, run_id=run_id, state=ops_state)
+        self.ops = ops
+
+    def _install_panels(self, engine: Engine) -> None:
+        """The alarm list and the work-order board, (re)built with each run's OpsManager."""
         for attr, dock, cls in (("alarm_panel", self.alarms_dock, AlarmPanelWidget),
                                 ("work_order_panel", self.work_orders_dock, WorkOrderPanelWidget)):
             panel = cls(self.ops, engine)
@@ -1060,10 +1077,6 @@ class MainWindow(QMainWindow):
             return ""
         found = [a for a in self.ops.alarms.active() if a.rack == rack]
         return "; ".join(f"{a.severity_name} {a.message}" for a in found[:4]) + (" …" if len(found) > 4 else "")
-
-    def _on_engine_stepped(self, dt: float) -> None:
-        if self.ops is not None and not self._ops_external:
-            self.ops.step(dt)
 
     def create_work_order(self, address: str):
         """A work order by hand for any component (context menu); shows it on the board."""
@@ -1132,16 +1145,24 @@ class MainWindow(QMainWindow):
         from .export_dialog import export_dialog
         export_dialog(self, self.engine, self, self.visible_view(), self.charts, ops=self.ops)
 
-    def save_snapshot(self):
-        from .export_dialog import save_snapshot
-        return save_snapshot(self, self.engine, self.driver, ops=self.ops)
+    def save_snapshot(self, path: str | None = None, on_done=None):
+        """Write a snapshot bundle on a worker thread (progress, Cancel); returns the task."""
+        from .export_dialog import save_snapshot_async
+
+        def done(out):
+            if out is not None:
+                self.statusBar().showMessage(f"Snapshot written: {out}", 8000)
+            if on_done is not None:
+                on_done(out)
+        return save_snapshot_async(self, self.engine, self.driver, path=path, ops=self.ops, on_done=done)
 
     def open_snapshot_file(self, path: str | None = None) -> bool:
         from .export_dialog import open_snapshot
-        eng = open_snapshot(self, path)
-        if eng is None:
+        opened = open_snapshot(self, path, with_ops=True)
+        if opened is None:
             return False
-        self.set_engine(eng)
+        eng, ops_state = opened
+        self.set_engine(eng, ops_state=ops_state)  # that run's orders at that moment, nothing of any other
         if path:
             self.file_menus.add_recent(str(path))
         self.statusBar().showMessage(f"Opened snapshot at {format_clock(eng.t)}", 8000)
@@ -1216,7 +1237,8 @@ class MainWindow(QMainWindow):
 
     # ================================================================== running
     def _on_run_triggered(self) -> None:
-        self.driver.toggle()
+        if not self.busy:  # a worker thread is stepping the run
+            self.driver.toggle()
 
     def _on_step_triggered(self) -> None:
         self.driver.step_once()
@@ -1251,10 +1273,27 @@ class MainWindow(QMainWindow):
         self._dirty = True
 
     def _on_redraw_timer_timeout(self) -> None:
-        self.refresh_views()
+        if not self.busy:
+            self.refresh_views()
 
     def _on_text_timer_timeout(self) -> None:
-        self.refresh_text()
+        if not self.busy:
+            self.refresh_text()
+
+    @property
+    def busy(self) -> bool:
+        return self._busy
+
+    def set_busy(self, busy: bool) -> None:
+        """A worker thread is stepping the run (a long seek, a replay opening): hold the views and the clock
+        (they would read a state half-way through a step); the window stays responsive."""
+        self._busy = bool(busy)
+        if busy:
+            self.driver.pause()
+            self.statusBar().showMessage("Working… (views resume when done)")
+        else:
+            self.statusBar().clearMessage()
+            self._mark_dirty()
 
     def refresh_views(self, force: bool = False) -> None:
         """Redraw the visible view and the charts if anything changed (or ``force``)."""
@@ -1282,6 +1321,7 @@ class MainWindow(QMainWindow):
         failed = self.failed_parts()
         text = f"throttled GPUs {throttled:,} · failed parts {failed:,}"
         bad = throttled > 0 or failed > 0
+        critical = False
         if self.ops is not None:
             c = self.ops.alarms.counts()
             wo = self.ops.backlog()
@@ -1289,9 +1329,9 @@ class MainWindow(QMainWindow):
             text = (f"alarms {c['critical']} critical · {c['warning']} warning · {c['unacknowledged']} unack · "
                     f"work orders {open_wo} · " + text)
             bad = bad or c["critical"] > 0 or c["unacknowledged"] > 0
+            critical = c["critical"] > 0
         self.alarm_label.setText(text)
-        warn = "#f0a020" if self.dark else "#a04d00"
-        self.alarm_label.setStyleSheet(f"color: {warn}; font-weight: bold;" if bad else "")
+        set_severity(self.alarm_label, 2 if critical else (1 if bad else 0))  # colours: the theme's style sheet
         if self.inspector.isVisible():
             self.inspector.refresh()
         _call(self.views["tray"], "refresh_text")  # tile figures from the same step as the inspector
@@ -1327,7 +1367,7 @@ class MainWindow(QMainWindow):
         self.set_theme(bool(checked))
 
     def set_theme(self, dark: bool, save: bool = True) -> None:
-        from .app import apply_theme
+        from .theme import apply_theme
         self.dark = bool(dark)
         app = QApplication.instance()
         if app is not None:

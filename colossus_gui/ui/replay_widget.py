@@ -1,10 +1,12 @@
 """Replay a past training session: open its log (or pick it from the workspace's session list), scrub its
 timeline, and see the facility as it was at that moment, with faults and actions marked on the charts.
 
-Scrubbing re-simulates from the log (deterministic: the same seed and actions at the same times give the same
-facility). The whole session is simulated once when it is opened, for the charts; each seek then rewinds the
-same engine object in place and re-simulates to the chosen time, so views bound to ``engine`` stay valid and
-show the facility at that moment (about 1 s per 15 simulated minutes on the 100k-GPU facility).
+Opening reads the session's keyframes cached beside its log (or re-simulates the log once when there are
+none); a seek loads the nearest keyframe into the same engine and operations objects and simulates the rest
+(at most one keyframe interval), so views bound to ``engine`` stay valid and show the facility at that
+moment. Anything longer than a moment (opening, a seek with many steps left) runs on a worker thread with a
+progress dialog and Cancel; ``busy_changed`` tells the window to hold its views meanwhile. The slider seeks
+when it is released; arrow keys are debounced (one seek after the keys stop).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFileDialog,
@@ -27,8 +29,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ..ops.run import SeekCancelled
 from ..ops.training import TrainingSession
+from .long_task import start_task
 from .sim_driver import format_clock
+
+SYNC_GPU_STEPS = 40 * 100_352  # a seek of at most ~40 steps of the 100k-GPU facility runs at once (< ~0.1 s)
+KEY_DEBOUNCE_MS = 250
 
 _CHARTS = (("GPU temperature (C)", (("hottest_gpu_c", "#d84315"), ("p99_gpu_c", "#2e7d32"))),
            ("Facility water supply (C)", (("supply_c", "#1565c0"),)),
@@ -40,6 +47,7 @@ class ReplayWidget(QWidget):
 
     opened = Signal(str)
     seeked = Signal(float)
+    busy_changed = Signal(bool)  # True while a worker thread steps the session (views must not read it)
 
     def __init__(self, store=None, parent: QWidget | None = None):
         super().__init__(parent)
@@ -62,6 +70,13 @@ class ReplayWidget(QWidget):
         self.slider.setEnabled(False)
         self.slider.sliderReleased.connect(self._on_slider_released)
         self.slider.valueChanged.connect(self._on_slider_value_changed)
+        self._key_timer = QTimer(self)
+        self._key_timer.setObjectName("replayKeyDebounce")
+        self._key_timer.setSingleShot(True)
+        self._key_timer.setInterval(KEY_DEBOUNCE_MS)
+        self._key_timer.timeout.connect(self._on_key_timer_timeout)
+        self.task = None  # the running worker task (seek or open), if any
+        self.async_threshold = SYNC_GPU_STEPS
         self.time_label = QLabel(objectName="replayTime")
         self.state_label = QLabel(objectName="replayState")
         self.state_label.setWordWrap(True)
@@ -108,11 +123,35 @@ class ReplayWidget(QWidget):
                 self.sessions.setItem(r, c, QTableWidgetItem(text))
 
     def open_log(self, path: str | Path) -> TrainingSession:
-        """Re-simulate the whole session once (charts), then sit at its end. Raises ValueError/OSError with a
-        message naming the file when the log cannot be used."""
+        """Open the session at its end (from its cached keyframes, or re-simulated once). Raises
+        ValueError/OSError with a message naming the file when the log cannot be used."""
         path = Path(path)
-        s = TrainingSession.from_log(path)
+        return self._opened(path, TrainingSession.from_log(path))
+
+    def open_log_async(self, path: str | Path) -> None:
+        """``open_log`` on a worker thread with progress and Cancel; problems are shown in a message box."""
+        path = Path(path)
+        self._set_busy(True)
+
+        def work(report, cancelled):
+            return TrainingSession.from_log(path, progress=lambda f: report(f, ""), cancelled=cancelled)
+
+        def failed(e):
+            self._set_busy(False)
+            if not isinstance(e, SeekCancelled):
+                self._problem(str(path), e)
+
+        def done(s):
+            self._set_busy(False)
+            self._opened(path, s)
+
+        self.task = start_task(work, self, "Open a session", f"Opening {path.name}…", done, failed)
+
+    def _opened(self, path: Path, s: TrainingSession) -> TrainingSession:
+        self.task = None
         self.path, self.session = path, s
+        # the charts show the whole session: the full telemetry of its end (cached runs may hold only the
+        # stretch after the last keyframe, so the series come from the run's telemetry when complete)
         self.end_t = s.t
         self._effective = s.effective_actions()
         tel = s.engine.telemetry
@@ -162,12 +201,55 @@ class ReplayWidget(QWidget):
         return sorted({m.value() for m in self._markers})
 
     # ------------------------------------------------------------------ scrubbing
+    @property
+    def busy(self) -> bool:
+        return self.task is not None
+
+    def _set_busy(self, busy: bool) -> None:
+        self.slider.setEnabled(not busy and self.session is not None)
+        self.open_button.setEnabled(not busy)
+        self.busy_changed.emit(busy)
+
+    def request_seek(self, t: float) -> None:
+        """Seek now when it is quick, else on a worker thread (progress, Cancel)."""
+        if self.session is None or self.busy:
+            return
+        t = float(min(max(0.0, t), self.end_t))
+        cost = self.session.run.seek_cost_steps(t) * self.session.engine.n_gpus
+        if cost <= self.async_threshold:
+            self.seek(t)
+            return
+        s, actions = self.session, list(self._effective)
+        self._set_busy(True)
+
+        def work(report, cancelled):
+            try:
+                s.replay_to(actions, t, same_timeline=True, progress=lambda f: report(f, ""), cancelled=cancelled)
+            except SeekCancelled:
+                pass  # it stays at a consistent moment on the way
+            return s.t
+
+        def done(t_reached):
+            self.task = None
+            self._set_busy(False)
+            self._after_seek(t_reached)
+
+        def failed(e):
+            self.task = None
+            self._set_busy(False)
+            self._problem("seek", e)
+
+        self.task = start_task(work, self, "Replay", f"Going to {format_clock(t)}…", done, failed)
+
     def seek(self, t: float) -> None:
         """The facility as it was at ``t`` (re-simulated from the log; the same engine object)."""
         if self.session is None:
             return
         t = float(min(max(0.0, t), self.end_t))
-        self.session.replay_to(list(self._effective), t)
+        self.session.replay_to(list(self._effective), t, same_timeline=True)
+        self._after_seek(t)
+
+    def _after_seek(self, t: float) -> None:
         for c in self.cursors:
             c.setValue(t)
         self.slider.blockSignals(True)
@@ -193,11 +275,15 @@ class ReplayWidget(QWidget):
         self.time_label.setText(f"{format_clock(v)} / {format_clock(self.end_t)}")
         for c in self.cursors:
             c.setValue(v)
-        if not self.slider.isSliderDown():  # keyboard or click: seek at once
-            self.seek(v)
+        if not self.slider.isSliderDown():  # keys or a click: one seek once they stop
+            self._key_timer.start()
+
+    def _on_key_timer_timeout(self) -> None:
+        self.request_seek(self.slider.value())
 
     def _on_slider_released(self) -> None:
-        self.seek(self.slider.value())
+        self._key_timer.stop()
+        self.request_seek(self.slider.value())
 
     def _on_open_clicked(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Open a training session log", "", "Session logs (*.jsonl)")
@@ -210,8 +296,13 @@ class ReplayWidget(QWidget):
             self._open_reporting(item.text())
 
     def _open_reporting(self, path: str) -> None:
+        if Path(path).is_file():
+            self.open_log_async(path)
+        else:
+            self._problem(path, FileNotFoundError("no such file"))
+
+    def _problem(self, what: str, e: BaseException) -> None:
         from PySide6.QtWidgets import QMessageBox
-        try:
-            self.open_log(path)
-        except (OSError, ValueError, KeyError) as e:
-            QMessageBox.warning(self, "Cannot open the session", f"{path}: {e}")
+        if not isinstance(e, (OSError, ValueError, KeyError)):
+            raise e
+        QMessageBox.warning(self, "Cannot open the session", f"{what}: {e}")

@@ -1,7 +1,8 @@
 """The real-time loop: one QTimer advances the engine by ``speed x wall-dt`` in fixed sub-steps.
 
-The engine never knows Qt or the wall clock: the driver measures wall time (here, in the UI layer) and hands
-the engine whole steps of ``dt_s`` simulated seconds. Work per tick is bounded by a time budget; what is not
+The driver advances a ``Run`` (ops/run.py: engine, operations and training in their one fixed order); the
+run never knows Qt or the wall clock: the driver measures wall time (here, in the UI layer) and hands the
+run whole steps of ``dt_s`` simulated seconds. Nothing else adds steps: there are no step hooks. Work per tick is bounded by a time budget; what is not
 done is carried over, but the carry is capped so a slow machine runs slower than asked instead of spiralling
 (each tick trying to catch up on more than the last). The actual speed is measured and shown to the user.
 """
@@ -25,11 +26,12 @@ class SimDriver(QObject):
     running_changed = Signal(bool)
     speed_changed = Signal(float)
 
-    def __init__(self, engine, speed: float = 1.0, dt_s: float = 1.0, interval_ms: int = 33,
+    def __init__(self, run, speed: float = 1.0, dt_s: float = 1.0, interval_ms: int = 33,
                  budget_ms: float = 20.0, parent: QObject | None = None):
+        """``run``: a Run (or an Engine, which gets a Run of its own without operations)."""
         super().__init__(parent)
         self.setObjectName("simDriver")
-        self.engine = engine
+        self.run = _as_run(run, dt_s)
         self.dt_s = float(dt_s)
         self.budget_s = budget_ms / 1000.0
         self._speed = float(speed)
@@ -40,8 +42,6 @@ class SimDriver(QObject):
         self._samples: deque[tuple[float, float]] = deque(maxlen=256)  # (driver wall s, engine.t)
         self.last_steps = 0
         self.last_tick_ms = 0.0
-        # called after every engine step with dt: the maintenance layer (alarms, technicians)
-        self.step_hooks: list = []
         self.dropped_s = 0.0           # simulated time given up because the machine could not keep up
         self._timer = QTimer(self)
         self._timer.setObjectName("simDriverTimer")
@@ -59,10 +59,18 @@ class SimDriver(QObject):
     def speed(self) -> float:
         return self._speed
 
-    def set_engine(self, engine) -> None:
-        self.engine = engine
+    @property
+    def engine(self):
+        return self.run.engine
+
+    def set_run(self, run) -> None:
+        """Drive another run (a new facility, a reopened snapshot, a drill)."""
+        self.run = _as_run(run, self.dt_s)
         self._pending_s = 0.0
         self._samples.clear()
+
+    def set_engine(self, engine) -> None:
+        self.set_run(engine)
 
     def set_timer_enabled(self, enabled: bool) -> None:
         """Benchmarks and tests drive ``tick_once`` themselves: keep the running state, drop the timer."""
@@ -139,10 +147,9 @@ class SimDriver(QObject):
         n = int(math.floor(self._pending_s / self.dt_s + 1e-9))
         steps = 0
         t0 = time.perf_counter()
-        while steps < n:
-            self.engine.step(self.dt_s)
-            for hook in self.step_hooks:
-                hook(self.dt_s)
+        run = self.run
+        while steps < n and not run.ended:
+            run.step()
             steps += 1
             if time.perf_counter() - t0 > self.budget_s:
                 break
@@ -156,9 +163,9 @@ class SimDriver(QObject):
 
     def step_once(self) -> None:
         """One engine step now, running or paused (the Step button)."""
-        self.engine.step(self.dt_s)
-        for hook in self.step_hooks:
-            hook(self.dt_s)
+        if self.run.ended:
+            return
+        self.run.step()
         self.last_steps = 1
         self.ticked.emit()
 
@@ -174,6 +181,14 @@ class SimDriver(QObject):
                 break
         span = w_end - w0
         return (t_end - t0) / span if span > 0 else 0.0
+
+
+def _as_run(run, dt_s: float):
+    """A Run (anything with ``step()``, ``engine`` and ``ended``), or a Run made for a bare engine."""
+    if all(hasattr(run, a) for a in ("step", "engine", "ended")):
+        return run
+    from ..ops.run import Run
+    return Run(run, dt=dt_s)
 
 
 def format_clock(t_s: float) -> str:

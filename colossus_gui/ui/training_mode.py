@@ -122,12 +122,15 @@ class TrainingController(QObject):
         self.session = session
         w = self.window
         w.driver.pause()
-        w.set_engine(session.engine, ops=session.ops)
+        w.driver.set_speed(session.speed)  # a drill starts at 1x whatever the free run ran at
+        w.set_engine(session.engine, ops=session.ops, run=session.run)  # a fresh run: empty board, clean charts
+        w.refresh_views(force=True)
         # the instructor's console: a window of its own
         self.console = InstructorConsoleWidget(session, w.driver)
         self.console.session_ended.connect(self._on_session_ended)
         self.console.message_shown.connect(lambda m: w.statusBar().showMessage(m, 8000))
-        self.console.restored.connect(lambda _t: w.set_engine(session.engine, ops=session.ops, keep_view=True))
+        self.console.restored.connect(lambda _t: w.set_engine(session.engine, ops=session.ops, run=session.run,
+                                                             keep_view=True))
         cw = QWidget(None, Qt.WindowType.Window)
         cw.setObjectName("instructorConsoleWindow")
         cw.setWindowTitle(f"Instructor console — {sc.title} — {trainee}")
@@ -214,6 +217,7 @@ class TrainingController(QObject):
         win.resize(1000, 700)
         self.replay_window = win
         self.replay.opened.connect(self._on_replay_opened)
+        self.replay.busy_changed.connect(self.window.set_busy)
         self.replay.seeked.connect(self._on_replay_seeked)
         if log_path is not None:
             self.replay.open_log(log_path)
@@ -223,11 +227,12 @@ class TrainingController(QObject):
 
     def _on_replay_opened(self, _path: str) -> None:
         self.window.driver.pause()
-        self.window.set_engine(self.replay.engine, ops=self.replay.session.ops)
+        self.window.set_engine(self.replay.engine, ops=self.replay.session.ops, run=self.replay.session.run)
 
     def _on_replay_seeked(self, _t: float) -> None:
         self.window.driver.pause()
-        self.window.set_engine(self.replay.engine, ops=self.replay.session.ops, keep_view=True)
+        self.window.set_engine(self.replay.engine, ops=self.replay.session.ops, run=self.replay.session.run,
+                               keep_view=True)
         self.window.refresh_views(force=True)
 
     # ------------------------------------------------------------------ end

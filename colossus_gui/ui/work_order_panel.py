@@ -139,7 +139,8 @@ class WorkOrderTableModel(RowTableModel):
         self._history = {}
         if store is not None:
             try:
-                rows = store.work_order_summaries(states=FINAL)
+                # this run's history up to now: never another run's orders, nor this run's from a later moment
+                rows = store.work_order_summaries(states=FINAL, run_id=self.ops.run_id, until_t=self.ops.t)
             except (sqlite3.Error, StoreError) as e:  # a broken database must not take the board down
                 self.ops.store_error = self.ops.store_error or f"{store.path}: could not read the history ({e})"
                 rows = []

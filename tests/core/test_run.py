@@ -109,3 +109,91 @@ def test_seek_cannot_go_before_the_first_keyframe_of_a_run_that_has_none():
     run.advance(20)
     with pytest.raises(ValueError, match="no keyframe"):
         run.seek(5)
+
+
+def _drill():
+    from colossus_gui.model.training import TrainingScenario
+    return TrainingScenario.model_validate({
+        "title": "small pump pair", "seed": 4, "time_limit_s": 900, "backtrack_every_s": 300,
+        "faults": [{"id": "p1", "at": 120, "kind": "pump_failure", "target": "H1-R002-CDU-P1"},
+                   {"id": "p2", "after": {"fault": "p1", "delay_s": 60}, "kind": "pump_failure",
+                    "target": "H1-R002-CDU-P2"}],
+        "reference": [
+            {"at": 125, "action": "acknowledge", "alarms": "all", "repeat_s": 20},
+            {"at": 130, "action": "assign", "target": "H1-R002-CDU-P1", "technician": "nearest", "by_s": 300},
+            {"at": 185, "action": "isolate_rack", "target": "H1-R002", "by_s": 300},
+            {"at": 190, "action": "assign", "target": "H1-R002-CDU-P2", "technician": "nearest", "by_s": 400},
+            {"at": 400, "when": "H1-R002 pumps_ok >= 1", "action": "restore_rack", "target": "H1-R002"}]})
+
+
+def _moment(s):
+    e = s.engine
+    return (e.t, e.pump_ok.tolist(), e.rack_isolated.tolist(), float(e.t_fs), s.score().total,
+            sorted((w.id, w.state, w.technician) for w in s.raw_ops.work_orders.values()),
+            [(f.id, f.state) for f in s.faults], len(e.events))
+
+
+def test_scrubbing_a_recorded_session_uses_keyframes_and_matches_re_simulating_to_that_moment(tmp_path):
+    from colossus_gui.ops.training import TrainingSession
+
+    sc = _drill()
+    live = TrainingSession(sc, small_facility(), log_path=tmp_path / "s.jsonl")
+    live.play(sc.reference)
+    live.close()
+    replay = TrainingSession.from_log(tmp_path / "s.jsonl")
+    actions = replay.effective_actions()
+    for t in (650, 200, 380, 130):  # back, back, forward, back: each from the nearest keyframe
+        steps0 = replay.run.steps_simulated
+        replay.replay_to(actions, t, same_timeline=True)
+        assert replay.run.steps_simulated - steps0 <= 60, t
+        straight = TrainingSession.from_log(tmp_path / "s.jsonl", until_t=t)
+        assert _moment(replay) == _moment(straight), t
+
+
+def test_a_restore_in_a_drill_costs_one_keyframe_interval_not_a_re_simulation_from_zero():
+    from colossus_gui.ops.training import TrainingSession
+
+    s = TrainingSession(_drill(), small_facility())
+    s.run_until(700)
+    s.do("snapshot", who="instructor", name="before")  # at 700
+    s.run_until(880)
+    steps0 = s.run.steps_simulated
+    assert s.do("restore", who="instructor", name="before").ok
+    assert s.t == 700 and s.run.steps_simulated - steps0 <= 60
+
+
+def test_a_closed_session_caches_its_keyframes_so_a_replay_opens_without_re_simulating(tmp_path):
+    from colossus_gui.ops.training import TrainingSession
+
+    sc = _drill()
+    live = TrainingSession(sc, small_facility(), log_path=tmp_path / "session.jsonl")
+    live.play(sc.reference)
+    live.close()
+    assert (tmp_path / "keyframes.bin").is_file()
+    late = TrainingSession.from_log(tmp_path / "session.jsonl", until_t=830)
+    assert late.run.steps_simulated <= 60  # from the keyframe at 780 (or later), not from t = 0
+    cold = TrainingSession.from_log(tmp_path / "session.jsonl", until_t=830, use_keyframes=False)
+    assert cold.run.steps_simulated == 830
+    assert _moment(late) == _moment(cold)
+    np.testing.assert_array_equal(late.engine.telemetry.facility.view(), cold.engine.telemetry.facility.view())
+    # a log that changed since (a note appended) no longer matches its cache: re-simulated, still right
+    with open(tmp_path / "session.jsonl", "a", encoding="utf-8") as fh:
+        fh.write('{"type":"mark","t_s":900,"name":"x"}\n')
+    again = TrainingSession.from_log(tmp_path / "session.jsonl", until_t=830)
+    assert again.run.steps_simulated == 830 and _moment(again) == _moment(cold)
+
+
+def test_a_keyframe_cache_naming_foreign_code_is_refused(tmp_path):
+    import pickle
+
+    from colossus_gui.io.keyframes import FILE_NAME, KeyframeCacheError, log_digest, read_keyframes
+    from colossus_gui.io.keyframes import FORMAT as KF_FORMAT
+
+    log = tmp_path / "session.jsonl"
+    log.write_text("{}\n")
+    with open(tmp_path / FILE_NAME, "wb") as fh:
+        from colossus_gui import __version__
+        pickle.dump({"format": KF_FORMAT, "version": __version__, "log_sha256": log_digest(log), "n": 1}, fh)
+        pickle.dump([print], fh)  # anything callable outside the state classes
+    with pytest.raises(KeyframeCacheError, match="not part of a keyframe"):
+        read_keyframes(tmp_path, [], log)

@@ -101,8 +101,9 @@ def test_reopen_restores_open_work_orders_intact(tmp_path):
     eng2 = Engine(small_facility(), seed=2)
     eng2.restore(eng.snapshot())
     store2 = Store(path)
-    assert {r["id"]: r for r in store2.open_work_orders()} == before
-    ops2 = OpsManager(eng2, OpsConfig(), store=store2, seed=2)
+    assert {r["id"]: r for r in store2.open_work_orders(run_id=ops.run_id)} == {
+        k: v | {"run_id": ops.run_id} for k, v in before.items()}
+    ops2 = OpsManager(eng2, OpsConfig(), store=store2, seed=2, run_id=ops.run_id)  # the same run, resumed
     after = {w.id: w.to_row() for w in ops2.work_orders.values() if w.open}
     assert after == before, "every field of every open work order, steps and notes included"
     assert {t.name: t.busy_wo for t in ops2.roster.techs if t.busy_wo} == busy
@@ -237,7 +238,8 @@ def test_opening_a_database_of_10000_work_orders_takes_under_a_second(tmp_path):
     states = ["closed"] * 9 + ["open"]
     with store.transaction():  # bulk-load the history (one transaction: this is set-up, not the test)
         for i in range(10000):
-            row = dict(template, id=100 + i, state=states[i % 10], target=eng.topo.tray_address(i % eng.n_trays))
+            row = dict(template, id=100 + i, state=states[i % 10], target=eng.topo.tray_address(i % eng.n_trays),
+                       run_id=ops.run_id)
             store.save_work_order(row, who="history", from_state=None, note="created", t_s=float(i))
     store.close()
     t0 = time.perf_counter()
@@ -252,6 +254,6 @@ def test_opening_a_database_of_10000_work_orders_takes_under_a_second(tmp_path):
     # and a whole session on it (OpsManager loading the 1000 open orders)
     t0 = time.perf_counter()
     with Store(path) as st:
-        ops2 = OpsManager(Engine(small_facility(), seed=2), OpsConfig(), store=st)
+        ops2 = OpsManager(Engine(small_facility(), seed=2), OpsConfig(), store=st, run_id=ops.run_id)
         assert len(ops2.work_orders) == 1000
     assert time.perf_counter() - t0 <= 2.0

@@ -180,9 +180,10 @@ def _generated_store(path, n_orders: int, n_open: int):
     with store.transaction():  # set-up, not the measurement: one transaction
         for i in range(n_orders):
             row = dict(open_row if i < n_open else closed_row, id=1000 + i, priority=1 + i % 4,
-                       target=eng.topo.tray_address(i % eng.n_trays), created_t=float(i))
+                       target=eng.topo.tray_address(i % eng.n_trays), created_t=float(i), run_id=ops.run_id)
             store.save_work_order(row, who="history", from_state=None, note="created", t_s=float(i))
     store.close()
+    return ops.run_id
 
 
 def test_board_opens_a_workspace_of_10000_work_orders_fast(qtbot, tmp_path):
@@ -193,11 +194,12 @@ def test_board_opens_a_workspace_of_10000_work_orders_fast(qtbot, tmp_path):
     from colossus_gui.io.store import Store
 
     path = tmp_path / "big.sqlite"
-    _generated_store(path, 10_000, 3_000)
+    run_id = _generated_store(path, 10_000, 3_000)
     t0 = time.perf_counter()
     store = Store(path)
     eng = Engine(small_facility(), seed=2)
-    ops = OpsManager(eng, OpsConfig(dispatch="manual"), store=store, seed=2)
+    eng.t = 20_000.0  # the run has reached the moment its history was written (orders created up to 10,000 s)
+    ops = OpsManager(eng, OpsConfig(dispatch="manual"), store=store, seed=2, run_id=run_id)
     t_ops = time.perf_counter() - t0
     t1 = time.perf_counter()
     board = WorkOrderPanelWidget(ops, eng)

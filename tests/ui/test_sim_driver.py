@@ -9,12 +9,15 @@ from colossus_gui.ui.sim_driver import SimDriver, format_clock
 
 
 class FakeEngine:
-    """Counts steps; each step costs ``cost_s`` of the (fake) wall clock."""
+    """A run of its own engine: counts steps; each step costs ``cost_s`` of the (fake) wall clock."""
+
+    ended = False
 
     def __init__(self, clock=None, cost_s: float = 0.0):
         self.t = 0.0
         self.steps = 0
         self.clock, self.cost_s = clock, cost_s
+        self.engine = self
 
     def step(self, dt: float = 1.0) -> None:
         self.t += dt

@@ -38,7 +38,7 @@ def _tick(qtbot, driver, seconds: int):
 
 
 def test_instructor_injects_trainee_acknowledges_and_dispatches(qtbot, session, tmp_path):
-    driver = SimDriver(session.engine)
+    driver = SimDriver(session.run)
     driver.set_timer_enabled(False)
     console = InstructorConsoleWidget(session, driver)
     score_panel = ScorePanelWidget(session)
@@ -111,7 +111,7 @@ def test_instructor_injects_trainee_acknowledges_and_dispatches(qtbot, session, 
 
 
 def test_restore_from_the_console_rewinds_the_same_engine(qtbot, session):
-    driver = SimDriver(session.engine)
+    driver = SimDriver(session.run)
     driver.set_timer_enabled(False)
     console = InstructorConsoleWidget(session, driver)
     qtbot.addWidget(console)
@@ -147,7 +147,8 @@ def test_replay_widget_scrubs_a_logged_session(qtbot, session, tmp_path):
     r = w.session.topo.parse("H1-R002").index
     w.seek(50)
     assert w.session.t == pytest.approx(50) and w.engine.pump_ok[r, 1]
-    w.slider.setValue(200)  # a click on the slider seeks at once
+    with qtbot.waitSignal(w.seeked, timeout=5000):  # a click or keys: one seek once they stop
+        w.slider.setValue(200)
     assert w.session.t == pytest.approx(200) and not w.engine.pump_ok[r, 1]
     assert "inject-1" in w.state_label.text()
     w.close()

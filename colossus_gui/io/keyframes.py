@@ -1,0 +1,116 @@
+"""Session keyframes on disk: a cache beside a training session's log so that a replay opens at any moment
+without re-simulating the session from its start.
+
+The log stays the truth. The cache names the log it was made from (a SHA-256 of the log's bytes); a cache
+that is missing, unreadable, made for another log (the log changed since) or of another app version is
+ignored and the replay re-simulates from the log as before. Objects that belong to the session being
+replayed (engine, facility, topology, configuration) are written as references and resolved against the
+new session on reading. The file is read with an unpickler that only rebuilds the app's own state classes,
+numpy arrays and plain containers: a file that names anything else is refused like a damaged one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import pickle
+from pathlib import Path
+
+from .. import __version__
+from .atomic import atomic_open
+
+FORMAT = "colossus-gui-keyframes/1"
+FILE_NAME = "keyframes.bin"
+
+# what a keyframe is made of: the app's own state classes, numpy, plain containers
+_ALLOWED_MODULES = ("colossus_gui.ops.", "colossus_gui.sim.events", "colossus_gui.model.")
+_ALLOWED = {
+    ("builtins", n) for n in ("set", "frozenset", "dict", "list", "tuple", "int", "float", "complex", "bool",
+                              "str", "bytes", "bytearray", "slice", "range", "getattr")
+} | {("collections", "deque"), ("collections", "OrderedDict"), ("copyreg", "_reconstructor"),
+     ("copyreg", "__newobj__"), ("builtins", "object"), ("numpy", "dtype"), ("numpy", "ndarray"),
+     ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
+     ("numpy.core.multiarray", "scalar"), ("numpy._core.multiarray", "scalar"),
+     ("numpy.core.numeric", "_frombuffer"), ("numpy._core.numeric", "_frombuffer"),
+     ("numpy.random._pickle", "__generator_ctor"), ("numpy.random._pickle", "__bit_generator_ctor"),
+     ("numpy.random._generator", "Generator"), ("numpy.random._pcg64", "PCG64"),
+     ("numpy.random.bit_generator", "SeedSequence"), ("numpy.random.bit_generator", "__pyx_unpickle_SeedSequence")}
+
+
+class KeyframeCacheError(Exception):
+    """The cache cannot be used (the caller re-simulates instead)."""
+
+
+def log_digest(log_path: str | Path) -> str:
+    return hashlib.sha256(Path(log_path).read_bytes()).hexdigest()
+
+
+class _Pickler(pickle.Pickler):
+    def __init__(self, fh, externals: list):
+        super().__init__(fh, protocol=pickle.HIGHEST_PROTOCOL)
+        self._ext = {id(o): i for i, o in enumerate(externals)}
+
+    def persistent_id(self, obj):  # noqa: D401 (pickle's hook)
+        i = self._ext.get(id(obj))
+        return None if i is None else ("ext", i)
+
+
+class _Unpickler(pickle.Unpickler):
+    def __init__(self, fh, externals: list):
+        super().__init__(fh)
+        self._externals = externals
+
+    def persistent_load(self, pid):
+        if not (isinstance(pid, tuple) and len(pid) == 2 and pid[0] == "ext" and isinstance(pid[1], int)
+                and 0 <= pid[1] < len(self._externals)):
+            raise pickle.UnpicklingError(f"unknown reference {pid!r}")
+        return self._externals[pid[1]]
+
+    def find_class(self, module, name):
+        if (module, name) in _ALLOWED or (module.startswith(_ALLOWED_MODULES) and "." not in name):
+            obj = super().find_class(module, name)
+            if (module, name) in _ALLOWED or isinstance(obj, type):  # classes only from the app's modules
+                return obj
+        raise pickle.UnpicklingError(f"{module}.{name} is not part of a keyframe")
+
+
+def write_keyframes(folder: str | Path, keyframes: list, externals: list, log_path: str | Path,
+                    telemetry: dict | None = None) -> Path:
+    """Write ``keyframes`` (a Run's) to ``folder/keyframes.bin`` atomically; returns the path.
+    ``telemetry``: the run's telemetry rows at its end ({ring: (count, rows)}), for the replay's charts."""
+    buf = io.BytesIO()
+    _Pickler(buf, externals).dump({"frames": keyframes, "telemetry": telemetry or {}})
+    head = {"format": FORMAT, "version": __version__, "log_sha256": log_digest(log_path), "n": len(keyframes)}
+    out = Path(folder) / FILE_NAME
+    with atomic_open(out, "wb") as fh:
+        pickle.dump(head, fh, protocol=4)  # plain dict: read before anything else
+        fh.write(buf.getvalue())
+    return out
+
+
+def read_keyframes(folder: str | Path, externals: list, log_path: str | Path) -> tuple[list, dict]:
+    """The keyframes cached for ``log_path`` and the telemetry written with them; KeyframeCacheError when
+    the cache cannot be used."""
+    path = Path(folder) / FILE_NAME
+    try:
+        with open(path, "rb") as fh:
+            head = _Unpickler(fh, []).load()
+            if not isinstance(head, dict) or head.get("format") != FORMAT:
+                raise KeyframeCacheError(f"{path}: not a keyframe cache")
+            if head.get("version") != __version__:
+                raise KeyframeCacheError(f"{path}: written by version {head.get('version')}")
+            if head.get("log_sha256") != log_digest(log_path):
+                raise KeyframeCacheError(f"{path}: made for another state of {log_path}")
+            payload = _Unpickler(fh, externals).load()
+    except FileNotFoundError:
+        raise KeyframeCacheError(f"{path}: no keyframe cache") from None
+    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError, ValueError,
+            IndexError, KeyError) as e:
+        raise KeyframeCacheError(f"{path}: unreadable ({e})") from None
+    if not isinstance(payload, dict) or not isinstance(payload.get("frames"), list) \
+            or not isinstance(payload.get("telemetry"), dict):
+        raise KeyframeCacheError(f"{path}: not a list of keyframes")
+    return payload["frames"], payload["telemetry"]
+
+
+__all__ = ["FILE_NAME", "KeyframeCacheError", "read_keyframes", "write_keyframes"]
