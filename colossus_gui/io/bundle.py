@@ -373,10 +373,32 @@ def _check_scalars(path, scalars, fresh: dict) -> None:
     if not isinstance(events, list) or len(events) > MAX_EVENTS:
         raise _bad(path, f"state.json: events must be a list of at most {MAX_EVENTS:,}")
     for i, ev in enumerate(events):
-        if not (isinstance(ev, list) and len(ev) == 4 and all(isinstance(x, str) for x in ev[1:])
+        if not (isinstance(ev, list) and len(ev) in (4, 5) and all(isinstance(x, str) for x in ev[1:4])
                 and isinstance(ev[0], int | float) and not isinstance(ev[0], bool) and 0 <= ev[0] <= MAX_ABS_STATE
                 and math.isfinite(ev[0])):
             raise _bad(path, f"state.json: events.{i} must be [time_s, kind, address, detail], got {_show(ev)}")
+        if len(ev) == 5 and not _event_fields_ok(ev[4]):
+            raise _bad(path, f"state.json: events.{i}: typed fields {_show(ev[4])} are not event fields")
+
+
+_EVENT_INT_FIELDS = ("index", "sub", "rack", "job")
+_EVENT_TEXT_FIELDS = ("component", "fault", "cause")
+
+
+def _event_fields_ok(d) -> bool:
+    """An event's typed fields as bundles store them: whole-number indices and short texts, nothing else."""
+    if not isinstance(d, dict):
+        return False
+    for k, v in d.items():
+        if k in _EVENT_INT_FIELDS:
+            if isinstance(v, bool) or not isinstance(v, int) or not -1 <= v <= MAX_ABS_STATE:
+                return False
+        elif k in _EVENT_TEXT_FIELDS:
+            if not (v is None or (isinstance(v, str) and len(v) <= 200)):
+                return False
+        else:
+            return False
+    return True
 
 
 def _npy_header(fh):
