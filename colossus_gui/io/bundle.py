@@ -174,6 +174,10 @@ def write_bundle(engine: Engine, out: str | Path, png_writers: dict[str, tuple[s
             swap_dir_into_place(tmp, out)
         progress(1.0, "done")
         return out
+    except InterruptedError:  # cancelled (an OSError subclass: it must not become "could not write")
+        shutil.rmtree(tmp, ignore_errors=True)
+        remove_empty(made)
+        raise
     except OSError as e:
         shutil.rmtree(tmp, ignore_errors=True)
         remove_empty(made)

@@ -7,7 +7,6 @@ is refused with one line naming file, field and value, and nothing of the user's
 import copy
 import io
 import json
-import math
 import os
 import sqlite3
 import time
@@ -472,4 +471,8 @@ def test_every_builtin_file_still_loads():
         assert validate_data(Facility, copy.deepcopy(f.model_dump(mode="json")), "x").n_gpus == f.n_gpus
     for p in builtin_dir().glob("*.yaml"):
         TrainingScenario.model_validate(yaml.safe_load(p.read_text()))
-    assert not math.isnan(0.0)
+
+
+def test_session_log_reader_knows_the_writers_format():
+    from colossus_gui.io import session_log
+    assert session_log.LOG_FORMAT == LOG_FORMAT  # io cannot import ops: the two must be kept equal
