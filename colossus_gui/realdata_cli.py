@@ -155,7 +155,7 @@ def describe_recording(eng) -> list[str]:
              f"GPUs never seen: {s['gpus_never_seen']:,}; samples missing: {s['missing_fraction']:.1%}; "
              f"GPUs with XID or row-remap errors: {s['gpus_with_errors']}"]
     if rec.unmapped:
-        lines.append(f"series naming no GPU of the facility ({len(rec.unmapped)}; give --map):")
+        lines.append(f"GPUs whose labels name no GPU of the facility ({len(rec.unmapped)}; see --map):")
         lines += [f"  {u}" for u in rec.unmapped[:20]]
         if len(rec.unmapped) > 20:
             lines.append(f"  ... and {len(rec.unmapped) - 20} more")

@@ -131,6 +131,11 @@ def _parse_addr(p: Path, where: str, addr, topo: Topology):
         raise TelemetryError(f"{p}: {where}: {e}") from None
 
 
+def _series_name(labels: dict[str, str]) -> str:
+    """How an unmapped GPU is listed: its labels that could name it (one line per GPU, not per metric)."""
+    return "{" + ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()) if k in (*HOST_LABELS, "gpu", "UUID")) + "}"
+
+
 # ====================================================================== assembling a recording
 class _Builder:
     """Samples into (time x GPU) arrays, NaN where nothing came."""
@@ -152,8 +157,7 @@ class _Builder:
             return
         if gpu is None:
             if len(self.unmapped) < 10_000:
-                lab = ",".join(f"{k}={v}" for k, v in sorted(labels.items()) if k in (*HOST_LABELS, "gpu", "UUID"))
-                self.unmapped[f"{metric}{{{lab}}}"] = None
+                self.unmapped[_series_name(labels)] = None
             return
         self.arrays[f][rows, gpu] = values
 
@@ -231,8 +235,7 @@ def load_scrape_folder(folder: str | Path, topo: Topology, host_map: HostMap | N
         gpu = hm.gpu_index(sample.labels)
         code = codes.get(sample.name, -1)
         if gpu is None and 0 <= code < len(_FIELD) and len(unmapped) < 10_000:
-            lab = ",".join(f"{k}={v}" for k, v in sorted(sample.labels.items()) if k in (*HOST_LABELS, "gpu", "UUID"))
-            unmapped[f"{sample.name}{{{lab}}}"] = None
+            unmapped[_series_name(sample.labels)] = None
         sid[key] = len(s_code)
         s_code.append(code)
         s_gpu.append(-1 if gpu is None else gpu)

@@ -82,6 +82,7 @@ class ReplayEngine(Engine):
         # nothing a recording does not report is drawn as healthy: cooling figures unknown
         self.fan_age0_h[:] = 0.0
         self.t_ret[:] = np.nan
+        self.flow_frac[:] = np.nan
         self.t_sup[:] = np.nan
         self.t_fs = self.t_fr = float("nan")
         # the site (grid, Megapacks, chillers) is not in a GPU recording: unknown, not the model's defaults
@@ -97,7 +98,9 @@ class ReplayEngine(Engine):
         temp = rec.temp_c.reshape(T, nr, gpr)
         power = rec.power_w.reshape(T, nr, gpr)
         self._rack_hot = _fmax_reduce(temp, axis=2).astype(np.float64)          # (T, racks)
-        self._rack_kw = _nansum_or_nan(power, axis=2) / 1e3                      # (T, racks), GPUs only
+        # a rack's power is known only when all its GPUs reported (a partial sum would read as a light
+        # load); the facility's IT figure in the charts is the sum of the GPUs that did report
+        self._rack_kw = power.sum(axis=2, dtype=np.float64) / 1e3                 # (T, racks), GPUs only
         fault = (np.nan_to_num(rec.xid) > 0) | (np.nan_to_num(rec.row_remap_failure) > 0)
         self._fault_t = fault                                                    # (T, GPUs)
         fac = np.full((T, len(self.telemetry.channels)), np.nan)

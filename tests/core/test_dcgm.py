@@ -81,6 +81,9 @@ def test_missing_samples_stay_missing_never_zero(fac, tmp_path):
     assert np.isnan(rep.tj[r, i]) and rep.gpu_missing().sum() == 9
     # rack figures use what did report: the hottest of the other 63 GPUs, not 0 and not NaN
     assert rep.rack_hottest_c[r] == pytest.approx(float(np.delete(own[2].reshape(2, 64)[r], i).max()))
+    # ... but its power is unknown: a sum without one GPU would read as a lighter load
+    assert np.isnan(rep.rack_power_w[r])
+    assert rep.telemetry.series("it_mw")[2] == pytest.approx(np.nansum(rec.power_w[2], dtype=np.float64) / 1e6)
     # a rack with nobody reporting is unknown
     rec.temp_c[:, 64:] = np.nan
     rec.power_w[:, 64:] = np.nan
