@@ -27,6 +27,8 @@ def add_parsers(sub) -> None:
     t.add_argument("--from", dest="t_from", default=None, help="start: Unix seconds, ISO time, now-1h")
     t.add_argument("--to", dest="t_to", default="now", help="end (default now)")
     t.add_argument("--step", type=float, default=15.0, help="query_range step in seconds (default 15)")
+    t.add_argument("--match", default="", metavar="MATCHERS",
+                   help="label matchers for every query, e.g. 'job=\"dcgm\",cluster=\"memphis\"'")
     t.add_argument("--summary", action="store_true", help="no window: load, print what was found, exit")
     t.add_argument("--dark", action="store_true", default=None)
     t.add_argument("--light", dest="dark", action="store_false")
@@ -131,7 +133,8 @@ def load_telemetry_inputs(args, usage_error):
 
             def loader(progress=None, cancelled=None):
                 from .io.dcgm import fetch_prometheus
-                return fetch_prometheus(url, t0, t1, args.step, topo, hm, progress=progress, cancelled=cancelled)
+                return fetch_prometheus(url, t0, t1, args.step, topo, hm, progress=progress, cancelled=cancelled,
+                                        match=args.match)
         else:
             if not args.source:
                 raise TelemetryError("give SOURCE (a folder of saved scrapes) or --prometheus URL --from T")

@@ -378,9 +378,10 @@ def fetch_prometheus(url: str, start_s: float, end_s: float, step_s: float, topo
                      host_map: HostMap | None = None, metrics: tuple[str, ...] = (*METRICS, SIM_TIME_METRIC),
                      progress: Callable[[float], None] | None = None,
                      cancelled: Callable[[], bool] | None = None, timeout_s: float = 60.0,
-                     session=None, max_points: int = MAX_POINTS_PER_QUERY) -> GpuRecording:
+                     session=None, max_points: int = MAX_POINTS_PER_QUERY, match: str = "") -> GpuRecording:
     """query_range for each metric over [start, end] at ``step_s``, in chunks under the server's
-    points-per-series limit. Evaluation times with no sample (the series was absent or stale) stay NaN."""
+    points-per-series limit. Evaluation times with no sample (the series was absent or stale) stay NaN.
+    ``match``: label matchers added to every query (``job="dcgm"``) when several jobs carry the metrics."""
     import requests
     base = check_local_url(url)
     hm = host_map or HostMap(topo)
@@ -397,7 +398,7 @@ def fetch_prometheus(url: str, start_s: float, end_s: float, step_s: float, topo
                     raise Cancelled()
                 try:
                     r = sess.get(f"{base}/api/v1/query_range", timeout=timeout_s,
-                                 params={"query": metric, "start": f"{c0:.3f}", "end": f"{c1:.3f}",
+                                 params={"query": f"{metric}{{{match}}}" if match else metric, "start": f"{c0:.3f}", "end": f"{c1:.3f}",
                                          "step": f"{step_s:g}"})
                 except requests.RequestException as e:
                     raise TelemetryError(f"{base}: {type(e).__name__}: {str(e).splitlines()[0][:200]}") from None

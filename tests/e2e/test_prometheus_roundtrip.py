@@ -149,6 +149,12 @@ def test_roundtrip_through_prometheus(prometheus, tmp_path: Path):
 
     # the command line reads the same window and names the missing GPU count
     cli = _run_cli("telemetry", "--facility", str(fac_path), "--prometheus", url, "--from", str(np.floor(t0)),
-                   "--to", str(np.ceil(t1)), "--step", "1", "--summary", timeout=120)
+                   "--to", str(np.ceil(t1)), "--step", "1", "--match", 'job="colossus"', "--summary", timeout=120)
     assert cli.returncode == 0, cli.stderr
     assert "GPUs never seen: 1;" in cli.stdout
+    cli = _run_cli("telemetry", "--facility", str(fac_path), "--prometheus", url, "--from", str(np.floor(t0)),
+                   "--to", str(np.ceil(t1)), "--step", "1", "--match", 'job="other"', "--summary", timeout=120)
+    assert cli.returncode == 0 and "GPUs never seen: 128;" in cli.stdout  # the matchers reach the server
+    cli = _run_cli("telemetry", "--facility", str(fac_path), "--prometheus", url, "--from", str(np.floor(t0)),
+                   "--to", str(np.ceil(t1)), "--match", "job=", "--summary", timeout=120)
+    assert cli.returncode == 2 and "HTTP 400: 1:26: parse error" in cli.stderr and cli.stderr.count("\n") == 1
