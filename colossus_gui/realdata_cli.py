@@ -157,6 +157,10 @@ def describe_recording(eng) -> list[str]:
              f"{eng.facility.name!r}",
              f"GPUs never seen: {s['gpus_never_seen']:,}; samples missing: {s['missing_fraction']:.1%}; "
              f"GPUs with XID or row-remap errors: {s['gpus_with_errors']}"]
+    if rec.conflicts:
+        lines.append(f"GPUs named by more than one series ({len(rec.conflicts)}; the last read wins; "
+                     "narrow with --match or fix --map):")
+        lines += [f"  {c}" for c in rec.conflicts[:20]]
     if rec.unmapped:
         lines.append(f"GPUs whose labels name no GPU of the facility ({len(rec.unmapped)}; see --map):")
         lines += [f"  {u}" for u in rec.unmapped[:20]]

@@ -131,9 +131,26 @@ def _parse_addr(p: Path, where: str, addr, topo: Topology):
         raise TelemetryError(f"{p}: {where}: {e}") from None
 
 
-def _series_name(labels: dict[str, str]) -> str:
+def _series_name(labels: dict[str, str], extra: tuple[str, ...] = ()) -> str:
     """How an unmapped GPU is listed: its labels that could name it (one line per GPU, not per metric)."""
-    return "{" + ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()) if k in (*HOST_LABELS, "gpu", "UUID")) + "}"
+    keep = (*HOST_LABELS, "gpu", "UUID", *extra)
+    return "{" + ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()) if k in keep) + "}"
+
+
+class _Owners:
+    """Which series fed each (field, GPU): a second one is a conflict (two jobs scraping the same GPU, two
+    hosts mapped to one tray) that is listed, not silently merged."""
+
+    def __init__(self, topo: Topology):
+        self.topo = topo
+        self.first: dict[tuple[str, int], str] = {}
+        self.conflicts: dict[str, None] = {}
+
+    def see(self, fieldname: str, gpu: int, labels: dict[str, str]) -> None:
+        name = _series_name(labels, ("job", "instance"))
+        prev = self.first.setdefault((fieldname, gpu), name)
+        if prev != name and len(self.conflicts) < 1000:
+            self.conflicts[f"{self.topo.gpu_address(gpu)}: {prev} and {name}"] = None
 
 
 # ====================================================================== assembling a recording
@@ -146,6 +163,7 @@ class _Builder:
         self.arrays = {f: np.full((t, n_gpus), np.nan, dtype=np.float32) for f in _FIELD.values()}
         self.extra: dict[str, np.ndarray] = {}
         self.unmapped: dict[str, None] = {}
+        self.owners: _Owners | None = None
 
     def put(self, metric: str, gpu: int | None, labels: dict, rows: np.ndarray, values: np.ndarray) -> None:
         if metric == SIM_TIME_METRIC:
@@ -159,12 +177,15 @@ class _Builder:
             if len(self.unmapped) < 10_000:
                 self.unmapped[_series_name(labels)] = None
             return
+        if self.owners is not None:
+            self.owners.see(f, gpu, labels)
         self.arrays[f][rows, gpu] = values
 
     def recording(self, source: str) -> GpuRecording:
         a = self.arrays
         return GpuRecording(self.times_s, a["temp_c"], a["power_w"], a["xid"], a["row_remap_failure"],
-                            source=source, unmapped=list(self.unmapped), extra=self.extra)
+                            source=source, unmapped=list(self.unmapped), extra=self.extra,
+                            conflicts=list(self.owners.conflicts) if self.owners is not None else [])
 
 
 # ====================================================================== saved text scrapes
@@ -224,6 +245,7 @@ def load_scrape_folder(folder: str | Path, topo: Topology, host_map: HostMap | N
     s_code: list[int] = []
     s_gpu: list[int] = []
     unmapped: dict[str, None] = {}
+    owners = _Owners(topo)
     per_file: list[tuple[float, np.ndarray, np.ndarray]] = []
 
     def register(p: Path, key: str, value: str) -> None:
@@ -236,6 +258,8 @@ def load_scrape_folder(folder: str | Path, topo: Topology, host_map: HostMap | N
         code = codes.get(sample.name, -1)
         if gpu is None and 0 <= code < len(_FIELD) and len(unmapped) < 10_000:
             unmapped[_series_name(sample.labels)] = None
+        elif gpu is not None and 0 <= code < len(_FIELD):
+            owners.see(sample.name, gpu, sample.labels)
         sid[key] = len(s_code)
         s_code.append(code)
         s_gpu.append(-1 if gpu is None else gpu)
@@ -279,6 +303,7 @@ def load_scrape_folder(folder: str | Path, topo: Topology, host_map: HostMap | N
     if np.isfinite(sim_t).any():
         b.extra[SIM_TIME_METRIC] = sim_t
     b.unmapped = unmapped
+    b.owners = owners
     if progress is not None:
         progress(1.0)
     return b.recording(str(folder))
@@ -388,6 +413,7 @@ def fetch_prometheus(url: str, start_s: float, end_s: float, step_s: float, topo
     chunks = query_chunks(start_s, end_s, step_s, max_points)
     n = int(round((chunks[-1][1] - start_s) / step_s)) + 1
     b = _Builder(start_s + step_s * np.arange(n), topo.n_gpus)
+    b.owners = _Owners(topo)
     own = session is None
     sess = session or requests.Session()
     total, done = len(chunks) * len(metrics), 0

@@ -37,6 +37,7 @@ class GpuRecording:
     row_remap_failure: np.ndarray
     source: str = ""
     unmapped: list[str] = field(default_factory=list)  # series whose labels name no GPU of the facility
+    conflicts: list[str] = field(default_factory=list)  # a GPU named by more than one series (the last wins)
     extra: dict[str, np.ndarray] = field(default_factory=dict)  # other metrics read (name -> (T,) array)
 
     @property

@@ -100,6 +100,7 @@ def test_roundtrip_through_prometheus(prometheus, tmp_path: Path):
 
     topo = Topology(fac)
     rec = fetch_prometheus(url, np.floor(t0), np.ceil(t1), 1.0, topo, max_points=25)  # chunked: 25 points/query
+    assert rec.unmapped == [] and rec.conflicts == []  # one series per GPU, every one a GPU of the facility
     sim_t = rec.extra[SIM_TIME_METRIC]
     seen = np.isfinite(sim_t)
     assert seen.sum() >= 0.8 * RUN_S, f"only {seen.sum()} scrapes of a {RUN_S} s run reached Prometheus"
