@@ -106,7 +106,7 @@ def cmd_import_netbox(args, usage_error, check_out_dir) -> int:
 def load_telemetry_inputs(args, usage_error):
     """(facility, host map, loader): checks everything the user named before anything is opened;
     ``loader(progress, cancelled)`` returns the recording."""
-    from .io.dcgm import TelemetryError, check_local_url, load_host_map, parse_time, scrape_files
+    from .io.dcgm import TelemetryError, check_url, load_host_map, parse_time, scrape_files
     from .io.loader import LoadError, load_facility
     from .model.addresses import Topology
     try:
@@ -119,7 +119,7 @@ def load_telemetry_inputs(args, usage_error):
         if args.prometheus:
             if args.source:
                 raise TelemetryError(f"give either SOURCE ({args.source}) or --prometheus, not both")
-            url = check_local_url(args.prometheus)
+            url = check_url(args.prometheus)
             if args.t_from is None:
                 raise TelemetryError("--prometheus needs --from (and --to, default now)")
             t0, t1 = parse_time(args.t_from), parse_time(args.t_to)

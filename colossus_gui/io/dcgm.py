@@ -390,8 +390,8 @@ def query_chunks(start_s: float, end_s: float, step_s: float,
     return out
 
 
-def check_local_url(url: str) -> str:
-    """Only this machine is ever queried: refuse anything but loopback hosts."""
+def check_url(url: str) -> str:
+    """A Prometheus base URL (http or https, with a host); the trailing slash dropped."""
     from urllib.parse import urlparse
     u = urlparse(url)
     if u.scheme not in ("http", "https") or not u.hostname:
@@ -408,7 +408,7 @@ def fetch_prometheus(url: str, start_s: float, end_s: float, step_s: float, topo
     points-per-series limit. Evaluation times with no sample (the series was absent or stale) stay NaN.
     ``match``: label matchers added to every query (``job="dcgm"``) when several jobs carry the metrics."""
     import requests
-    base = check_local_url(url)
+    base = check_url(url)
     hm = host_map or HostMap(topo)
     chunks = query_chunks(start_s, end_s, step_s, max_points)
     n = int(round((chunks[-1][1] - start_s) / step_s)) + 1
