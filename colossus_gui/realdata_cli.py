@@ -23,19 +23,19 @@ def add_parsers(sub) -> None:
     t.add_argument("source", nargs="?", default=None, help="folder of saved Prometheus text scrapes of dcgm-exporter")
     t.add_argument("--facility", required=True, help="the facility the GPUs belong to (built-in name or file)")
     t.add_argument("--map", default=None, help="host map: hosts: {HOSTNAME: H1-R001-T1}, gpus: {HOST/GPU: address}")
-    t.add_argument("--prometheus", default=None, help="a Prometheus server (http://127.0.0.1:9090) instead of SOURCE")
-    t.add_argument("--from", dest="t_from", default=None, help="start: Unix seconds, ISO time, now-1h")
-    t.add_argument("--to", dest="t_to", default="now", help="end (default now)")
+    t.add_argument("--prometheus", default=None, metavar="URL", help="a Prometheus server (http://127.0.0.1:9090) instead of SOURCE")
+    t.add_argument("--from", dest="t_from", default=None, metavar="T", help="start: Unix seconds, ISO time, now-1h")
+    t.add_argument("--to", dest="t_to", default="now", metavar="T", help="end (default now)")
     t.add_argument("--step", type=float, default=15.0, help="query_range step in seconds (default 15)")
     t.add_argument("--match", default="", metavar="MATCHERS",
                    help="label matchers for every query, e.g. 'job=\"dcgm\",cluster=\"memphis\"'")
     t.add_argument("--summary", action="store_true", help="no window: load, print what was found, exit")
-    t.add_argument("--dark", action="store_true", default=None)
-    t.add_argument("--light", dest="dark", action="store_false")
+    t.add_argument("--dark", action="store_true", default=None, help="dark theme (the default)")
+    t.add_argument("--light", dest="dark", action="store_false", help="light theme")
 
 
 def add_run_options(r) -> None:
-    r.add_argument("--metrics-port", type=int, default=None,
+    r.add_argument("--metrics-port", type=int, default=None, metavar="PORT",
                    help="serve Prometheus metrics (dcgm-exporter names) on 127.0.0.1:PORT while running")
     r.add_argument("--realtime", type=float, default=None, metavar="SPEED",
                    help="pace the run at SPEED x the wall clock (default 1 with --metrics-port, else flat out)")
