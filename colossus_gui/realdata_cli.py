@@ -154,7 +154,7 @@ def describe_recording(eng) -> list[str]:
     rec = eng.recording
     lines = [f"{rec.source}: {s['samples']} samples over {s['duration_s']:.0f} s from "
              f"{datetime.fromtimestamp(s['start_epoch_s'], UTC):%Y-%m-%d %H:%M:%S}Z, {s['gpus']:,} GPUs of "
-             f"{eng.facility.name!r}",
+             f"{eng.facility_name!r}",
              f"GPUs never seen: {s['gpus_never_seen']:,}; samples missing: {s['missing_fraction']:.1%}; "
              f"GPUs with XID or row-remap errors: {s['gpus_with_errors']}"]
     if rec.conflicts:

@@ -71,10 +71,13 @@ class ReplayEngine(Engine):
 
     def __init__(self, facility: Facility, recording: GpuRecording):
         n = max(recording.n_samples, 1)
-        super().__init__(facility, seed=0, telemetry_capacity=n + 2, rack_telemetry_capacity=n + 2)
+        # its own name: the workspace database (alarms, work orders) of real telemetry is not the simulation's
+        super().__init__(facility.model_copy(update={"name": f"{facility.name}-telemetry"}), seed=0,
+                         telemetry_capacity=n + 2, rack_telemetry_capacity=n + 2)
         if recording.n_gpus != self.n_gpus:
             raise ValueError(f"recording has {recording.n_gpus} GPUs, facility {facility.name!r} has {self.n_gpus}")
         self.recording = rec = recording
+        self.facility_name = facility.name  # the facility the GPUs belong to
         self.epoch0_s = float(rec.times_s[0]) if rec.n_samples else 0.0
         self.rel_times_s = (rec.times_s - self.epoch0_s).astype(np.float64)
         self.end_t = float(self.rel_times_s[-1]) if rec.n_samples else 0.0

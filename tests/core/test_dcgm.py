@@ -241,6 +241,8 @@ def test_replay_plays_forward_and_stops_at_the_end(fac):
     rec = _recording(fac, 120)
     rep = ReplayEngine(fac, rec)
     assert rep.index == 0 and rep.end_t == 120
+    # alarms and work orders of real telemetry go to a workspace of their own, not the simulation's
+    assert rep.facility.name == "small-telemetry" and rep.facility_name == "small"
     for _ in range(14):
         rep.step(1.0)
     assert rep.index == 0  # 14 s in: still the first 15 s sample
