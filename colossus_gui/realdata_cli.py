@@ -23,17 +23,19 @@ def add_parsers(sub) -> None:
     t.add_argument("source", nargs="?", default=None, help="folder of saved Prometheus text scrapes of dcgm-exporter")
     t.add_argument("--facility", required=True, help="the facility the GPUs belong to (built-in name or file)")
     t.add_argument("--map", default=None, help="host map: hosts: {HOSTNAME: H1-R001-T1}, gpus: {HOST/GPU: address}")
-    t.add_argument("--prometheus", default=None, help="a Prometheus server (http://127.0.0.1:9090) instead of SOURCE")
-    t.add_argument("--from", dest="t_from", default=None, help="start: Unix seconds, ISO time, now-1h")
-    t.add_argument("--to", dest="t_to", default="now", help="end (default now)")
+    t.add_argument("--prometheus", default=None, metavar="URL", help="a Prometheus server (http://127.0.0.1:9090) instead of SOURCE")
+    t.add_argument("--from", dest="t_from", default=None, metavar="T", help="start: Unix seconds, ISO time, now-1h")
+    t.add_argument("--to", dest="t_to", default="now", metavar="T", help="end (default now)")
     t.add_argument("--step", type=float, default=15.0, help="query_range step in seconds (default 15)")
+    t.add_argument("--match", default="", metavar="MATCHERS",
+                   help="label matchers for every query, e.g. 'job=\"dcgm\",cluster=\"memphis\"'")
     t.add_argument("--summary", action="store_true", help="no window: load, print what was found, exit")
-    t.add_argument("--dark", action="store_true", default=None)
-    t.add_argument("--light", dest="dark", action="store_false")
+    t.add_argument("--dark", action="store_true", default=None, help="dark theme (the default)")
+    t.add_argument("--light", dest="dark", action="store_false", help="light theme")
 
 
 def add_run_options(r) -> None:
-    r.add_argument("--metrics-port", type=int, default=None,
+    r.add_argument("--metrics-port", type=int, default=None, metavar="PORT",
                    help="serve Prometheus metrics (dcgm-exporter names) on 127.0.0.1:PORT while running")
     r.add_argument("--realtime", type=float, default=None, metavar="SPEED",
                    help="pace the run at SPEED x the wall clock (default 1 with --metrics-port, else flat out)")
@@ -104,7 +106,7 @@ def cmd_import_netbox(args, usage_error, check_out_dir) -> int:
 def load_telemetry_inputs(args, usage_error):
     """(facility, host map, loader): checks everything the user named before anything is opened;
     ``loader(progress, cancelled)`` returns the recording."""
-    from .io.dcgm import TelemetryError, check_local_url, load_host_map, parse_time, scrape_files
+    from .io.dcgm import TelemetryError, check_url, load_host_map, parse_time, scrape_files
     from .io.loader import LoadError, load_facility
     from .model.addresses import Topology
     try:
@@ -117,7 +119,7 @@ def load_telemetry_inputs(args, usage_error):
         if args.prometheus:
             if args.source:
                 raise TelemetryError(f"give either SOURCE ({args.source}) or --prometheus, not both")
-            url = check_local_url(args.prometheus)
+            url = check_url(args.prometheus)
             if args.t_from is None:
                 raise TelemetryError("--prometheus needs --from (and --to, default now)")
             t0, t1 = parse_time(args.t_from), parse_time(args.t_to)
@@ -131,7 +133,8 @@ def load_telemetry_inputs(args, usage_error):
 
             def loader(progress=None, cancelled=None):
                 from .io.dcgm import fetch_prometheus
-                return fetch_prometheus(url, t0, t1, args.step, topo, hm, progress=progress, cancelled=cancelled)
+                return fetch_prometheus(url, t0, t1, args.step, topo, hm, progress=progress, cancelled=cancelled,
+                                        match=args.match)
         else:
             if not args.source:
                 raise TelemetryError("give SOURCE (a folder of saved scrapes) or --prometheus URL --from T")
@@ -151,11 +154,15 @@ def describe_recording(eng) -> list[str]:
     rec = eng.recording
     lines = [f"{rec.source}: {s['samples']} samples over {s['duration_s']:.0f} s from "
              f"{datetime.fromtimestamp(s['start_epoch_s'], UTC):%Y-%m-%d %H:%M:%S}Z, {s['gpus']:,} GPUs of "
-             f"{eng.facility.name!r}",
+             f"{eng.facility_name!r}",
              f"GPUs never seen: {s['gpus_never_seen']:,}; samples missing: {s['missing_fraction']:.1%}; "
              f"GPUs with XID or row-remap errors: {s['gpus_with_errors']}"]
+    if rec.conflicts:
+        lines.append(f"GPUs named by more than one series ({len(rec.conflicts)}; the last read wins; "
+                     "narrow with --match or fix --map):")
+        lines += [f"  {c}" for c in rec.conflicts[:20]]
     if rec.unmapped:
-        lines.append(f"series naming no GPU of the facility ({len(rec.unmapped)}; give --map):")
+        lines.append(f"GPUs whose labels name no GPU of the facility ({len(rec.unmapped)}; see --map):")
         lines += [f"  {u}" for u in rec.unmapped[:20]]
         if len(rec.unmapped) > 20:
             lines.append(f"  ... and {len(rec.unmapped) - 20} more")

@@ -131,6 +131,28 @@ def _parse_addr(p: Path, where: str, addr, topo: Topology):
         raise TelemetryError(f"{p}: {where}: {e}") from None
 
 
+def _series_name(labels: dict[str, str], extra: tuple[str, ...] = ()) -> str:
+    """How an unmapped GPU is listed: its labels that could name it (one line per GPU, not per metric)."""
+    keep = (*HOST_LABELS, "gpu", "UUID", *extra)
+    return "{" + ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()) if k in keep) + "}"
+
+
+class _Owners:
+    """Which series fed each (field, GPU): a second one is a conflict (two jobs scraping the same GPU, two
+    hosts mapped to one tray) that is listed, not silently merged."""
+
+    def __init__(self, topo: Topology):
+        self.topo = topo
+        self.first: dict[tuple[str, int], str] = {}
+        self.conflicts: dict[str, None] = {}
+
+    def see(self, fieldname: str, gpu: int, labels: dict[str, str]) -> None:
+        name = _series_name(labels, ("job", "instance"))
+        prev = self.first.setdefault((fieldname, gpu), name)
+        if prev != name and len(self.conflicts) < 1000:
+            self.conflicts[f"{self.topo.gpu_address(gpu)}: {prev} and {name}"] = None
+
+
 # ====================================================================== assembling a recording
 class _Builder:
     """Samples into (time x GPU) arrays, NaN where nothing came."""
@@ -141,6 +163,7 @@ class _Builder:
         self.arrays = {f: np.full((t, n_gpus), np.nan, dtype=np.float32) for f in _FIELD.values()}
         self.extra: dict[str, np.ndarray] = {}
         self.unmapped: dict[str, None] = {}
+        self.owners: _Owners | None = None
 
     def put(self, metric: str, gpu: int | None, labels: dict, rows: np.ndarray, values: np.ndarray) -> None:
         if metric == SIM_TIME_METRIC:
@@ -152,15 +175,17 @@ class _Builder:
             return
         if gpu is None:
             if len(self.unmapped) < 10_000:
-                lab = ",".join(f"{k}={v}" for k, v in sorted(labels.items()) if k in (*HOST_LABELS, "gpu", "UUID"))
-                self.unmapped[f"{metric}{{{lab}}}"] = None
+                self.unmapped[_series_name(labels)] = None
             return
+        if self.owners is not None:
+            self.owners.see(f, gpu, labels)
         self.arrays[f][rows, gpu] = values
 
     def recording(self, source: str) -> GpuRecording:
         a = self.arrays
         return GpuRecording(self.times_s, a["temp_c"], a["power_w"], a["xid"], a["row_remap_failure"],
-                            source=source, unmapped=list(self.unmapped), extra=self.extra)
+                            source=source, unmapped=list(self.unmapped), extra=self.extra,
+                            conflicts=list(self.owners.conflicts) if self.owners is not None else [])
 
 
 # ====================================================================== saved text scrapes
@@ -220,6 +245,7 @@ def load_scrape_folder(folder: str | Path, topo: Topology, host_map: HostMap | N
     s_code: list[int] = []
     s_gpu: list[int] = []
     unmapped: dict[str, None] = {}
+    owners = _Owners(topo)
     per_file: list[tuple[float, np.ndarray, np.ndarray]] = []
 
     def register(p: Path, key: str, value: str) -> None:
@@ -231,8 +257,9 @@ def load_scrape_folder(folder: str | Path, topo: Topology, host_map: HostMap | N
         gpu = hm.gpu_index(sample.labels)
         code = codes.get(sample.name, -1)
         if gpu is None and 0 <= code < len(_FIELD) and len(unmapped) < 10_000:
-            lab = ",".join(f"{k}={v}" for k, v in sorted(sample.labels.items()) if k in (*HOST_LABELS, "gpu", "UUID"))
-            unmapped[f"{sample.name}{{{lab}}}"] = None
+            unmapped[_series_name(sample.labels)] = None
+        elif gpu is not None and 0 <= code < len(_FIELD):
+            owners.see(sample.name, gpu, sample.labels)
         sid[key] = len(s_code)
         s_code.append(code)
         s_gpu.append(-1 if gpu is None else gpu)
@@ -276,6 +303,7 @@ def load_scrape_folder(folder: str | Path, topo: Topology, host_map: HostMap | N
     if np.isfinite(sim_t).any():
         b.extra[SIM_TIME_METRIC] = sim_t
     b.unmapped = unmapped
+    b.owners = owners
     if progress is not None:
         progress(1.0)
     return b.recording(str(folder))
@@ -362,8 +390,8 @@ def query_chunks(start_s: float, end_s: float, step_s: float,
     return out
 
 
-def check_local_url(url: str) -> str:
-    """Only this machine is ever queried: refuse anything but loopback hosts."""
+def check_url(url: str) -> str:
+    """A Prometheus base URL (http or https, with a host); the trailing slash dropped."""
     from urllib.parse import urlparse
     u = urlparse(url)
     if u.scheme not in ("http", "https") or not u.hostname:
@@ -375,15 +403,17 @@ def fetch_prometheus(url: str, start_s: float, end_s: float, step_s: float, topo
                      host_map: HostMap | None = None, metrics: tuple[str, ...] = (*METRICS, SIM_TIME_METRIC),
                      progress: Callable[[float], None] | None = None,
                      cancelled: Callable[[], bool] | None = None, timeout_s: float = 60.0,
-                     session=None, max_points: int = MAX_POINTS_PER_QUERY) -> GpuRecording:
+                     session=None, max_points: int = MAX_POINTS_PER_QUERY, match: str = "") -> GpuRecording:
     """query_range for each metric over [start, end] at ``step_s``, in chunks under the server's
-    points-per-series limit. Evaluation times with no sample (the series was absent or stale) stay NaN."""
+    points-per-series limit. Evaluation times with no sample (the series was absent or stale) stay NaN.
+    ``match``: label matchers added to every query (``job="dcgm"``) when several jobs carry the metrics."""
     import requests
-    base = check_local_url(url)
+    base = check_url(url)
     hm = host_map or HostMap(topo)
     chunks = query_chunks(start_s, end_s, step_s, max_points)
     n = int(round((chunks[-1][1] - start_s) / step_s)) + 1
     b = _Builder(start_s + step_s * np.arange(n), topo.n_gpus)
+    b.owners = _Owners(topo)
     own = session is None
     sess = session or requests.Session()
     total, done = len(chunks) * len(metrics), 0
@@ -394,7 +424,7 @@ def fetch_prometheus(url: str, start_s: float, end_s: float, step_s: float, topo
                     raise Cancelled()
                 try:
                     r = sess.get(f"{base}/api/v1/query_range", timeout=timeout_s,
-                                 params={"query": metric, "start": f"{c0:.3f}", "end": f"{c1:.3f}",
+                                 params={"query": f"{metric}{{{match}}}" if match else metric, "start": f"{c0:.3f}", "end": f"{c1:.3f}",
                                          "step": f"{step_s:g}"})
                 except requests.RequestException as e:
                     raise TelemetryError(f"{base}: {type(e).__name__}: {str(e).splitlines()[0][:200]}") from None

@@ -162,9 +162,13 @@ def _row_key(rack: dict) -> str:
     return ""
 
 
+def _choice(v) -> str:
+    """A NetBox choice field: {"value": "x", "label": "X"} in the API, or a bare "x"."""
+    return str(v.get("value") if isinstance(v, dict) else v or "")
+
+
 def _status(r: dict) -> str:
-    s = r.get("status")
-    return str(s.get("value") if isinstance(s, dict) else s or "active")
+    return _choice(r.get("status")) or "active"
 
 
 def _slugish(r: dict | None, *keys: str) -> str:
@@ -320,10 +324,9 @@ def build_facility(records: dict[str, list[dict]], name: str | None = None, sour
                                      "not attached to a mapped rack"))
             continue
         v, a = float(feed.get("voltage") or 0), float(feed.get("amperage") or 0)
-        phase = feed.get("phase")
-        three = (phase.get("value") if isinstance(phase, dict) else phase) == "three-phase"
+        three = _choice(feed.get("phase")) == "three-phase"
         util = float(feed.get("max_utilization") or 80) / 100
-        if (feed.get("type", {}) or {}).get("value", feed.get("type")) != "redundant":
+        if _choice(feed.get("type")) != "redundant":
             feeds_by_rack[rid] += v * a * (math.sqrt(3) if three else 1.0) * util
     for rid, w in feeds_by_rack.items():
         addr = rack_addr_by_id[rid]

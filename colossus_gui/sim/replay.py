@@ -37,6 +37,7 @@ class GpuRecording:
     row_remap_failure: np.ndarray
     source: str = ""
     unmapped: list[str] = field(default_factory=list)  # series whose labels name no GPU of the facility
+    conflicts: list[str] = field(default_factory=list)  # a GPU named by more than one series (the last wins)
     extra: dict[str, np.ndarray] = field(default_factory=dict)  # other metrics read (name -> (T,) array)
 
     @property
@@ -70,10 +71,13 @@ class ReplayEngine(Engine):
 
     def __init__(self, facility: Facility, recording: GpuRecording):
         n = max(recording.n_samples, 1)
-        super().__init__(facility, seed=0, telemetry_capacity=n + 2, rack_telemetry_capacity=n + 2)
+        # its own name: the workspace database (alarms, work orders) of real telemetry is not the simulation's
+        super().__init__(facility.model_copy(update={"name": f"{facility.name}-telemetry"}), seed=0,
+                         telemetry_capacity=n + 2, rack_telemetry_capacity=n + 2)
         if recording.n_gpus != self.n_gpus:
             raise ValueError(f"recording has {recording.n_gpus} GPUs, facility {facility.name!r} has {self.n_gpus}")
         self.recording = rec = recording
+        self.facility_name = facility.name  # the facility the GPUs belong to
         self.epoch0_s = float(rec.times_s[0]) if rec.n_samples else 0.0
         self.rel_times_s = (rec.times_s - self.epoch0_s).astype(np.float64)
         self.end_t = float(self.rel_times_s[-1]) if rec.n_samples else 0.0
@@ -82,6 +86,7 @@ class ReplayEngine(Engine):
         # nothing a recording does not report is drawn as healthy: cooling figures unknown
         self.fan_age0_h[:] = 0.0
         self.t_ret[:] = np.nan
+        self.flow_frac[:] = np.nan
         self.t_sup[:] = np.nan
         self.t_fs = self.t_fr = float("nan")
         # the site (grid, Megapacks, chillers) is not in a GPU recording: unknown, not the model's defaults
@@ -97,7 +102,9 @@ class ReplayEngine(Engine):
         temp = rec.temp_c.reshape(T, nr, gpr)
         power = rec.power_w.reshape(T, nr, gpr)
         self._rack_hot = _fmax_reduce(temp, axis=2).astype(np.float64)          # (T, racks)
-        self._rack_kw = _nansum_or_nan(power, axis=2) / 1e3                      # (T, racks), GPUs only
+        # a rack's power is known only when all its GPUs reported (a partial sum would read as a light
+        # load); the facility's IT figure in the charts is the sum of the GPUs that did report
+        self._rack_kw = power.sum(axis=2, dtype=np.float64) / 1e3                 # (T, racks), GPUs only
         fault = (np.nan_to_num(rec.xid) > 0) | (np.nan_to_num(rec.row_remap_failure) > 0)
         self._fault_t = fault                                                    # (T, GPUs)
         fac = np.full((T, len(self.telemetry.channels)), np.nan)

@@ -6,6 +6,8 @@ widget only lays the rows out and refreshes them at ~1 Hz (text is costly).
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 from PySide6.QtCore import QPoint, Qt, Signal
 from PySide6.QtGui import QColor
@@ -27,6 +29,8 @@ from .figures import goodput_text, swing, swing_text
 from .network_properties import NETWORK_KINDS, gpu_fabric_row, network_properties
 
 SITE = Address("site", 0, text="SITE")
+
+_NAN_RE = re.compile(r"\bnan\b(?:\s*(?:%|kW|MW|W|°C)(?!\w))?")
 
 
 def _ok(flag) -> str:
@@ -255,6 +259,7 @@ class InspectorWidget(QWidget):
         if t.rowCount() != len(rows):
             t.setRowCount(len(rows))
         for i, (name, value) in enumerate(rows):
+            value = _NAN_RE.sub("n/a", value)  # no reading (recorded telemetry): say so, never "nan"
             for col, text in ((0, name), (1, value)):
                 item = t.item(i, col)
                 if item is None:

@@ -387,7 +387,7 @@ class RackView(QWidget):
         left = QRectF(cdu.left() + 10, cdu.top(), cdu.width() * 0.45, cdu.height())
         p.drawText(left, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop, "CDU")
         p.setFont(small)
-        lines = f"flow {eng.flow_frac[r] * 100:.0f} %"
+        lines = f"flow {_na(eng.flow_frac[r] * 100, '%', 0)}"
         if eng.leak[r]:
             lines += f"\nLEAK, loop {eng.loop_inventory[r] * 100:.0f} %"
         p.drawText(left.adjusted(0, 0, 0, -3), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignBottom, lines)

@@ -209,7 +209,7 @@ def open_replay_window(engine: ReplayEngine, dark: bool | None = None):
     bar.addWidget(win.telemetry_slider)
     win.addToolBar(Qt.ToolBarArea.BottomToolBarArea, bar)
     win.telemetry_bar = bar
-    win.setWindowTitle(f"Colossus GUI — telemetry replay: {engine.recording.source} on {engine.facility.name}")
+    win.setWindowTitle(f"Colossus GUI — telemetry replay: {engine.recording.source} on {engine.facility_name}")
     win.navigate(engine.topo.hall_names[0])  # what a recording is about: GPUs, not the simulated site
     return win
 

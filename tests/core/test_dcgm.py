@@ -81,6 +81,9 @@ def test_missing_samples_stay_missing_never_zero(fac, tmp_path):
     assert np.isnan(rep.tj[r, i]) and rep.gpu_missing().sum() == 9
     # rack figures use what did report: the hottest of the other 63 GPUs, not 0 and not NaN
     assert rep.rack_hottest_c[r] == pytest.approx(float(np.delete(own[2].reshape(2, 64)[r], i).max()))
+    # ... but its power is unknown: a sum without one GPU would read as a lighter load
+    assert np.isnan(rep.rack_power_w[r])
+    assert rep.telemetry.series("it_mw")[2] == pytest.approx(np.nansum(rec.power_w[2], dtype=np.float64) / 1e6)
     # a rack with nobody reporting is unknown
     rec.temp_c[:, 64:] = np.nan
     rec.power_w[:, 64:] = np.nan
@@ -122,12 +125,16 @@ def test_host_map_names_real_hosts(fac, tmp_path):
     (tmp_path / "s" / "t-1764590400.prom").write_text(
         'DCGM_FI_DEV_GPU_TEMP{gpu="2",Hostname="node-a"} 55.5\n'
         'DCGM_FI_DEV_GPU_TEMP{gpu="0",Hostname="node-b"} 44\n'
-        'DCGM_FI_DEV_GPU_TEMP{gpu="0",Hostname="node-zz"} 99\n')
+        'DCGM_FI_DEV_GPU_TEMP{gpu="0",Hostname="node-zz"} 99\n'
+        'DCGM_FI_DEV_GPU_TEMP{gpu="7",Hostname="H1-R001-T1"} 45\n')
     rec = load_scrape_folder(tmp_path / "s", eng.topo, hm)
     assert rec.temp_c[0, eng.topo.parse("H1-R002-T1-G3").index] == 55.5
-    assert rec.temp_c[0, eng.topo.parse("H1-R001-T1-G8").index] == 44
     assert np.isfinite(rec.temp_c[0]).sum() == 2  # node-zz is no GPU of the facility ...
     assert any("node-zz" in u for u in rec.unmapped)  # ... and is listed, not dropped silently
+    # node-b/0 and the tray-address host name both name H1-R001-T1-G8: listed as a conflict
+    assert rec.temp_c[0, eng.topo.parse("H1-R001-T1-G8").index] in (44, 45)
+    assert len(rec.conflicts) == 1 and rec.conflicts[0].startswith("H1-R001-T1-G8: ")
+    assert "node-b" in rec.conflicts[0] and 'Hostname="H1-R001-T1"' in rec.conflicts[0]
     mp.write_text("hosts:\n  node-a: H1-R009-T1\n")
     with pytest.raises(TelemetryError, match=r"hosts.yaml: hosts.node-a: .*H1 has racks R001-R002"):
         load_host_map(mp, eng.topo)
@@ -234,6 +241,8 @@ def test_replay_plays_forward_and_stops_at_the_end(fac):
     rec = _recording(fac, 120)
     rep = ReplayEngine(fac, rec)
     assert rep.index == 0 and rep.end_t == 120
+    # alarms and work orders of real telemetry go to a workspace of their own, not the simulation's
+    assert rep.facility.name == "small-telemetry" and rep.facility_name == "small"
     for _ in range(14):
         rep.step(1.0)
     assert rep.index == 0  # 14 s in: still the first 15 s sample

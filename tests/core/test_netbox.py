@@ -170,3 +170,16 @@ def test_live_netbox_through_pynetbox(tmp_path, monkeypatch):
     a, b = build_facility(live), build_facility(records)
     assert a.data["halls"] == b.data["halls"] and a.hosts == b.hosts
     assert [(u.endpoint, u.id) for u in a.unmapped] == [(u.endpoint, u.id) for u in b.unmapped]
+
+
+def test_power_feeds_are_checked_against_rack_design_power():
+    recs = read_folder(DATA)
+    for f in recs["power-feeds"]:
+        if f["name"] == "A03-A":
+            f["amperage"] = 60  # 415 V 3-phase 60 A at 80 %: 34.5 kW for a 56.8 kW rack
+            f["type"] = "primary"  # a bare choice value is read too
+    res = build_facility(recs)
+    short = [n for n in res.notes if "power feeds" in n]
+    kw = 415 * 60 * 3 ** 0.5 * 0.8 / 1e3
+    need = 8 * (8 * 700 + 2 * 300 + 900) / 1e3  # trays x (GPUs at TDP + CPUs + heat to air)
+    assert short == [f"H1-R003: primary power feeds carry {kw:.0f} kW, below the rack's design load {need:.0f} kW"]

@@ -100,6 +100,7 @@ def test_roundtrip_through_prometheus(prometheus, tmp_path: Path):
 
     topo = Topology(fac)
     rec = fetch_prometheus(url, np.floor(t0), np.ceil(t1), 1.0, topo, max_points=25)  # chunked: 25 points/query
+    assert rec.unmapped == [] and rec.conflicts == []  # one series per GPU, every one a GPU of the facility
     sim_t = rec.extra[SIM_TIME_METRIC]
     seen = np.isfinite(sim_t)
     assert seen.sum() >= 0.8 * RUN_S, f"only {seen.sum()} scrapes of a {RUN_S} s run reached Prometheus"
@@ -149,6 +150,12 @@ def test_roundtrip_through_prometheus(prometheus, tmp_path: Path):
 
     # the command line reads the same window and names the missing GPU count
     cli = _run_cli("telemetry", "--facility", str(fac_path), "--prometheus", url, "--from", str(np.floor(t0)),
-                   "--to", str(np.ceil(t1)), "--step", "1", "--summary", timeout=120)
+                   "--to", str(np.ceil(t1)), "--step", "1", "--match", 'job="colossus"', "--summary", timeout=120)
     assert cli.returncode == 0, cli.stderr
     assert "GPUs never seen: 1;" in cli.stdout
+    cli = _run_cli("telemetry", "--facility", str(fac_path), "--prometheus", url, "--from", str(np.floor(t0)),
+                   "--to", str(np.ceil(t1)), "--step", "1", "--match", 'job="other"', "--summary", timeout=120)
+    assert cli.returncode == 0 and "GPUs never seen: 128;" in cli.stdout  # the matchers reach the server
+    cli = _run_cli("telemetry", "--facility", str(fac_path), "--prometheus", url, "--from", str(np.floor(t0)),
+                   "--to", str(np.ceil(t1)), "--match", "job=", "--summary", timeout=120)
+    assert cli.returncode == 2 and "HTTP 400: 1:26: parse error" in cli.stderr and cli.stderr.count("\n") == 1
