@@ -39,16 +39,18 @@ class HallAir:
         ok_r = same(right) & np.concatenate([topo.rack_pos[1:] > topo.rack_pos[:-1], [False]])
         self.left = np.where(ok_l, left, idx)
         self.right = np.where(ok_r, right, idx)
-        self.has_l = ok_l.astype(np.float64)
-        self.has_r = ok_r.astype(np.float64)
+        k = a.neighbour_recirculation * 0.5 / self.c_air
+        self.k_l = ok_l * k  # K of inlet rise per W a neighbour leaves to the room
+        self.k_r = ok_r * k
 
     def racks(self, eng, air_w_base: np.ndarray, water_c: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Per rack: (air-side heat, heat the door puts in the water, heat left to the hall air), in W.
         Uses the previous step's room heat for the neighbours' share (one step of lag, stable)."""
         a = self.spec
-        rise = eng.rack_q_room_w / self.c_air  # exhaust returned to the room, above hall air
-        neigh = a.neighbour_recirculation * 0.5 * (self.has_l * rise[self.left] + self.has_r * rise[self.right])
-        inlet = eng.hall_air_c[self.hall] + np.maximum(neigh, 0.0)
+        q = np.maximum(eng.rack_q_room_w, 0.0)  # exhaust returned to the room, above hall air
+        neigh = q[self.left] * self.k_l
+        neigh += q[self.right] * self.k_r
+        inlet = eng.hall_air_c[self.hall] + neigh
         eng.rack_inlet_c = inlet
         air_w = air_w_base * (1.0 + self.slope * np.maximum(inlet - a.setpoint_c, 0.0))
         fans = self.passive + (1.0 - self.passive) * eng.fan_ok.sum(axis=1) / self.fans

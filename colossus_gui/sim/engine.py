@@ -124,6 +124,7 @@ class Engine:
         self.air = HallAir(f, topo)
         self.water = Distribution(f, topo)
         self.ttl = TimeToLimit(self)
+        self._cdu_eff_r = np.minimum(self.cdu_eff * self.water.ua_factor, 0.99)  # less facility flow down a header
         self._start_hour = (scenario.start_hour if scenario is not None and scenario.start_hour is not None
                             else f.site.ambient.start_hour)
         self.tray_air_w = tray.air_w
@@ -198,6 +199,7 @@ class Engine:
         self.pump_capacity = np.ones((nr, topo.pumps_per_cdu))  # 1 healthy; lower when degrading
         self.leak = np.zeros(nr, dtype=bool)
         self.loop_inventory = np.ones(nr)
+        self._loop_low = False  # some loop is not full (a leak was repaired only partly, or a restore)
         self.rack_cpu_c = np.full(nr, sp + 15.0)  # lumped host CPUs of the rack
         self.rack_cpu_tripped = np.zeros(nr, dtype=bool)  # hosts shut down by heat (THERMTRIP)
         self.rack_fw_c = np.full(nr, sp)  # facility water supply at each rack's CDU
@@ -359,6 +361,8 @@ class Engine:
         self._rack_max_f32 = self.rack_hottest_c.astype(np.float32)
         self._hot_racks = np.flatnonzero(self.rack_throttled > 0)
         self._any_tripped = bool(self.gpu_tripped.any())
+        self._loop_low = bool((self.loop_inventory < 1.0).any())
+        self.ttl._shown = True  # restored estimates are cleared or replaced on the next step
 
     # ====================================================================== public actions
     def parse(self, address: str) -> Address:
@@ -712,7 +716,8 @@ class Engine:
         self._throttle(self.gpu_power_w, dt)
 
         # ---- GPU thermal: two nodes, backward Euler (stiff junction, tau ~0.5 s) --------------------
-        g2 = self._g2_design * self.flow_frac ** 0.8 + self._g_still
+        f08 = self.flow_frac ** 0.8  # film coefficient of a cold plate ~ flow^0.8
+        g2 = self._g2_design * f08 + self._g_still
         kj, kp, g1 = self._cj / dt, self._cp / dt, self._g1
         a = kj + g1
         d = kp + g1 + g2
@@ -740,7 +745,7 @@ class Engine:
 
         # ---- rack loop, CDU, rear door -----------------------------------------------------------------
         powered = self._tray_powered.reshape(nr, tpr).sum(axis=1)
-        cpu_w, q_cpu_water = self.cpu.step(self.rack_cpu_c, powered, self.flow_frac, t_c, dt)
+        cpu_w, q_cpu_water = self.cpu.step(self.rack_cpu_c, powered, f08, t_c, dt)
         self._cpu_trips()
         air_w, q_door, q_room = self.air.racks(self, powered * self.tray_air_w, self.rack_fw_c)
         inv0 = self.loop_inventory
@@ -755,8 +760,7 @@ class Engine:
         self.t_ret += loop_rate * dt
         # with no flow the loop is stagnant: both sensors read the same water (no CDU delta-T to show)
         moving = np.minimum(1.0, self.flow_frac / f.rack.cdu.stagnant_below_flow_frac)
-        eff = np.minimum(self.cdu_eff * self.water.ua_factor, 0.99)
-        self.t_sup = self.t_ret - moving * eff * (self.t_ret - self.rack_fw_c)
+        self.t_sup = self.t_ret - moving * self._cdu_eff_r * (self.t_ret - self.rack_fw_c)
         self.rack_q_door_w = q_door
         self.ttl.update(self, gpu_w_rack, q_gpu_water, g2, loop_rate, t_c, dt)
         self.rack_power_w = gpu_w_rack + cpu_w + board_w + air_w
@@ -785,7 +789,9 @@ class Engine:
                  + float(self.fan_ok.sum() if not self.hall_power_tripped.any() else
                          self.fan_ok[~self.hall_power_tripped[self.topo.rack_hall]].sum()) * f.rack.rdhx.fan_power_w
                  + ch.pump_power_mw * 1e6)
-        ns_w = self.network_storage_w * (1.0 - float(self.hall_power_tripped.mean()))
+        ns_w = self.network_storage_w
+        if self.hall_power_tripped.any():  # the fabric of a dark hall is dark too
+            ns_w *= 1.0 - float(self.hall_power_tripped.mean())
         self.cooling_w = q_ch / cop + (q_ahu + ns_w) / site.room_air_cop + ahu_fan_w + aux_w
         self.it_w = float(self.rack_power_w.sum()) + ns_w
         q_room_total += ns_w  # the fabric and storage rooms' heat goes to air too
@@ -1040,7 +1046,9 @@ class Engine:
         if self.leak.any():
             self.loop_inventory = np.where(self.leak, np.maximum(0.0, self.loop_inventory - dt / cdu.leak_drain_s),
                                            self.loop_inventory)
-        target = target * np.clip(self.loop_inventory / cdu.cavitation_inventory_frac, 0.0, 1.0)
+        if self.leak.any() or self._loop_low:  # a drained loop: the pumps draw air
+            target = target * np.minimum(self.loop_inventory / cdu.cavitation_inventory_frac, 1.0)
+            self._loop_low = bool((self.loop_inventory < 1.0).any())
         target = np.where(self.rack_isolated, 0.0, target)
         if self.hall_power_tripped.any():  # the CDU pumps share the hall's feed
             target = np.where(self.hall_power_tripped[self.topo.rack_hall], 0.0, target)

@@ -23,16 +23,21 @@ class Distribution:
     def reset(self, eng, t_fs: float) -> None:
         eng.fw_hist_t = np.full(self.cap, -1e12)
         eng.fw_hist_c = np.full(self.cap, t_fs)
-        eng.fw_hist_n = 0
+        eng.fw_hist_n = 1  # filled length of the (linear) history; slot 0 holds "long ago"
 
     def update(self, eng, dt: float) -> None:
         """Record the plant supply now and set every rack's facility supply (eng.rack_fw_c)."""
-        i = eng.fw_hist_n % self.cap
-        eng.fw_hist_t[i] = eng.t
-        eng.fw_hist_c[i] = eng.t_fs
-        eng.fw_hist_n += 1
-        n = min(eng.fw_hist_n, self.cap, int(self.max_delay / max(dt, 1e-3)) + 3)
-        order = (np.arange(eng.fw_hist_n - n, eng.fw_hist_n)) % self.cap
-        ts, cs = eng.fw_hist_t[order], eng.fw_hist_c[order]
+        n = eng.fw_hist_n
+        if n == self.cap:  # full: keep the newer half (amortised; the history stays one sorted run)
+            half = self.cap // 2
+            eng.fw_hist_t[:half] = eng.fw_hist_t[n - half:n]
+            eng.fw_hist_c[:half] = eng.fw_hist_c[n - half:n]
+            n = half
+        eng.fw_hist_t[n] = eng.t
+        eng.fw_hist_c[n] = eng.t_fs
+        n += 1
+        eng.fw_hist_n = n
+        k = min(n, int(self.max_delay / max(dt, 1e-3)) + 3)
         # older than the history: the oldest value held (np.interp clamps)
-        np.add(np.interp(eng.t - self.delay_s, ts, cs), self.rise_k, out=eng.rack_fw_c)
+        np.add(np.interp(eng.t - self.delay_s, eng.fw_hist_t[n - k:n], eng.fw_hist_c[n - k:n]), self.rise_k,
+               out=eng.rack_fw_c)
