@@ -62,10 +62,12 @@ class HallAir:
         """Advance the hall air nodes. Returns (heat the air handlers removed, their fan power) in W."""
         a = self.spec
         q_in = np.bincount(self.hall, weights=q_room, minlength=self.n_halls)
-        working = eng.ahu_ok.sum(axis=1) * (~eng.hall_power_tripped)  # handlers share their hall's feed
-        cap = working * self.handler_w
-        load = np.clip((eng.hall_air_c - a.setpoint_c) / a.control_band_k, 0.0, 1.0)
-        q_out = cap * load
+        working = eng.ahu_ok.sum(axis=1)
+        if eng.hall_power_tripped.any():  # handlers share their hall's feed
+            working = working * ~eng.hall_power_tripped
+        load = np.minimum(np.maximum(eng.hall_air_c - a.setpoint_c, 0.0), a.control_band_k)
+        load /= a.control_band_k
+        q_out = working * self.handler_w * load
         eng.hall_air_c += (q_in - q_out) * dt / self.c_hall
         eng.hall_q_ahu_w = q_out
         return float(q_out.sum()), float((working * load).sum()) * a.handler_fan_kw * 1e3

@@ -1128,7 +1128,9 @@ class Engine:
         if gt.count == 0:
             return 0.0
         # halls tripped for want of power count too: the turbines start to bring them back
-        deficit = self.load_lp_w + float(self.hall_trip_load_w[self.hall_power_tripped].sum()) - avail
+        deficit = self.load_lp_w - avail
+        if self.hall_power_tripped.any():
+            deficit += float(self.hall_trip_load_w[self.hall_power_tripped].sum())
         low_soc = self.soc < self.facility.site.megapacks.soc_min + gt.low_soc_margin
         if deficit > 0 or low_soc:
             self.deficit_s += dt
