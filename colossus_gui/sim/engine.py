@@ -162,6 +162,7 @@ class Engine:
         self._r1 = np.zeros((gpr, nr), dtype=np.float32)
         self._r2 = np.zeros((gpr, nr), dtype=np.float32)
         self._ones = np.ones(gpr, dtype=np.float32)
+        self._ones_pumps = np.ones(topo.pumps_per_cdu)  # a dot product beats a sum over a short last axis
 
         self.telemetry = Telemetry(nr, telemetry_capacity, rack_telemetry_capacity)
         self.events: list[Event] = []
@@ -784,7 +785,7 @@ class Engine:
         self.chiller_cop = cop
         q_room_total = float(q_room.sum())
         q_ahu, ahu_fan_w = self.air.halls(self, q_room, dt)
-        running_pumps = np.minimum(self.pump_ok.sum(axis=1), f.rack.cdu.pumps_needed) * (self.flow_frac > 0.05)
+        running_pumps = np.minimum(self.pump_ok @ self._ones_pumps, f.rack.cdu.pumps_needed) * (self.flow_frac > 0.05)
         aux_w = (float(running_pumps.sum()) * f.rack.cdu.pump_power_w
                  + float(self.fan_ok.sum() if not self.hall_power_tripped.any() else
                          self.fan_ok[~self.hall_power_tripped[self.topo.rack_hall]].sum()) * f.rack.rdhx.fan_power_w
@@ -1038,7 +1039,7 @@ class Engine:
         cdu = self.facility.rack.cdu
         # the first `pumps_needed` working pumps run (lead/lag); a degraded pump delivers less
         sel = self.pump_ok & (np.cumsum(self.pump_ok, axis=1) <= cdu.pumps_needed)
-        target = np.minimum(1.0, (self.pump_capacity * sel).sum(axis=1) / cdu.pumps_needed)
+        target = np.minimum(1.0, (self.pump_capacity * sel) @ self._ones_pumps / cdu.pumps_needed)
         switching = self.pump_switch_s > 0
         if switching.any():
             target = np.where(switching, cdu.switchover_flow_frac * target, target)
