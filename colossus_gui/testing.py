@@ -14,7 +14,7 @@ def small_facility(halls: int = 2, rows: int = 2, racks_per_row: int = 4, failur
     Site equipment is scaled down to match; random failures are off unless ``failures``."""
     hall_specs = [HallSpec(name=f"H{i + 1}", rows=rows, racks_per_row=racks_per_row) for i in range(halls)]
     n_racks = halls * rows * racks_per_row
-    it_mw = n_racks * 0.055  # ~55 kW per rack at full swing, with cooling margin
+    it_mw = n_racks * 0.075  # ~63 kW a rack at full swing plus its share of fabric and storage
     site = SiteSpec.model_validate({
         "grid": {"import_limit_mw": it_mw * 2.0, "ramp_limit_mw_per_s": max(0.01, it_mw * 0.02)},
         "megapacks": {"units": max(1, round(it_mw / 1.5)), "power_mw_per_unit": 1.93},
@@ -25,7 +25,10 @@ def small_facility(halls: int = 2, rows: int = 2, racks_per_row: int = 4, failur
     jobs = [JobSpec(name=f"job-{h.name.lower()}", halls=[h.name]) for h in hall_specs]
     fl = FailureSpec() if failures else FailureSpec(
         gpu_per_gpu_day=0, hbm_per_gpu_day=0, nic_per_gpu_day=0, psu_per_gpu_day=0, software_per_gpu_day=0,
-        pump_per_pump_year=0, leak_per_rack_year=0, chiller_per_chiller_year=0, fan_due_frac=0.0)
+        pump_per_pump_year=0, leak_per_rack_year=0, chiller_per_chiller_year=0, fan_due_frac=0.0,
+        tray_hardware_per_gpu_day={})
+    if not failures:
+        site.air.handler_failure_per_year = 0.0
     data = {"name": "small", "halls": hall_specs, "site": site, "jobs": jobs, "failures": fl}
     if not failures:
         quiet_network(data)

@@ -53,6 +53,8 @@ class GpuModel(Spec):
     r_junction_plate_k_per_w: float = Field(0.01, gt=0)
     r_plate_coolant_k_per_w: float = Field(0.015, gt=0, description="at design flow; scales as flow^-0.8")
     power_spread: float = Field(0.03, ge=0, le=0.3, description="[E] chip-to-chip power variation (1 sigma)")
+    power_spread_clip: float = Field(0.15, ge=0, le=0.5, description="[E] chip gains are clipped to 1 +/- this")
+    clock_exponent: float = Field(0.4, gt=0, le=1, description="[E] clock ~ (power cap / demand)^this")
     r_plate_still_k_per_w: float = Field(10.0, gt=0, description="[E] cold plate to the loop with no coolant "
                                          "flow (conduction, natural convection): ~0.1 W/K, next to nothing")
 
@@ -75,7 +77,9 @@ class TraySpec(Spec):
     nics: int = Field(9, ge=0, le=16)
     height_u: int = Field(4, ge=1, le=10)
     cpu_w: float = Field(300.0, ge=0, le=2000, description="[E] per CPU during training (350 W TDP)")
-    air_w: float = Field(900.0, ge=0, le=20000, description="[E] NICs, drives, PSU losses: heat left to air")
+    air_w: float = Field(1500.0, ge=0, le=20000, description="[E] NICs, DIMMs, drives, fans, PSU losses: heat left to air")
+    board_liquid_w: float = Field(600.0, ge=0, le=20000, description="[E] NVSwitches and VRMs on the cold-plate loop "
+                                  "(8 x 700 W + CPUs + these = 8.4 kW, the measured HGX H100 training peak)")
     air_w_slope_per_k: float = Field(0.01, ge=0, description="[E] air-side heat grows by this fraction per K "
                                      "of inlet air above the hall setpoint (server fans speed up)")
     cpu_c_j_per_k: float = Field(300.0, gt=0, description="[E] CPU die, lid and cold plate heat capacity")
@@ -160,11 +164,11 @@ class RackSpec(Spec):
 
     def design_power_w(self, gpu: GpuModel) -> float:
         t = self.tray
-        return self.trays * (t.gpus * gpu.tdp_w + t.cpus * t.cpu_w + t.air_w)
+        return self.trays * (t.gpus * gpu.tdp_w + t.cpus * t.cpu_w + t.board_liquid_w + t.air_w)
 
     def design_liquid_w(self, gpu: GpuModel) -> float:
         t = self.tray
-        return self.trays * (t.gpus * gpu.tdp_w + t.cpus * t.cpu_w)
+        return self.trays * (t.gpus * gpu.tdp_w + t.cpus * t.cpu_w + t.board_liquid_w)
 
 
 class HallSpec(Spec):
@@ -184,6 +188,9 @@ class GridSpec(Spec):
     ramp_limit_mw_per_s: float = Field(2.0, gt=0, description="[E] what the utility tolerates")
     fluctuation_sags_per_day: float = Field(4.0, ge=0, description="[E] small random sags")
     fluctuation_depth: float = Field(0.08, ge=0, le=1)
+    fluctuation_min_depth: float = Field(0.02, ge=0, le=1, description="[E] random sags are at least this deep")
+    fluctuation_min_s: float = Field(0.5, gt=0, description="[E] random sag length, shortest")
+    fluctuation_max_s: float = Field(3.0, gt=0, description="[E] random sag length, longest")
 
 
 class TurbineSpec(Spec):
@@ -192,6 +199,11 @@ class TurbineSpec(Spec):
     start_time_s: float = Field(600.0, ge=0, description="[E] 10-15 min to full load")
     ramp_frac_per_min: float = Field(0.08, gt=0, le=1, description="[E] 5-10 %/min")
     start_after_deficit_s: float = Field(5.0, ge=0, description="[E] start when the grid cannot carry the load")
+    start_margin_frac: float = Field(0.1, ge=0, description="[E] start enough units for the deficit plus this")
+    low_soc_margin: float = Field(0.15, ge=0, le=1, description="[E] start one unit when SoC is this close to "
+                                  "its minimum")
+    stop_after_surplus_s: float = Field(600.0, ge=0, description="[E] stop once the grid has carried the load "
+                                        "this long")
 
 
 class MegapackSpec(Spec):
@@ -204,6 +216,9 @@ class MegapackSpec(Spec):
     soc_initial: float = Field(0.8, ge=0, le=1)
     soc_target: float = Field(0.8, ge=0, le=1, description="slow correction toward this SoC")
     smoothing_s: float = Field(15.0, gt=0, description="[E] the grid sees the load low-passed over 5-30 s")
+    soc_correction_s: float = Field(1800.0, gt=0, description="[E] the SoC error is corrected over this time")
+    soc_correction_max_frac: float = Field(0.1, ge=0, le=1, description="[E] of battery power, at most, for "
+                                           "SoC correction and turbine recharge")
 
     @model_validator(mode="after")
     def _soc_bounds(self) -> MegapackSpec:
@@ -217,7 +232,7 @@ class MegapackSpec(Spec):
 
 class ChillerSpec(Spec):
     count: int = Field(7, ge=1, le=200, description="[E] N+1 at the 36 C design day")
-    capacity_mw: float = Field(14.0, gt=0, description="[E] heat removed per chiller at the reference ambient")
+    capacity_mw: float = Field(16.0, gt=0, description="[E] heat removed per chiller at the reference lift")
     cop_ref: float = Field(6.5, gt=1, description="water-cooled centrifugal 6-7 [S]")
     cop_ref_ambient_c: float = Field(30.0)
     cop_ref_leaving_c: float = Field(30.0, description="[E] leaving (supply) water at which cop_ref holds")
@@ -261,6 +276,10 @@ class JobSpec(Spec):
                                         "None: what checkpoint_stall_s writes at full storage bandwidth")
 
 
+TRAY_HARDWARE_LLAMA3 = {"gsp": 17, "thermal_interface": 6, "ssd": 3, "cpu": 2, "memory": 2, "chassis": 2,
+                        "io_board": 2}  # interruptions in 54 days on 16,384 GPUs (Llama 3, Table 5)
+
+
 class FailureSpec(Spec):
     """Unexpected-failure rates per GPU-day, from the Llama 3 table (419 unexpected in 54 days on 16,384)."""
 
@@ -268,8 +287,29 @@ class FailureSpec(Spec):
     hbm_per_gpu_day: float = Field((72 + 19) / (16384 * 54), ge=0, le=1, description="HBM3 + SRAM")
     nic_per_gpu_day: float = Field(7 / (16384 * 54), ge=0, le=1, description="NIC (switch/cable: fabric.failures)")
     psu_per_gpu_day: float = Field(3 / (16384 * 54), ge=0, le=1)
-    software_per_gpu_day: float = Field((54 + 32 + 17 + 7 + 6 + 6 + 3 + 2 + 2 + 2 + 2 + 2) / (16384 * 54), ge=0, le=1,
-                                        description="software, host, SDC, NCCL, ...: interrupt, nothing to swap")
+    software_per_gpu_day: float = Field((54 + 32 + 7 + 6 + 2) / (16384 * 54), ge=0, le=1,
+                                        description="software, host maintenance, NCCL, SDC, dependency: "
+                                                    "interrupt, nothing to swap")
+    tray_hardware_per_gpu_day: dict[str, float] = Field(
+        default_factory=lambda: {k: v / (16384 * 54) for k, v in TRAY_HARDWARE_LLAMA3.items()},
+        description="Llama 3 table causes that take their tray out of service until it is swapped")
+    weibull_shape: dict[str, float] = Field(default_factory=dict, description="[E] optional Weibull shape per "
+                                            "cause (gpu, hbm, nic, psu, software, or a tray hardware cause); "
+                                            "below 1 the hazard falls with age (infant mortality)")
+    fleet_age_h: float = Field(2000.0, gt=0, le=1e6, description="[E] fleet age at t = 0, where the rates above hold")
+
+    @model_validator(mode="after")
+    def _causes(self) -> FailureSpec:
+        bad = [f"{k}={v}" for k, v in self.tray_hardware_per_gpu_day.items() if not 0 <= v <= 1]
+        if bad:
+            raise ValueError(f"tray_hardware_per_gpu_day: rates must be 0..1 per GPU-day ({', '.join(bad)})")
+        known = {"gpu", "hbm", "nic", "psu", "software", *self.tray_hardware_per_gpu_day}
+        for k, v in self.weibull_shape.items():
+            if k not in known:
+                raise ValueError(f"weibull_shape: unknown cause {k!r} (known: {', '.join(sorted(known))})")
+            if not 0.1 <= v <= 10:
+                raise ValueError(f"weibull_shape.{k}: shape {v} is outside 0.1-10")
+        return self
     pump_per_pump_year: float = Field(0.05, ge=0, le=1000, description="[E] not published")
     leak_per_rack_year: float = Field(0.002, ge=0, le=1000, description="[E]")
     chiller_per_chiller_year: float = Field(0.5, ge=0, le=1000, description="[E]")
@@ -290,6 +330,7 @@ class RepairTimes(Spec):
     tray_median_s: float = Field(7200.0, gt=0, description="tray swap with drain and burn-in 1-4 h")
     leak_median_s: float = Field(5400.0, gt=0)
     chiller_median_s: float = Field(7200.0, gt=0)
+    turbine_median_s: float = Field(1800.0, gt=0, description="[E] reset of a tripped turbine")
     sigma: float = Field(0.4, ge=0, le=2)
 
 
@@ -309,6 +350,18 @@ class ProtectionSpec(Spec):
         if not self.reset_c < self.cap_start_c < self.cap_full_c <= self.trip_c <= self.max_facility_supply_c:
             raise ValueError("need reset_c < cap_start_c < cap_full_c <= trip_c <= max_facility_supply_c")
         return self
+
+
+class DistributionSpec(Spec):
+    """Facility water from the plant to the racks: each hall's supply arrives after a transport delay (pipe
+    length over velocity, further halls later); along a row's header the far racks get their water later,
+    a little warmer and at a little less flow (pressure drop)."""
+
+    hall_delay_s: float = Field(30.0, ge=0, description="[E] plant to the first hall's headers")
+    hall_delay_step_s: float = Field(15.0, ge=0, description="[E] each further hall adds this")
+    header_delay_s: float = Field(20.0, ge=0, description="[E] first to last rack of a row")
+    header_rise_k: float = Field(0.4, ge=0, description="[E] supply warmer at the last rack of a row than the first")
+    header_flow_drop_frac: float = Field(0.1, ge=0, lt=1, description="[E] facility-side flow lost at the last rack")
 
 
 class HallAirSpec(Spec):
@@ -356,6 +409,7 @@ class SiteSpec(Spec):
     protection: ProtectionSpec = ProtectionSpec()
     power_protection: PowerProtectionSpec = PowerProtectionSpec()
     air: HallAirSpec = HallAirSpec()
+    distribution: DistributionSpec = DistributionSpec()
     supply_setpoint_c: float = Field(30.0, ge=10, le=50, description="ASHRAE W32 class [E]")
     room_air_cop: float = Field(3.5, gt=0, description="[E] hall air handlers removing heat left to air")
     electrical_loss_frac: float = Field(0.02, ge=0, lt=0.2, description="[E] transformers, UPS, busways")

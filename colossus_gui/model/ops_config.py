@@ -19,7 +19,7 @@ Skill = Literal["mechanical", "electrical", "IT"]
 SKILLS: tuple[str, ...] = Skill.__args__  # type: ignore[attr-defined]
 
 # Rules whose value alarms when it falls (the others alarm when it rises).
-LOW_RULES = frozenset({"coolant_flow", "megapack_soc"})
+LOW_RULES = frozenset({"coolant_flow", "megapack_soc", "time_to_shutdown"})
 
 
 def _merge_defaults(cls, data: Any) -> Any:
@@ -77,7 +77,7 @@ class AlarmRules(Spec):
     equipment_fault: AlarmRuleSpec = _rule(1, None, 0.0, 0.0)        # failed GPUs + NICs + PSUs in a tray
     facility_supply_temp: AlarmRuleSpec = _rule(33.0, 36.0, 0.5, 30.0)  # facility water supply, C
     chiller_state: AlarmRuleSpec = _rule(0.5, None, 0.0, 0.0)        # capacity lost: 1 tripped, 0.6 at 40 %
-    grid_import: AlarmRuleSpec = _rule(0.9, 0.99, 0.02, 5.0)         # grid import / what the grid can give
+    grid_import: AlarmRuleSpec = _rule(0.95, 0.99, 0.02, 5.0)        # grid import / what the grid can give
     megapack_soc: AlarmRuleSpec = _rule(0.3, 0.15, 0.02, 0.0)        # Megapack state of charge (low alarm)
     turbine_state: AlarmRuleSpec = _rule(0.5, None, 0.0, 0.0)        # 1 when a turbine is tripped
     gpus_out_of_service: AlarmRuleSpec = _rule(0.01, 0.05, 0.002, 60.0)  # fraction of a hall's GPUs
@@ -89,6 +89,7 @@ class AlarmRules(Spec):
     switch_state: AlarmRuleSpec = _rule(None, 0.5, 0.0, 0.0)         # 1 when a fabric switch is down
     link_state: AlarmRuleSpec = _rule(1, 8, 0.0, 0.0)                # links down or flapping at a switch
     storage_degraded: AlarmRuleSpec = _rule(0.05, 0.3, 0.01, 0.0)    # checkpoint write bandwidth lost, fraction
+    time_to_shutdown: AlarmRuleSpec = _rule(600.0, 120.0, 30.0, 0.0)  # estimated s until a rack's first GPU shuts down (low)
 
 
 class AlarmConfig(Spec):

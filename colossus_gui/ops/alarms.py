@@ -28,6 +28,7 @@ from ..model.ops_config import LOW_RULES, AlarmConfig, AlarmRuleSpec
 from ..model.thresholds import QUANTITIES, Limits, Quantity
 from ..sim.events import EventKind
 from ..sim.health import turbines_tripped
+from ..sim.time_to_limit import time_to_limit_text
 
 WARNING, CRITICAL = 1, 2
 _NET_EVENTS = frozenset({"fault_started", "fault_cleared", "link_flapped", "collective_timeout", "rebuild_started",
@@ -205,6 +206,8 @@ class AlarmManager:
             parts = [topo.gpu_address(tray * gpt + int(g)) for g in np.flatnonzero(~e.gpu_ok[r, t0 * gpt:(t0 + 1) * gpt])]
             parts += [f"{topo.tray_address(tray)}-N{int(i) + 1}" for i in np.flatnonzero(~e.nic_ok[tray])]
             parts += [f"{topo.tray_address(tray)}-PSU{int(i) + 1}" for i in np.flatnonzero(~e.psu_ok[tray])]
+            if e.tray_hw_failed[tray]:
+                parts.append(f"{topo.tray_address(tray)} (board: GSP, thermal interface, SSD, CPU, memory, chassis)")
             return "failed: " + ", ".join(parts)
 
         def flow_detail(e, r: int) -> str:
@@ -329,6 +332,9 @@ class AlarmManager:
             _Rule("cpu_trip", "Host CPUs shut down by heat", "", nr, lambda e: e.rack_cpu_tripped.astype(np.float64),
                   rack, detail=lambda e, r: f"CPUs at {e.rack_cpu_c[r]:.0f} C: the rack's trays are off",
                   quiet=lambda e: not e.rack_cpu_tripped.any(), **rk),
+            _Rule("time_to_shutdown", "Time to GPU shutdown", "s", nr, lambda e: e.rack_t_shutdown_s, rack,
+                  detail=lambda e, r: f"{rack(r)}: {time_to_limit_text(e, r)}",
+                  quiet=lambda e: not np.isfinite(e.rack_t_shutdown_s).any(), **rk),
             _Rule("hall_power", "Hall feeder tripped", "", topo.n_halls,
                   lambda e: e.hall_power_tripped.astype(np.float64), topo.hall_address, hall_of=lambda i: i,
                   detail=lambda e, h: "power shortfall: the hall's IT, CDU pumps, door fans and air handlers are off",
@@ -574,7 +580,8 @@ class AlarmManager:
         else:
             idx = np.fromiter(self._tray_dirty, dtype=np.int64)
         g = (~engine.gpu_ok).reshape(topo.n_trays, gpt)[idx].sum(axis=1)
-        self._tray_faults[idx] = g + (~engine.nic_ok[idx]).sum(axis=1) + (~engine.psu_ok[idx]).sum(axis=1)
+        self._tray_faults[idx] = (g + (~engine.nic_ok[idx]).sum(axis=1) + (~engine.psu_ok[idx]).sum(axis=1)
+                                  + engine.tray_hw_failed[idx])
 
     def mark_all_dirty(self) -> None:
         """Recount everything event-driven on the next evaluation (after a snapshot restore, or after

@@ -38,6 +38,8 @@ def build_facility(sc: TrainingScenario, base: Facility) -> Facility:
                   "pump_per_pump_year", "leak_per_rack_year", "chiller_per_chiller_year", "turbine_trip_per_start"):
             fl[k] = 0.0
         fl["fan_due_frac"] = 0.0
+        fl["tray_hardware_per_gpu_day"] = {}
+        site["air"]["handler_failure_per_year"] = 0.0
         site["grid"]["fluctuation_sags_per_day"] = 0.0
         quiet_network(data)  # fabric and storage too
     return Facility.model_validate(data)

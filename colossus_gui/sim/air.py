@@ -26,6 +26,7 @@ class HallAir:
         self.passive = rd.passive_frac
         self.door_cap_w = rd.capacity_kw * 1e3
         self.fans = topo.fans_per_door
+        self._fan_w = np.full(self.fans, (1.0 - self.passive) / self.fans)
         self.slope = facility.rack.tray.air_w_slope_per_k
         self.hall = topo.rack_hall
         self.n_halls = topo.n_halls
@@ -39,19 +40,22 @@ class HallAir:
         ok_r = same(right) & np.concatenate([topo.rack_pos[1:] > topo.rack_pos[:-1], [False]])
         self.left = np.where(ok_l, left, idx)
         self.right = np.where(ok_r, right, idx)
-        self.has_l = ok_l.astype(np.float64)
-        self.has_r = ok_r.astype(np.float64)
+        k = a.neighbour_recirculation * 0.5 / self.c_air
+        self.k_l = ok_l * k  # K of inlet rise per W a neighbour leaves to the room
+        self.k_r = ok_r * k
 
     def racks(self, eng, air_w_base: np.ndarray, water_c: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Per rack: (air-side heat, heat the door puts in the water, heat left to the hall air), in W.
         Uses the previous step's room heat for the neighbours' share (one step of lag, stable)."""
         a = self.spec
-        rise = eng.rack_q_room_w / self.c_air  # exhaust returned to the room, above hall air
-        neigh = a.neighbour_recirculation * 0.5 * (self.has_l * rise[self.left] + self.has_r * rise[self.right])
-        inlet = eng.hall_air_c[self.hall] + np.maximum(neigh, 0.0)
+        q = np.maximum(eng.rack_q_room_w, 0.0)  # exhaust returned to the room, above hall air
+        neigh = q[self.left] * self.k_l
+        neigh += q[self.right] * self.k_r
+        inlet = eng.hall_air_c[self.hall] + neigh
         eng.rack_inlet_c = inlet
         air_w = air_w_base * (1.0 + self.slope * np.maximum(inlet - a.setpoint_c, 0.0))
-        fans = self.passive + (1.0 - self.passive) * eng.fan_ok.sum(axis=1) / self.fans
+        fans = eng.fan_ok @ self._fan_w  # a dot product beats a sum over the short fans axis
+        fans += self.passive
         t_ex = inlet + air_w / self.c_air
         q_door = np.clip(self.eps * fans * self.c_air * (t_ex - water_c), 0.0, self.door_cap_w * fans)
         return air_w, q_door, air_w - q_door
@@ -60,10 +64,12 @@ class HallAir:
         """Advance the hall air nodes. Returns (heat the air handlers removed, their fan power) in W."""
         a = self.spec
         q_in = np.bincount(self.hall, weights=q_room, minlength=self.n_halls)
-        working = eng.ahu_ok.sum(axis=1) * (~eng.hall_power_tripped)  # handlers share their hall's feed
-        cap = working * self.handler_w
-        load = np.clip((eng.hall_air_c - a.setpoint_c) / a.control_band_k, 0.0, 1.0)
-        q_out = cap * load
+        working = eng.ahu_ok.sum(axis=1)
+        if eng.hall_power_tripped.any():  # handlers share their hall's feed
+            working = working * ~eng.hall_power_tripped
+        load = np.minimum(np.maximum(eng.hall_air_c - a.setpoint_c, 0.0), a.control_band_k)
+        load /= a.control_band_k
+        q_out = working * self.handler_w * load
         eng.hall_air_c += (q_in - q_out) * dt / self.c_hall
         eng.hall_q_ahu_w = q_out
         return float(q_out.sum()), float((working * load).sum()) * a.handler_fan_kw * 1e3

@@ -19,12 +19,15 @@ class CpuNode:
         self.throttle_frac = tray.cpu_throttle_frac
         self.t_shutdown_c = tray.cpu_t_shutdown_c
 
-    def step(self, t_cpu: np.ndarray, powered_trays: np.ndarray, flow_frac: np.ndarray, t_coolant: np.ndarray,
+    def step(self, t_cpu: np.ndarray, powered_trays: np.ndarray, flow_08: np.ndarray, t_coolant: np.ndarray,
              dt: float) -> tuple[np.ndarray, np.ndarray]:
-        """Advance the CPU temperatures in place (backward Euler). Returns (CPU power, heat to the loop) in W."""
+        """Advance the CPU temperatures in place (backward Euler); flow_08 is flow_frac ** 0.8.
+        Returns (CPU power, heat to the loop) in W."""
         p = powered_trays * self.w_per_tray
-        p = np.where(t_cpu >= self.t_throttle_c, p * self.throttle_frac, p)
-        g = self.g_design * flow_frac ** 0.8 + self.g_still
+        hot = t_cpu >= self.t_throttle_c
+        if hot.any():
+            p = np.where(hot, p * self.throttle_frac, p)
+        g = self.g_design * flow_08 + self.g_still
         k = self.c_j_per_k / dt
         t_cpu[:] = (k * t_cpu + p + g * t_coolant) / (k + g)
         return p, g * (t_cpu - t_coolant)

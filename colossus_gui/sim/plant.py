@@ -17,15 +17,15 @@ import numpy as np
 def chiller_capacity_frac(ch, ambient_c: float, leaving_c: float) -> float:
     """Capacity of one chiller as a fraction of its rating, at this lift."""
     lift = (ambient_c - leaving_c) - (ch.cop_ref_ambient_c - ch.cop_ref_leaving_c)
-    return float(np.clip(1.0 - ch.capacity_derate_per_k * lift, ch.capacity_min_frac, ch.capacity_max_frac))
+    return min(max(1.0 - ch.capacity_derate_per_k * lift, ch.capacity_min_frac), ch.capacity_max_frac)
 
 
 def plant_cop(ch, ambient_c: float, leaving_c: float) -> tuple[float, float]:
     """(plant COP, economiser share). Mechanical COP from the lift, blended with free cooling by the share
     of the load the economiser carries (electric power adds, so the COPs blend harmonically)."""
     lift = (ambient_c - leaving_c) - (ch.cop_ref_ambient_c - ch.cop_ref_leaving_c)
-    cop_mech = float(np.clip(ch.cop_ref - ch.cop_slope_per_k * lift, ch.cop_min, ch.cop_max))
-    share = float(np.clip((leaving_c - ch.free_cooling_margin_k - ambient_c) / ch.economiser_band_k, 0.0, 1.0))
+    cop_mech = min(max(ch.cop_ref - ch.cop_slope_per_k * lift, ch.cop_min), ch.cop_max)
+    share = min(max((leaving_c - ch.free_cooling_margin_k - ambient_c) / ch.economiser_band_k, 0.0), 1.0)
     return 1.0 / ((1.0 - share) / cop_mech + share / ch.free_cooling_cop), share
 
 
@@ -41,6 +41,8 @@ class SupplyProtection:
         """Update the rack trip states from each CDU's facility supply. Returns the per-rack GPU power cap
         (W), or None when no rack is capped (the common case costs two comparisons)."""
         sp = self.spec
+        if float(supply_c.max()) <= sp.cap_start_c and not eng.hall_supply_state.any():
+            return None  # the common case: every CDU's supply is below the cap limit and nothing is latched
         tripped = eng.rack_supply_tripped
         if tripped.any() and float(supply_c[tripped].max()) < sp.reset_c:
             eng.rack_supply_tripped[:] = False

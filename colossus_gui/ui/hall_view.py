@@ -38,6 +38,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..model.thresholds import DEFAULT_LIMITS, Limits
+from ..sim.time_to_limit import time_to_limit_text
 from . import colors
 from .metrics import (
     BUSWAY_CONTINUOUS_FRAC,
@@ -760,7 +761,9 @@ class HallView(QWidget):
         rows = "".join(f"<tr><td>{k}</td><td align='right'>{v}</td></tr>" for k, v in rack_key_figures(eng, i))
         val = m.values(eng)[i]
         alarms = self.alarm_text_fn(i) if self.alarm_text_fn is not None else ""
+        ttl = time_to_limit_text(eng, i)
         return (f"<b>{addr}</b> (row {row + 1}, position {pos + 1})<table>{rows}</table>"
+                + (f"<b>{ttl}</b><br>" if ttl else "") +
                 f"Failed parts: {faults}<br>{m.label}: <b>{m.format(float(val))}</b> — {m.limits_text()}"
                 + (f"<br><b>Alarms:</b> {alarms}" if alarms else ""))
 

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 from ..model.addresses import Address
 from ..model.thresholds import DEFAULT_LIMITS, Limits
 from ..sim.engine import GT_STATE_NAMES, JOB_STATE_NAMES
+from ..sim.time_to_limit import time_to_limit_text
 from .colors import text_color
 from .figures import goodput_text, swing, swing_text
 from .network_properties import NETWORK_KINDS, gpu_fabric_row, network_properties
@@ -148,6 +149,7 @@ def component_properties(engine, addr: Address, limits: Limits = DEFAULT_LIMITS)
                     ("Power", f"{engine.rack_power_w[r] / 1e3:.1f} kW"),
                     ("GPUs in service", f"{int(engine.rack_gpus_up[r])} / {gpr}"),
                     ("Throttled GPUs", f"{int(engine.rack_throttled[r])}"),
+                    ("Time to limit", time_to_limit_text(engine, r) or "none (not heading to a limit)"),
                     ("Failed GPUs", f"{int((~engine.gpu_ok[r]).sum())}"),
                     ("Isolated", "YES" if engine.rack_isolated[r] else "no")] + rows
             rows.append(("Limits", f"cap {engine.rack_t_cap_c[r]:g} °C, slowdown {engine.rack_t_slow_c[r]:g} °C, "

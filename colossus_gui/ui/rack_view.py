@@ -16,6 +16,7 @@ from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPalette, QPen
 from PySide6.QtWidgets import QToolTip, QWidget
 
 from ..model.thresholds import DEFAULT_LIMITS, Limits
+from ..sim.time_to_limit import time_to_limit_text
 from . import colors
 from .hall_view import qcolor
 from .metrics import GPU_METRICS, GPU_STATES, gpu_state_codes, tray_powered
@@ -465,8 +466,10 @@ class RackView(QWidget):
             return (f"<b>{reg.address}</b> — rear-door heat exchanger<br>fans {n_ok}/{topo.fans_per_door} "
                     f"running<br>heat to air {eng.rack_q_air_w[r] / 1e3:.1f} kW")
         alarms = self.alarm_text_fn(r) if self.alarm_text_fn is not None else ""
+        ttl = time_to_limit_text(eng, r)
         return (f"<b>{reg.address}</b><br>{eng.rack_power_w[r] / 1e3:.1f} kW, hottest GPU "
-                f"{eng.rack_hottest_c[r]:.1f} °C" + (f"<br><b>Alarms:</b> {alarms}" if alarms else ""))
+                f"{eng.rack_hottest_c[r]:.1f} °C" + (f"<br><b>{ttl}</b>" if ttl else "")
+                + (f"<br><b>Alarms:</b> {alarms}" if alarms else ""))
 
     def event(self, ev) -> bool:
         if ev.type() == QEvent.Type.ToolTip and self.engine is not None and self.rack >= 0:

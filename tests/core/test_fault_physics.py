@@ -16,7 +16,9 @@ def steady_facility(**kw):
 
 
 def _both_pumps_lost(dt, seconds=240.0):
-    eng = Engine(steady_facility(), seed=5)
+    f = steady_facility()
+    f.failures.auto_repair = False  # the pumps stay failed until the test repairs them
+    eng = Engine(f, seed=5)
     eng.run(600)
     r = eng.parse("H1-R006").index
     eng.inject("pump_failure", "H1-R006-CDU-P1")
@@ -286,3 +288,180 @@ def test_a_power_shortfall_trips_halls_in_order_and_is_never_silent():
     back = [e for e in eng.events if e.kind == "hall_restored"]
     assert [e.address for e in back] == ["H2", "H1"]
     assert eng.rack_gpus_up.sum() > 0
+
+
+# --------------------------------------------------------------------------- IT load
+def test_the_default_facility_peaks_in_the_150_mw_class_with_server_overheads_and_fabric():
+    from colossus_gui.io.loader import load_facility
+    f = load_facility("colossus")
+    tray = f.rack.tray
+    server_peak_w = tray.gpus * 700 + tray.cpus * tray.cpu_w + tray.board_liquid_w + tray.air_w
+    assert 8000 <= server_peak_w <= 10200  # measured 8.4 kW training peak, 10.2 kW rating
+    eng = Engine(f, seed=1, telemetry_capacity=1300)
+    eng.run(1200)
+    facility_mw = eng.telemetry.series("facility_mw")[60:]  # the four jobs' swings line up now and then
+    assert 130.0 <= facility_mw.max() <= 170.0
+    assert facility_mw.max() > 0.85 * f.site.grid.import_limit_mw  # the 150 MW grid limit matters
+    assert eng.network_storage_w == pytest.approx(eng.fabric.power_w + eng.storage.power_w)  # in the IT load
+    assert eng.network_storage_w > 2e6  # switches, optics and storage: megawatts
+    pue = eng.telemetry.series("pue")[-300:].mean()
+    assert 1.1 <= pue <= 1.3
+    assert 44.0 <= float(eng.tj.mean()) <= 54.0  # GPUs ~49 C on 30 C water
+
+
+# --------------------------------------------------------------------------- facility water distribution
+def test_facility_water_reaches_far_racks_later_warmer_and_with_less_flow():
+    f = steady_facility()
+    d = f.site.distribution
+    eng = Engine(f, seed=2)
+    eng.run(900)
+    near, far = eng.parse("H1-R001").index, eng.parse("H2-R004").index  # row 1: first rack of H1, last of H2
+    assert eng.rack_fw_c[far] - eng.rack_fw_c[near] == pytest.approx(d.header_rise_k, abs=0.05)
+    assert eng.t_ret[far] > eng.t_ret[near]  # the gradient a real hall shows
+    base_near, base_far = eng.rack_fw_c[near], eng.rack_fw_c[far]
+    t0 = eng.t
+    eng.t_fs += 3.0  # a plant disturbance: the supply jumps 3 K
+    seen = {}
+    for _ in range(120):
+        eng.step(1.0)
+        for r, b in ((near, base_near), (far, base_far)):
+            if r not in seen and eng.rack_fw_c[r] > b + 1.0:
+                seen[r] = eng.t - t0
+    assert seen[near] == pytest.approx(d.hall_delay_s, abs=3.0)
+    far_delay = d.hall_delay_s + d.hall_delay_step_s + d.header_delay_s
+    assert seen[far] == pytest.approx(far_delay, abs=3.0)
+
+
+# --------------------------------------------------------------------------- failures
+def _failing_facility(**rates):
+    f = small_facility(failures=True)
+    fl = f.failures
+    for k in ("gpu_per_gpu_day", "hbm_per_gpu_day", "nic_per_gpu_day", "psu_per_gpu_day", "software_per_gpu_day",
+              "pump_per_pump_year", "leak_per_rack_year", "chiller_per_chiller_year"):
+        setattr(fl, k, 0.0)
+    fl.fan_due_frac = 0.0
+    f.site.grid.fluctuation_sags_per_day = 0.0
+    f.site.air.handler_failure_per_year = 0.0
+    fl.tray_hardware_per_gpu_day = rates
+    return f
+
+
+def test_tray_hardware_causes_take_their_tray_out_and_interrupt_its_job():
+    f = _failing_facility(gsp=0.02, thermal_interface=0.02, ssd=0.02, cpu=0.02, memory=0.02, chassis=0.02)
+    f.failures.auto_repair = False
+    eng = Engine(f, seed=11)
+    eng.run(3 * 3600, dt=5.0)
+    hw = {c: eng.failures_by_cause[c] for c in ("gsp", "thermal_interface", "ssd", "cpu", "memory", "chassis")}
+    total = sum(hw.values())
+    # 6 causes x 0.02 per GPU-day x 1,024 GPUs x 1/8 day ~ 15 failures (trays hit twice count once)
+    assert 5 <= total <= 30, hw
+    out = int(eng.tray_hw_failed.sum())
+    assert 0 < out <= total
+    assert eng.rack_gpus_up.sum() == eng.n_gpus - 8 * out  # each failed tray's 8 GPUs are out of service
+    assert sum(eng.interruptions_by_cause.get(c, 0) for c in hw) == total
+    tray = int(np.flatnonzero(eng.tray_hw_failed)[0])
+    assert eng.repair(eng.topo.tray_address(tray))
+    assert not eng.tray_hw_failed[tray]
+
+
+def test_a_psu_loss_below_the_needed_count_interrupts_the_job():
+    eng = Engine(steady_facility(), seed=1)
+    eng.run(60)
+    need = eng.facility.rack.tray.psus_needed
+    n0 = int(eng.job_interruptions.sum())
+    for k in range(eng.topo.psus_per_tray - need):  # redundant PSUs: nothing happens
+        eng.inject("psu_failure", f"H1-R001-T1-PSU{k + 1}")
+    assert int(eng.job_interruptions.sum()) == n0 and eng.tray_available()[0]
+    eng.inject("psu_failure", f"H1-R001-T1-PSU{eng.topo.psus_per_tray - need + 1}")
+    assert int(eng.job_interruptions.sum()) == n0 + 1 and not eng.tray_available()[0]
+    assert eng.interruptions_by_cause["psu"] == 1
+
+
+def test_a_weibull_shape_below_one_makes_failures_fall_with_age():
+    def count(shape):
+        f = _failing_facility(ssd=0.5)
+        f.failures.fleet_age_h = 0.1  # a new fleet: infant mortality shows within the run
+        if shape is not None:
+            f.failures.weibull_shape = {"ssd": shape}
+        eng = Engine(f, seed=5)
+        eng.run(12 * 3600, dt=10.0)
+        t = np.array([e.t_s for e in eng.events if e.kind == "fault_started"])
+        return (t < 6 * 3600).sum(), (t >= 6 * 3600).sum()
+    early, late = count(0.3)
+    flat_early, flat_late = count(None)
+    # hazard ~ age^-0.7: the first 6 h carry ~3x the failures of the next 6 h
+    assert early > 2 * late and early + late < 0.5 * (flat_early + flat_late)
+    assert abs(flat_early - flat_late) < 0.5 * (flat_early + flat_late)
+
+
+def test_the_summary_reports_each_jobs_mttf_at_its_size():
+    f = _failing_facility(gsp=0.05)
+    eng = Engine(f, seed=3)
+    eng.run(4 * 3600, dt=5.0)
+    s = eng.summary()
+    jobs = {j["name"]: j for j in s["jobs"]}
+    assert set(jobs) == {j.name for j in f.jobs}
+    for j in jobs.values():
+        assert j["gpus"] == 512
+        if j["interruptions"]:
+            assert j["mttf_h"] == pytest.approx(4.0 / j["interruptions"])
+    assert any(j["interruptions"] for j in jobs.values())
+    assert "unserved_mwh" in s and s["hall_air_max_c"] >= f.site.air.setpoint_c
+
+
+# --------------------------------------------------------------------------- time to the limit
+def test_time_to_throttle_and_shutdown_estimates_come_true_within_25_percent():
+    from colossus_gui.ops.alarms import AlarmManager
+    eng = Engine(steady_facility(), seed=5)
+    alarms = AlarmManager(eng)
+    eng.run(600)
+    healthy = []
+    for _ in range(120):  # training swings on healthy racks give no estimate
+        eng.step(1.0)
+        healthy.append(np.isfinite(eng.rack_t_shutdown_s).sum() + np.isfinite(eng.rack_t_throttle_s).sum())
+    assert max(healthy) == 0
+    r = eng.parse("H1-R006").index
+    eng.inject("pump_failure", "H1-R006-CDU-P1")
+    eng.inject("pump_failure", "H1-R006-CDU-P2")
+    t0, est, throttle_at, shutdown_at, text = eng.t, {}, None, None, None
+    while eng.t - t0 < 150:
+        eng.step(1.0)
+        alarms.evaluate(eng)
+        el = eng.t - t0
+        if el in (10.0, 15.0, 20.0, 30.0):
+            est[el] = (float(eng.rack_t_throttle_s[r]), float(eng.rack_t_shutdown_s[r]))
+        a = alarms.find("H1-R006", "time_to_shutdown")
+        if text is None and a is not None:
+            text = a.detail
+        throttle_at = throttle_at or (el if eng.rack_throttled[r] > 0 else None)
+        shutdown_at = shutdown_at or (el if eng.gpu_tripped[r].any() else None)
+    for el, (thr, shut) in est.items():
+        assert shut == pytest.approx(shutdown_at - el, rel=0.25), (el, shut, shutdown_at)
+        if el < throttle_at - 2:  # (the step that crosses 87 C throttles on the next)
+            assert thr == pytest.approx(throttle_at - el, rel=0.25), (el, thr, throttle_at)
+    assert text is not None and text.startswith("H1-R006: shutdown in ~") and text.split("~")[1].split()[0].isdigit()
+    others = np.arange(eng.n_racks) != r
+    assert not np.isfinite(eng.rack_t_shutdown_s[others]).any()
+
+
+def test_snapshot_restore_covers_the_new_fault_state():
+    f = _air_facility()
+    f.site.megapacks.energy_mwh_per_unit = 0.02
+    eng = Engine(f, seed=9)
+    eng.run(300)
+    eng.inject("pump_failure", "H1-R006-CDU-P1")
+    eng.inject("pump_failure", "H1-R006-CDU-P2")
+    eng.inject("coolant_leak", "H1-R002")
+    eng.air.fail(eng, 0, 1)
+    eng.inject("grid_outage", "GRID", duration=900.0)
+    eng.run(40)
+    snap = eng.snapshot()
+    eng.run(200)
+    a = (eng.summary(), eng.tj.copy(), eng.hall_air_c.copy(), eng.rack_t_shutdown_s.copy(), eng.rack_fw_c.copy())
+    eng.restore(snap)
+    eng.run(200)
+    b = (eng.summary(), eng.tj.copy(), eng.hall_air_c.copy(), eng.rack_t_shutdown_s.copy(), eng.rack_fw_c.copy())
+    assert a[0] == b[0]
+    for x, y in zip(a[1:], b[1:], strict=True):
+        np.testing.assert_array_equal(x, y)
+    assert eng.hall_power_tripped.any() and eng.leak.any() and not eng.ahu_ok.all()

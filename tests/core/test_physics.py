@@ -49,7 +49,7 @@ def test_energy_balance_over_an_hour():
     balance = acc["water_j"] + acc["air_j"] + stored
     assert balance == pytest.approx(acc["it_j"], rel=0.01)
     # and the terms are all real: most heat goes to water, some to air and the door
-    assert 0.8 < acc["water_j"] / acc["it_j"] < 1.0
+    assert 0.7 < acc["water_j"] / acc["it_j"] < 1.0  # the fabric placeholder and 1.5 kW a server go to air
 
 
 def _grid_sag_run(depth=0.3, duration=10.0):
@@ -291,7 +291,9 @@ def test_gpus_shut_down_by_heat_come_back_after_the_repair():
     eng.run(900)
     assert not eng.gpu_tripped[r].any()
     assert eng.rack_gpus_up[r] == 64 and eng.tj[r].max() < 70
-    assert any(e.kind == "gpu_reset" for e in eng.events)
+    # all 64 trip together in the drained loop, so the rack repair itself brings them back (a GPU still
+    # tripped after the repair would come back on cooling, with a gpu_reset event)
+    assert any(e.kind in ("gpu_reset", "fault_cleared") and e.address == "H1-R004" for e in eng.events)
 
 
 def test_a_power_cap_lowers_power_and_slows_the_job_on_that_hall_only():

@@ -117,7 +117,9 @@ def test_pump_failure_turns_the_rack_cell_hotter(qtbot, engine):
     expected = int(m.index(np.array([hot]))[0])
     assert after > before + 60, (before, after)
     assert abs(after - expected) <= 12, "the cell shows the engine's hottest GPU on the scale"
-    assert abs(neighbour_after - neighbour_before) <= 15, "the fault stays in its rack"
+    # the fault's heat stays in its rack (the first GPU shutdown interrupts the hall's job, so the
+    # neighbour may idle cooler, never hotter)
+    assert neighbour_after - neighbour_before <= 15, "the fault stays in its rack"
 
 
 def test_cooling_tier_and_flow_metric_show_the_lost_pumps(qtbot, engine):
