@@ -67,6 +67,9 @@ class OpsEvent:
     ref: str  # work order id as text, a technician, a part or an address
     detail: str = ""
 
+    def __deepcopy__(self, memo):  # immutable: a snapshot shares it
+        return self
+
 
 class OpsManager(OpsPersistence):
     def __init__(self, engine, config: OpsConfig | None = None, store=None, seed: int = 0,

@@ -61,8 +61,10 @@ def ui_block_figures(hours: float = 1.0) -> dict:
         w.show()
         app.processEvents()
         watch = _Watch()
+        # while the worker loads (until it hands over its result), then the drawing of the opened session
         out["replay_load_ms"] = watch.run(lambda: w.open_log_async(folder / "session.jsonl"),
-                                          lambda: w.session is not None and not w.busy)
+                                          lambda: w.task is None or w.task.done)
+        out["replay_first_draw_ms"] = watch.run(lambda: None, lambda: w.session is not None and not w.busy)
         _settle(app)  # the opened session's first paint is ordinary UI work, not part of a seek
         w.async_threshold = 0
         rng = np.random.default_rng(5)
@@ -85,8 +87,9 @@ def ui_block_figures(hours: float = 1.0) -> dict:
 
 def ui_block_lines(quick: bool = False) -> list[str]:
     f = ui_block_figures(hours=0.25 if quick else 1.0)
-    return [f"longest UI-thread block, {f['gpus']:,} GPUs (target <= 100 ms): replay load {f['replay_load_ms']:.0f} ms, "
-            f"seek {f['seek_ms']:.0f} ms, bundle write (data) {f['bundle_ms']:.0f} ms"]
+    return [f"longest UI-thread block, {f['gpus']:,} GPUs (target <= 100 ms): replay load {f['replay_load_ms']:.0f} ms "
+            f"(then drawing the opened session {f['replay_first_draw_ms']:.0f} ms), seek {f['seek_ms']:.0f} ms, "
+            f"bundle write (data) {f['bundle_ms']:.0f} ms"]
 
 
 __all__ = ["ui_block_figures", "ui_block_lines"]
