@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import io
 import pickle
+import time
 from pathlib import Path
 
 from .. import __version__
@@ -78,13 +79,25 @@ def write_keyframes(folder: str | Path, keyframes: list, externals: list, log_pa
                     telemetry: dict | None = None) -> Path:
     """Write ``keyframes`` (a Run's) to ``folder/keyframes.bin`` atomically; returns the path.
     ``telemetry``: the run's telemetry rows at its end ({ring: (count, rows)}), for the replay's charts."""
-    buf = io.BytesIO()
-    _Pickler(buf, externals).dump({"frames": keyframes, "telemetry": telemetry or {}})
-    head = {"format": FORMAT, "version": __version__, "log_sha256": log_digest(log_path), "n": len(keyframes)}
+    # one pickle per keyframe and per telemetry ring: reading them back one at a time lets other threads
+    # (the UI) run in between, where one big pickle would hold the interpreter for its whole load
+    parts = []
+    for k in keyframes:
+        buf = io.BytesIO()
+        _Pickler(buf, externals).dump(k)
+        parts.append(buf.getvalue())
+    tel = []
+    for name, (count, rows) in (telemetry or {}).items():
+        buf = io.BytesIO()
+        _Pickler(buf, externals).dump((name, int(count), rows))
+        tel.append(buf.getvalue())
+    head = {"format": FORMAT, "version": __version__, "log_sha256": log_digest(log_path), "n": len(parts),
+            "n_telemetry": len(tel)}
     out = Path(folder) / FILE_NAME
     with atomic_open(out, "wb") as fh:
         pickle.dump(head, fh, protocol=4)  # plain dict: read before anything else
-        fh.write(buf.getvalue())
+        for part in parts + tel:
+            fh.write(part)
     return out
 
 
@@ -101,16 +114,24 @@ def read_keyframes(folder: str | Path, externals: list, log_path: str | Path) ->
                 raise KeyframeCacheError(f"{path}: written by version {head.get('version')}")
             if head.get("log_sha256") != log_digest(log_path):
                 raise KeyframeCacheError(f"{path}: made for another state of {log_path}")
-            payload = _Unpickler(fh, externals).load()
+            n, n_tel = int(head.get("n", -1)), int(head.get("n_telemetry", -1))
+            if n < 0 or n_tel < 0:
+                raise KeyframeCacheError(f"{path}: not a keyframe cache")
+            frames = []
+            for _ in range(n):
+                frames.append(_Unpickler(fh, externals).load())
+                time.sleep(0)  # let the UI thread run between keyframes
+            telemetry = {}
+            for _ in range(n_tel):
+                name, count, rows = _Unpickler(fh, externals).load()
+                telemetry[str(name)] = (int(count), rows)
+                time.sleep(0)
     except FileNotFoundError:
         raise KeyframeCacheError(f"{path}: no keyframe cache") from None
     except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError, ValueError,
             IndexError, KeyError) as e:
         raise KeyframeCacheError(f"{path}: unreadable ({e})") from None
-    if not isinstance(payload, dict) or not isinstance(payload.get("frames"), list) \
-            or not isinstance(payload.get("telemetry"), dict):
-        raise KeyframeCacheError(f"{path}: not a list of keyframes")
-    return payload["frames"], payload["telemetry"]
+    return frames, telemetry
 
 
 __all__ = ["FILE_NAME", "KeyframeCacheError", "read_keyframes", "write_keyframes"]

@@ -2,15 +2,18 @@
 replay sees it, so a damaged or hostile log is one clear ValueError naming the file, the line and the problem
 (never a KeyError, a RecursionError, a MemoryError or a replay that runs for ever).
 
-The log itself is written by ``ops.training`` (one JSON object per line, flushed per action).
+The log is written by :class:`SessionLog` (one JSON object per line, flushed and synced per record: a crash
+loses nothing).
 """
 
 from __future__ import annotations
 
 import json
 import math
+import os
 from pathlib import Path
 
+import numpy as np
 from pydantic import ValidationError
 
 from ..model.facility import Facility
@@ -21,6 +24,36 @@ from .loader import LoadError, _json_depth, _show, format_validation_error, one_
 LOG_FORMAT = "colossus-gui-session/1"
 MAX_RECORDS = 1_000_000
 DT_RANGE = (0.01, 10.0)
+
+
+class SessionLog:
+    """Append-only JSON lines; every record is flushed and synced as it is written. A new session starts a
+    new file (an existing file at the path is replaced)."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._fh = open(self.path, "w", encoding="utf-8")  # noqa: SIM115 (kept open for the session)
+
+    def write(self, record: dict) -> None:
+        if self._fh is None:
+            return
+        self._fh.write(json.dumps(record, separators=(",", ":"), default=_json_default) + "\n")
+        self._fh.flush()
+        os.fsync(self._fh.fileno())
+
+    def close(self) -> None:
+        if self._fh is not None:
+            self._fh.close()
+            self._fh = None
+
+
+def _json_default(o):
+    if isinstance(o, np.generic):
+        return o.item()
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    raise TypeError(type(o).__name__)
 
 
 def _err(path, line: int | None, what: str) -> ValueError:
@@ -125,3 +158,9 @@ def read_session_log(path: str | Path) -> list[dict]:
     if not out:
         raise _err(path, None, f"not a Colossus GUI session log (no {LOG_FORMAT} header)")
     return out
+
+
+def read_log(path: str | Path) -> list[dict]:
+    """The records of a session log, each checked; a last line cut short by a crash is skipped. Raises
+    ValueError naming file, line and problem."""
+    return read_session_log(path)

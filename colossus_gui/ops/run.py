@@ -180,7 +180,8 @@ class Run:
         ops = self.ops
         if ops is not None:
             out += [ops.config, ops.config.alarms, ops.alarms.config, ops.spares.spec, ops.topo,
-                    getattr(ops, "store", None)]
+                    getattr(ops, "store", None), getattr(ops, "_parsed", None)]  # _parsed: a cache of
+            # immutable parsed addresses, shared by every keyframe
         if self.session is not None:
             s = self.session
             out += [s, s.scenario, s.facility, s.base_facility, s.ops_config, s.topo, s.ops]

@@ -252,7 +252,7 @@ class GpuHeatmapView(QWidget):
         if not self.isVisible() and not force:
             self._dirty = True
             return
-        sig = (eng.t, len(eng.events), self._metric_name)
+        sig = (eng.revision, self._metric_name)
         if sig == self._sig and not force and not self._dirty:
             return
         self._sig, self._dirty = sig, False

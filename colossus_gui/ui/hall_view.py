@@ -320,7 +320,7 @@ class HallView(QWidget):
         if not self.isVisible() and not force:
             self._dirty = True
             return
-        sig = (eng.t, len(eng.events), self._metric_name, self.hall)
+        sig = (eng.revision, self._metric_name, self.hall)
         if sig == self._sig and not force and not self._dirty:
             return
         self._sig = sig

@@ -8,11 +8,9 @@ Hidden views and docks do no work.
 
 from __future__ import annotations
 
-import importlib
 import os
 import platform
 import sqlite3
-import sys
 import time
 import traceback
 
@@ -58,8 +56,8 @@ from .figures import status_speed_text, swing, swing_text
 from .inspector import SITE, InspectorWidget
 from .navigator import NavigatorWidget
 from .sim_driver import SPEED_PRESETS, SimDriver, format_clock
-from .site_view import SiteView
 from .theme import set_severity
+from .view_factory import SPECS, attach_alarms, build_view
 from .work_order_panel import WorkOrderPanelWidget
 
 REDRAW_MS = 100      # views and charts: at most 10 Hz
@@ -71,21 +69,8 @@ SETTINGS_ORG, SETTINGS_APP = "ColossusGUI", "colossus-gui"
 # Parameters and labels of the faults the context menu injects: from the fault registry (model/faults.py).
 FAULT_DEFAULTS: dict[str, dict] = {k: ft.menu_values() for k, ft in FAULTS.items() if ft.params}
 FAULT_LABELS: dict[str, str] = {k: ft.menu_label() for k, ft in FAULTS.items()}
-# key: (module, class, objectName, what it is, tab label, tab tooltip)
-VIEW_SPECS: dict[str, tuple[str, str, str, str, str, str]] = {
-    "site": ("site_view", "SiteView", "siteView", "site view", "Site", "Grid, Megapacks, turbines, chillers and halls"),
-    "hall": ("hall_view", "HallView", "hallView", "hall view", "Hall", "One hall in three tiers: power, racks, cooling"),
-    "gpus": ("gpu_heatmap_view", "GpuHeatmapView", "gpuHeatmapView", "all-GPUs heatmap", "All GPUs",
-             "Every GPU of the facility by the chosen metric"),
-    "rack": ("rack_view", "RackView", "rackView", "rack view", "Rack", "Rack elevation: trays, CDU, manifolds, door fans"),
-    "tray": ("tray_view", "TrayView", "trayView", "tray view", "Tray", "One tray: GPUs, CPUs, PSUs, NICs"),
-    "row": ("row_section_view", "RowSectionView", "rowSectionView", "row section", "Row section",
-            "One row cut from the side: busway, racks with trays and doors, CDUs, supply and return headers"),
-    "fabric": ("fabric_view", "FabricView", "fabricView", "fabric view", "Fabric",
-               "Network fabric: super-spines, spines, leaves and links by load and health"),
-    "storage": ("storage_view", "StorageView", "storageView", "storage view", "Storage",
-                "Storage nodes, pool bandwidth, rebuilds and checkpoint bandwidth"),
-}
+# The views (class, tab, signals): ui/view_factory.py
+VIEW_SPECS = SPECS
 # Views (and the charts) that need pyqtgraph, whose import alone takes ~0.6 s: with ``defer_heavy`` they are
 # built right after the window's first paint, so the window shows in well under the 2.5 s launch budget.
 DEFERRED_VIEWS = ("gpus", "tray", "fabric", "storage")
@@ -159,33 +144,15 @@ class _Pending(QLabel):
     def __init__(self, key: str):
         super().__init__("Loading…")
         self.key = key
-        self.setObjectName(f"{VIEW_SPECS[key][2]}Pending")
+        self.setObjectName(f"{SPECS[key].object_name}Pending")
         self.setAlignment(Qt.AlignmentFlag.AlignCenter)
-
-
-class _Placeholder(QLabel):
-    """Stands in for a view whose module is missing, so the rest of the window still works."""
-
-    def __init__(self, text: str, name: str):
-        super().__init__(text)
-        self.setObjectName(name)
-        self.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.setWordWrap(True)
-
-
-def _make_view(module: str, cls: str, object_name: str, title: str) -> QWidget:
-    try:
-        mod = importlib.import_module(f".{module}", __package__)
-        klass = getattr(mod, cls)
-    except (ImportError, AttributeError) as e:
-        print(f"colossus-gui: {title} unavailable: {e}", file=sys.stderr)
-        return _Placeholder(f"The {title} is not available in this build ({e}).", object_name)
-    return klass()
 
 
 def _call(widget: QWidget, method: str, *args):
-    fn = getattr(widget, method, None)
-    return fn(*args) if callable(fn) else None
+    """Call ``method`` on a built view; a view still pending (built after the first paint) takes it then."""
+    if isinstance(widget, _Pending):
+        return None
+    return getattr(widget, method)(*args)
 
 
 class ShortcutsDialog(QDialog):
@@ -323,41 +290,17 @@ class MainWindow(QMainWindow):
         self.tabs = QTabWidget()
         self.tabs.setObjectName("viewTabs")
         self.tabs.setDocumentMode(True)
-        for key, spec in VIEW_SPECS.items():
+        for key, spec in SPECS.items():
             view = _Pending(key) if defer_heavy and key in DEFERRED_VIEWS else self._create_view(key)
             self.views[key] = view
-            i = self.tabs.addTab(view, spec[4])
-            self.tabs.setTabToolTip(i, spec[5])
+            i = self.tabs.addTab(view, spec.tab)
+            self.tabs.setTabToolTip(i, spec.tip)
         self.tabs.currentChanged.connect(self._on_tabs_current_changed)
 
     def _create_view(self, key: str) -> QWidget:
-        module, cls, name, what = VIEW_SPECS[key][:4]
-        view = SiteView() if key == "site" else _make_view(module, cls, name, what)
-        # wiring of the views' signals (each optional: the views grow features independently)
-        if key == "site":
-            view.hall_activated.connect(self._on_site_hall_activated)
-            view.component_selected.connect(self._on_view_address_selected)
-        else:
-            for sig in ("gpu_selected", "component_selected", "address_selected"):
-                if hasattr(view, sig):
-                    getattr(view, sig).connect(self._on_view_component_selected)
-        if hasattr(view, "rack_selected"):
-            view.rack_selected.connect(self._on_view_rack_selected)
-        if hasattr(view, "rack_activated"):
-            view.rack_activated.connect(self._on_view_rack_activated)
-        if hasattr(view, "tray_activated"):
-            view.tray_activated.connect(self._on_rack_tray_activated)
-        if hasattr(view, "context_menu_requested"):
-            view.context_menu_requested.connect(self.show_fault_menu)
-        if key == "hall":
-            view.row_activated.connect(self.show_row)
+        view = build_view(key, self)  # signals wired as view_factory.SPECS declares them; a missing one fails
         if getattr(self, "ops", None) is not None:
-            view.limits = self.ops.alarms.thresholds
-        if hasattr(view, "gpus_highlighted"):  # a leaf selected in the fabric view
-            view.gpus_highlighted.connect(self._on_gpus_highlighted)
-        if hasattr(view, "alarm_severity_fn") and getattr(self, "ops", None) is not None:
-            view.alarm_severity_fn = self.ops.alarms.rack_severity  # a view built after the ops (deferred)
-            view.alarm_text_fn = self._rack_alarm_text
+            view.limits = self.ops.alarms.thresholds  # one set of limits everywhere
         return view
 
     def _ensure_view(self, key: str) -> QWidget:
@@ -369,14 +312,13 @@ class MainWindow(QMainWindow):
         self.views[key] = new
         if self.engine is not None:
             _call(new, "set_engine", self.engine)
-        _call(new, "set_dark", self.dark)
         idx = self.tabs.indexOf(view)
         current = self.tabs.currentIndex() == idx
         self.tabs.blockSignals(True)
         try:
             self.tabs.removeTab(idx)
-            self.tabs.insertTab(idx, new, VIEW_SPECS[key][4])
-            self.tabs.setTabToolTip(idx, VIEW_SPECS[key][5])
+            self.tabs.insertTab(idx, new, SPECS[key].tab)
+            self.tabs.setTabToolTip(idx, SPECS[key].tip)
             if current:
                 self.tabs.setCurrentIndex(idx)
         finally:
@@ -1058,13 +1000,12 @@ class MainWindow(QMainWindow):
             if old is not None:
                 old.deleteLater()
             setattr(self, attr, panel)
-        for key in ("hall", "rack", "row"):  # alarm frames and alarm lines in tooltips
+        for key, spec in SPECS.items():  # alarm frames and alarm lines in tooltips
             view = self.views.get(key)
-            if view is not None and hasattr(view, "alarm_severity_fn"):
-                view.alarm_severity_fn = self.ops.alarms.rack_severity
-                view.alarm_text_fn = self._rack_alarm_text
+            if spec.alarm_frames and view is not None and not isinstance(view, _Pending):
+                attach_alarms(view, self)
         for v in (*self.views.values(), self.charts, self.inspector):  # one set of limits everywhere
-            if v is not None:
+            if v is not None and not isinstance(v, _Pending):
                 v.limits = self.ops.alarms.thresholds
         self.work_order_panel.message_shown.connect(lambda m: self.statusBar().showMessage(m, 8000))
         self.work_order_panel.work_order_changed.connect(lambda _i: self._after_user_action())
@@ -1376,8 +1317,7 @@ class MainWindow(QMainWindow):
         if self.charts is not None:
             self.charts.apply_theme(self.dark)
         self.event_log.log_model.dark = self.dark
-        for v in self.views.values():
-            _call(v, "set_dark", self.dark)
+        for v in self.views.values():  # the views read the theme when they paint
             v.update()
         if save and self.settings is not None:
             self.settings.setValue("theme", "dark" if self.dark else "light")
@@ -1461,6 +1401,10 @@ class MainWindow(QMainWindow):
         self._text_timer.stop()
         if self.training is not None and self.training.session is not None:
             self.training.stop(write_report=not self.training.session.ended)
+        if self.training is not None:
+            self.training.close_replay()
+        for box in self.findChildren(QMessageBox):  # dialogs the window opened and nobody answered
+            box.close()
         if self.store is not None:
             self.store.close()
             self.store = None

@@ -145,7 +145,7 @@ class RackView(QWidget):
         if not self.isVisible() and not force:
             self._dirty = True
             return
-        sig = (eng.t, len(eng.events), self.rack)
+        sig = (eng.revision, self.rack)
         if sig == self._sig and not force and not self._dirty:
             return
         self._sig, self._dirty = sig, False

@@ -225,6 +225,15 @@ class TrainingController(QObject):
             win.show()
         return self.replay
 
+    def close_replay(self) -> None:
+        """Close the replay window (the main window is closing)."""
+        if self.replay_window is not None:
+            if self.replay is not None and self.replay.task is not None:
+                self.replay.task.cancel()
+            self.replay_window.close()
+            self.replay_window.deleteLater()
+            self.replay_window = self.replay = None
+
     def _on_replay_opened(self, _path: str) -> None:
         self.window.driver.pause()
         self.window.set_engine(self.replay.engine, ops=self.replay.session.ops, run=self.replay.session.run)

@@ -434,7 +434,7 @@ class TrayView(QWidget):
         if not self.isVisible() and not force:
             self._dirty = True
             return
-        sig = (eng.t, len(eng.events), self.tray)
+        sig = (eng.revision, self.tray)
         if sig == self._sig and not force and not self._dirty:
             return
         self._sig, self._dirty = sig, False

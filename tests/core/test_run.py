@@ -193,7 +193,7 @@ def test_a_keyframe_cache_naming_foreign_code_is_refused(tmp_path):
     log.write_text("{}\n")
     with open(tmp_path / FILE_NAME, "wb") as fh:
         from colossus_gui import __version__
-        pickle.dump({"format": KF_FORMAT, "version": __version__, "log_sha256": log_digest(log), "n": 1}, fh)
-        pickle.dump([print], fh)  # anything callable outside the state classes
+        pickle.dump({"format": KF_FORMAT, "version": __version__, "log_sha256": log_digest(log), "n": 1, "n_telemetry": 0}, fh)
+        pickle.dump(print, fh)  # anything callable outside the state classes
     with pytest.raises(KeyframeCacheError, match="not part of a keyframe"):
         read_keyframes(tmp_path, [], log)
