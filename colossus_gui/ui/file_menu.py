@@ -100,3 +100,4 @@ class FileMenus:
         if kind == "scenario":
             return bool(self.window.open_scenario(path))
         return bool(self.window.open_facility(path))
+
