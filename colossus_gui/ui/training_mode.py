@@ -174,6 +174,8 @@ class TrainingController(QObject):
 
     def show_console(self) -> None:
         if self.console_window is not None:
+            if not self.console_placement and self.window.isVisible():  # started before the window was shown
+                self.console_placement = place_beside(self.console_window, self.window)
             self.console_window.show()
             self.console_window.raise_()
             self.console_window.activateWindow()
