@@ -30,6 +30,8 @@ def place_beside(win: QWidget, main: QWidget, min_w: int = 560) -> str:
         return "beside"
     # one screen, the main window fills it: the main window gives up its right part to the console
     w = max(min_w, geo.width() // 3)
+    if main.isMaximized() or main.isFullScreen():
+        main.showNormal()
     main.setGeometry(QRect(geo.left(), geo.top(), geo.width() - w, geo.height()))
     win.setGeometry(QRect(geo.right() - w + 1, geo.top(), w, geo.height()))
     return "shared"
