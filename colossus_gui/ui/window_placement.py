@@ -29,7 +29,8 @@ def place_beside(win: QWidget, main: QWidget, min_w: int = 560) -> str:
         win.setGeometry(QRect(geo.left(), frame.top(), left - 1, h))
         return "beside"
     # one screen, the main window fills it: the main window gives up its right part to the console
-    w = max(min_w, geo.width() // 3)
+    need = max(min_w, win.minimumSizeHint().width(), geo.width() // 3)
+    w = min(need, max(min_w, geo.width() - main.minimumSizeHint().width()))
     if main.isMaximized() or main.isFullScreen():
         main.showNormal()
     main.setGeometry(QRect(geo.left(), geo.top(), geo.width() - w, geo.height()))
