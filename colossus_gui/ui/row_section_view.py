@@ -560,8 +560,10 @@ class RowSectionView(QWidget):
                     "rack's design power")
         if kind == "cdu":
             pumps = ", ".join(f"P{k + 1} {'running' if ok else 'FAILED'}" for k, ok in enumerate(d["pump_ok"][i]))
+            lpm = eng.facility.rack.cdu.design_flow_lpm
             return (f"<b>{addr}-CDU</b> — {CDU_LABELS[int(d['cdu_state'][i])]}<br>pumps: {pumps}<br>flow "
-                    f"{d['flow'][i] * 100:.0f} % of design<br>supply {d['t_sup'][i]:.1f} °C, return "
+                    f"{d['flow'][i] * lpm:.0f} L/min, {d['flow'][i] * 100:.0f} % of design<br>supply "
+                    f"{d['t_sup'][i]:.1f} °C, return "
                     f"{d['t_ret'][i]:.1f} °C" + ("<br><b>coolant leak</b>" if d["leak"][i] else ""))
         if kind == "door":
             bad = int((~d["fan_ok"][i]).sum())
