@@ -420,7 +420,8 @@ class RowSectionView(QWidget):
             step += 1
         for i in range(0, n, step):
             name = self.engine.topo.rack_address(int(self._racks[i])).split("-")[-1]
-            cell = QRectF(x0 + i * pitch, y + h - sfm.height() - 2, pitch * step - 3, sfm.height() + 2)
+            cell = QRectF(x0 + i * pitch, y + h - sfm.height() - 2, min(pitch * step, row_right - x0 - i * pitch) - 3,
+                          sfm.height() + 2)
             fill = d["tray_rgba"][i, tpr - 1]
             self._text(p, cell, name, Qt.AlignmentFlag.AlignCenter, QColor(*colors.text_on(fill)), elide=False)
 
