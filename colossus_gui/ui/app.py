@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import signal
 import sys
 import time
@@ -44,10 +45,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--speed", type=float, default=1.0, help="simulation speed, simulated s per wall s (default 1)")
     p.add_argument("--paused", action="store_true", help="start paused")
     p.add_argument("--train", default=None, metavar="SCENARIO",
-                   help="start a training drill (a bundled training scenario name or a file)")
+                   help="start a training drill (a bundled training scenario name or a file; 'choose': the drill "
+                        "launcher)")
     p.add_argument("--trainee", default="trainee", help="trainee name for --train")
     p.add_argument("--goto", default=None, metavar="ADDRESS",
-                   help="open at an address: H2, H2-R014, H2-R014-T3, GPUS (all GPUs), SITE")
+                   help="open at an address: H2, H2-R014, H2-R014-T3, GPUS (all GPUs), H2-ROW1 (a row section), "
+                        "SITE")
     p.add_argument("--metrics-port", type=int, default=None, metavar="PORT",
                    help="serve Prometheus metrics (dcgm-exporter names) on 127.0.0.1:PORT")
     theme = p.add_mutually_exclusive_group()
@@ -241,9 +244,14 @@ def main(argv: list[str] | None = None) -> int:
     if icon.is_file():
         app.setWindowIcon(QIcon(str(icon)))
     QGuiApplication.setDesktopFileName("colossus-gui")  # matches the .desktop entry
-    if args.train:
+    if args.train == "choose":  # the launcher, once the window is up
+        QTimer.singleShot(300, lambda: win.start_training(None))
+    elif args.train:
         win.start_training(args.train, args.trainee)  # problems: a dialog, the facility stays open
-    if args.goto:
+    row = re.fullmatch(r"(H\d+)-ROW(\d+)", args.goto.strip().upper()) if args.goto else None
+    if row and row.group(1) in win.engine.topo.hall_names:
+        win.show_row(win.engine.topo.hall_names.index(row.group(1)), int(row.group(2)) - 1)
+    elif args.goto:
         if args.goto.strip().upper() == "GPUS":
             win.tabs.setCurrentIndex(2)
         elif not win.navigate(args.goto):

@@ -67,10 +67,30 @@ def drill_infos(scenarios: dict[str, Path]) -> list[DrillInfo]:
             out.append(DrillInfo(name, path, name, "", "", 0.0, 0, "", problem="; ".join(e.problems[:3])))
             continue
         brief = (sc.briefing or "").strip()
-        first = next((ln.strip() for ln in brief.splitlines() if ln.strip()), "")
-        out.append(DrillInfo(name, Path(path), sc.title, first, brief, float(sc.time_limit_s), len(sc.faults),
-                             drill_difficulty(sc)))
+        out.append(DrillInfo(name, Path(path), sc.title, _description(Path(path), _summary(sc)), brief,
+                             float(sc.time_limit_s), len(sc.faults), drill_difficulty(sc)))
     return out
+
+
+def _summary(sc) -> str:
+    """What the drill exercises, for the trainer: its facility, the kinds of fault, objectives, hints."""
+    kinds = sorted({f.kind.replace("_", " ") for f in sc.faults})
+    parts = [f"on {sc.facility or 'the open facility'}", "faults: " + (", ".join(kinds) or "none")]
+    parts.append(f"{len(sc.objectives)} objective(s), {len(sc.hints)} hint(s), a reference solution of "
+                 f"{len(sc.reference)} action(s)")
+    return "; ".join(parts)
+
+
+def _description(path: Path, title: str) -> str:
+    """The drill file's opening comment (what the author says the drill is about), else ``title``."""
+    try:
+        first = path.read_text(encoding="utf-8").splitlines()[0]
+    except (OSError, IndexError, UnicodeDecodeError):
+        return title
+    if not first.startswith("#"):
+        return title
+    text = first.lstrip("# ").split(" Validate:")[0].strip()
+    return text or title
 
 
 class DrillLauncherDialog(QDialog):
@@ -86,6 +106,9 @@ class DrillLauncherDialog(QDialog):
         self.drills = drill_infos(scenarios)
 
         self.list = QListWidget(objectName="drillList")
+        self.list.setWordWrap(True)
+        self.list.setSpacing(3)
+        self.list.setMinimumWidth(300)
         for d in self.drills:
             mins = f"{d.duration_s / 60:.0f} min" if d.duration_s else "?"
             it = QListWidgetItem(f"{d.title}\n{d.difficulty or 'cannot load'} · {mins} · {d.faults} fault(s)")
@@ -121,7 +144,10 @@ class DrillLauncherDialog(QDialog):
         right = QWidget()
         rl = QVBoxLayout(right)
         rl.setContentsMargins(6, 0, 0, 0)
+        self.description = QLabel(objectName="drillDescription")
+        self.description.setWordWrap(True)
         rl.addWidget(self.title)
+        rl.addWidget(self.description)
         rl.addWidget(self.facts)
         rl.addWidget(QLabel("<b>Briefing</b> (the trainee reads it on the Score dock)"))
         rl.addWidget(self.briefing, 1)
@@ -133,6 +159,7 @@ class DrillLauncherDialog(QDialog):
         split.addWidget(self.list)
         split.addWidget(right)
         split.setStretchFactor(1, 2)
+        split.setSizes([340, 560])
 
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
         self.start_button = self.buttons.addButton("Start drill", QDialogButtonBox.ButtonRole.AcceptRole)
@@ -174,6 +201,8 @@ class DrillLauncherDialog(QDialog):
     # ------------------------------------------------------------------ slots
     def _on_list_current_row_changed(self, _row: int) -> None:
         d = self.current_drill()
+        self.description.setText(d.description if d is not None and d.description != d.title else "")
+        self.description.setVisible(bool(self.description.text()))
         if d is None:
             self.title.setText("No drill")
             self.facts.setText("")

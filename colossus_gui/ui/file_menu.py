@@ -32,7 +32,7 @@ class FileMenus:
 
     def __init__(self, window: QWidget, file_menu: QMenu, before=None):
         self.window = window
-        self.settings = getattr(window, "settings", None)
+        self.settings = window.settings  # None when settings are off (tests): the list is kept in memory
         self._memory: list[str] = []
         self.builtin_menu = QMenu("Built-in &facilities", file_menu)
         self.builtin_menu.setObjectName("menuBuiltinFacilities")
@@ -100,3 +100,4 @@ class FileMenus:
         if kind == "scenario":
             return bool(self.window.open_scenario(path))
         return bool(self.window.open_facility(path))
+

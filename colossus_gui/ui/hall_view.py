@@ -168,7 +168,7 @@ class MetricLegendWidget(QWidget):
             p.setPen(QPen(text, 1))
             lab = f"{tag} {m.format(v, unit=False)}"
             w = fm.horizontalAdvance(lab)
-            left = max(right, min(x - w / 2, x0 + bar_w + 40 - w))
+            left = max(right, min(x - w / 2, x0 + bar_w + 40 - w, self.width() - w - 2))
             p.drawText(QPointF(left, fm.ascent()), lab)
             right = left + w + 8
         # swatches, as many as fit whole (the tooltip lists them all)

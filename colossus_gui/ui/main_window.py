@@ -58,6 +58,7 @@ from .navigator import NavigatorWidget
 from .sim_driver import SPEED_PRESETS, SimDriver, format_clock
 from .theme import set_severity
 from .view_factory import SPECS, attach_alarms, build_view
+from .window_placement import default_dock_widths
 from .work_order_panel import WorkOrderPanelWidget
 
 REDRAW_MS = 100      # views and charts: at most 10 Hz
@@ -282,6 +283,8 @@ class MainWindow(QMainWindow):
         self.charts.set_rack(self.engine.topo.rack_of(self._selection) if self._selection.kind != "site" else None)
         for key in DEFERRED_VIEWS:
             self._ensure_view(key)
+        if not self.restored_state:  # the default layout, now that the window has its size (ignored before)
+            default_dock_widths(self)
         self._mark_dirty()
 
     # ================================================================== construction
@@ -1364,6 +1367,7 @@ class MainWindow(QMainWindow):
     # ================================================================== settings, teardown
     def _restore_settings(self) -> None:
         self.restored_geometry = False
+        self.restored_state = False
         if self.settings is None:
             return
         geo = self.settings.value("geometry")
@@ -1371,7 +1375,7 @@ class MainWindow(QMainWindow):
             self.restored_geometry = bool(self.restoreGeometry(geo))
         state = self.settings.value("windowState")
         if isinstance(state, QByteArray | bytes):
-            self.restoreState(state, LAYOUT_VERSION)
+            self.restored_state = bool(self.restoreState(state, LAYOUT_VERSION))
 
     def save_settings(self) -> None:
         if self.settings is None:

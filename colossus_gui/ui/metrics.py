@@ -333,10 +333,11 @@ GPU_METRICS: dict[str, Metric] = {m.name: m for m in (
 def rack_key_figures(engine, r: int) -> list[tuple[str, str]]:
     """(label, value) rows for a rack's tooltip or inspector: the figures an engineer checks first."""
     gpr = engine.topo.gpus_per_rack
+    lpm = engine.facility.rack.cdu.design_flow_lpm
     rows = [
         ("Hottest GPU", f"{engine.rack_hottest_c[r]:.1f} °C"),
         ("Power", f"{engine.rack_power_w[r] / 1e3:.1f} kW"),
-        ("Coolant flow", f"{engine.flow_frac[r] * 100:.0f} %"),
+        ("Coolant flow", f"{engine.flow_frac[r] * 100:.0f} % ({engine.flow_frac[r] * lpm:.0f} L/min)"),
         ("Supply / return", f"{engine.t_sup[r]:.1f} / {engine.t_ret[r]:.1f} °C"),
         ("GPUs in service", f"{int(engine.rack_gpus_up[r])} / {gpr}"),
     ]

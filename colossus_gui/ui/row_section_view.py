@@ -420,7 +420,8 @@ class RowSectionView(QWidget):
             step += 1
         for i in range(0, n, step):
             name = self.engine.topo.rack_address(int(self._racks[i])).split("-")[-1]
-            cell = QRectF(x0 + i * pitch, y + h - sfm.height() - 2, pitch * step - 3, sfm.height() + 2)
+            cell = QRectF(x0 + i * pitch, y + h - sfm.height() - 2, min(pitch * step, row_right - x0 - i * pitch) - 3,
+                          sfm.height() + 2)
             fill = d["tray_rgba"][i, tpr - 1]
             self._text(p, cell, name, Qt.AlignmentFlag.AlignCenter, QColor(*colors.text_on(fill)), elide=False)
 
@@ -560,8 +561,10 @@ class RowSectionView(QWidget):
                     "rack's design power")
         if kind == "cdu":
             pumps = ", ".join(f"P{k + 1} {'running' if ok else 'FAILED'}" for k, ok in enumerate(d["pump_ok"][i]))
+            lpm = eng.facility.rack.cdu.design_flow_lpm
             return (f"<b>{addr}-CDU</b> — {CDU_LABELS[int(d['cdu_state'][i])]}<br>pumps: {pumps}<br>flow "
-                    f"{d['flow'][i] * 100:.0f} % of design<br>supply {d['t_sup'][i]:.1f} °C, return "
+                    f"{d['flow'][i] * lpm:.0f} L/min, {d['flow'][i] * 100:.0f} % of design<br>supply "
+                    f"{d['t_sup'][i]:.1f} °C, return "
                     f"{d['t_ret'][i]:.1f} °C" + ("<br><b>coolant leak</b>" if d["leak"][i] else ""))
         if kind == "door":
             bad = int((~d["fan_ok"][i]).sum())

@@ -142,6 +142,7 @@ class TrainingController(QObject):
         split.addWidget(self.feed)
         split.setStretchFactor(0, 3)
         split.setStretchFactor(1, 1)
+        split.setSizes([520, 180])
         lay.addWidget(split)
         cw.resize(900, 700)
         self.console_window = cw
@@ -166,6 +167,7 @@ class TrainingController(QObject):
         # separate docks, never tabs of the charts: the trainee watches the charts while acting
         w.splitDockWidget(w.charts_dock, self.score_dock, Qt.Orientation.Vertical)
         w.splitDockWidget(w.inspector_dock, self.controls_dock, Qt.Orientation.Vertical)
+        self._size_docks()
         w.statusBar().showMessage(f"Training: {sc.title} — read the briefing on the Score dock; Space to run",
                                   15000)
         self._clear_debrief_button()
@@ -175,8 +177,17 @@ class TrainingController(QObject):
         self.started.emit(session)
         return True
 
+    def _size_docks(self) -> None:
+        """Charts over the score, about half each (a dock split off another starts as a sliver)."""
+        w = self.window
+        h = max(400, w.height())
+        w.resizeDocks([w.charts_dock, self.score_dock], [h * 55 // 100, h * 45 // 100], Qt.Orientation.Vertical)
+
     def show_console(self) -> None:
         if self.console_window is not None:
+            if not self.console_placement and self.window.isVisible():  # started before the window was shown
+                self.console_placement = place_beside(self.console_window, self.window)
+                self._size_docks()
             self.console_window.show()
             self.console_window.raise_()
             self.console_window.activateWindow()

@@ -3,7 +3,7 @@ the main window if the screen has room, else over the part of the screen the mai
 
 from __future__ import annotations
 
-from PySide6.QtCore import QRect
+from PySide6.QtCore import QRect, Qt
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QWidget
 
@@ -29,7 +29,18 @@ def place_beside(win: QWidget, main: QWidget, min_w: int = 560) -> str:
         win.setGeometry(QRect(geo.left(), frame.top(), left - 1, h))
         return "beside"
     # one screen, the main window fills it: the main window gives up its right part to the console
-    w = max(min_w, geo.width() // 3)
+    need = max(min_w, win.minimumSizeHint().width(), geo.width() // 3)
+    w = min(need, max(min_w, geo.width() - main.minimumSizeHint().width()))
+    if main.isMaximized() or main.isFullScreen():
+        main.showNormal()
     main.setGeometry(QRect(geo.left(), geo.top(), geo.width() - w, geo.height()))
     win.setGeometry(QRect(geo.right() - w + 1, geo.top(), w, geo.height()))
     return "shared"
+
+
+def default_dock_widths(window) -> None:
+    """The first-run layout: the navigator and inspector wide enough for their names, the charts a third of
+    what is left (a dock size given before the window is shown is ignored by Qt)."""
+    w = max(1, window.width())
+    window.resizeDocks([window.navigator_dock, window.charts_dock], [max(240, w // 7), max(300, w // 4)],
+                       Qt.Orientation.Horizontal)

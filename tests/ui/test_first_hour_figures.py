@@ -162,6 +162,10 @@ def test_one_definition_of_each_limit_for_colours_alarms_charts_and_tooltips(qtb
     qtbot.addWidget(charts)
     charts.set_engine(eng)
     assert [line.value() for line in charts.thresholds["gpu"]] == [th.warning, th.critical]
+    from colossus_gui.ui.metrics import rack_key_figures
+    flow_row = dict(rack_key_figures(eng, 0))["Coolant flow"]
+    lpm = eng.facility.rack.cdu.design_flow_lpm * eng.flow_frac[0]
+    assert flow_row == f"{eng.flow_frac[0] * 100:.0f} % ({lpm:.0f} L/min)", "flow in % and L/min"
     from colossus_gui.ui.inspector import component_properties
     rows = dict(component_properties(eng, eng.topo.parse("H1-R001-T1-G1")))
     assert rows["Alarm limits"] == th.text() == "warning ≥ 85.0 °C, critical ≥ 89.0 °C"

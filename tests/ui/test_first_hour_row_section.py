@@ -110,7 +110,7 @@ def test_trays_are_coloured_by_the_chosen_metric_and_follow_the_engine(qtbot, en
 def test_nothing_overlaps_or_clips_at_any_size(qtbot, engine):
     v = _show(qtbot, RowSectionView())
     v.set_engine(engine)
-    for size in ((520, 340), (900, 560), (1280, 600), (1900, 900)):
+    for size in ((520, 340), (640, 420), (900, 560), (1280, 600), (1900, 900)):
         v.resize(*size)
         v.grab()
         _texts_fit(v)

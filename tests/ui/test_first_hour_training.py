@@ -45,7 +45,11 @@ def test_the_launcher_shows_each_drill_and_the_trainees_history(qtbot, tmp_path)
         dlg.show()
         dlg.select("coolant-leak")
         d = dlg.current_drill()
-        assert dlg.title.text() == d.title
+        assert dlg.title.text() == d.title and d.description
+        dlg.select("cdu-pump-pair-failure")
+        assert dlg.description.text() == "Both pumps of one CDU fail a minute apart (colossus)."
+        dlg.select("coolant-leak")
+        d = dlg.current_drill()
         assert f"{d.duration_s / 60:.0f} min" in dlg.facts.text() and d.difficulty in dlg.facts.text()
         assert d.briefing.splitlines()[0].strip()[:30] in dlg.briefing.toPlainText()
         assert "2 earlier session(s)" in dlg.history.text() and "72" in dlg.history.text()

@@ -60,3 +60,17 @@ def test_file_menu_offers_the_built_in_facilities_and_recent_files(win, tmp_path
     f2.unlink()  # a file that is gone is left out
     fm.rebuild_recent()
     assert [a.data() for a in fm.recent_menu.actions()] == [str(f1)]
+
+
+def test_first_run_layout_gives_the_docks_room(win, qtbot):
+    win.resize(1920, 1080)
+    win.finish_startup()
+    qtbot.waitUntil(lambda: win.charts is not None)
+    from colossus_gui.ui.window_placement import default_dock_widths
+    default_dock_widths(win)  # what a first run does once the window has its size
+    qtbot.wait(20)
+    nav = win.navigator
+    item = nav.topLevelItem(0)
+    need = nav.fontMetrics().horizontalAdvance(item.text(0)) + 40
+    assert win.navigator_dock.width() >= need, "the navigator shows its site name whole"
+    assert win.charts_dock.width() >= 300 and win.centralWidget().width() >= 800
