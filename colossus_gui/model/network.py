@@ -89,7 +89,8 @@ class FabricSpec(NetSpec):
     optic_400g_w: float = Field(11.0, ge=0, description="[E] 10-12 W per 400G module")
     optic_800g_w: float = Field(16.0, ge=0, description="[E] 15-17 W per 800G module")
     flaps_to_timeout: int = Field(3, ge=1, le=100, description="[E] flaps before a collective times out")
-    flap_interval_s: float = Field(90.0, gt=0, description="[E] mean time between flaps of a flapping link")
+    flap_interval_s: float = Field(90.0, gt=0, description="[E] mean time between flaps of a flapping link "
+                                                           "(each gap 0.5-1.5 x this)")
     failures: FabricFailureSpec = FabricFailureSpec()
     repairs: FabricRepairSpec = FabricRepairSpec()
 

@@ -873,6 +873,14 @@ class TrainingSession:
             return bool(eng.gt_state[a.index] == 3)
         if a.kind == "hall":
             return any(al.hall == a.index for al in active)
+        if a.kind in ("leaf", "spine", "superspine"):  # network and storage: is the part itself failed?
+            return bool(not eng.fabric.switch_ok[a.index])
+        if a.kind == "port":
+            return bool(not eng.fabric.link_ok[a.index] or eng.fabric.link_flapping[a.index])
+        if a.kind == "storage_node":
+            return bool(not eng.storage.node_ok[a.index])
+        if a.kind == "drive":
+            return bool(not eng.storage.drive_ok[self.topo.net.drive_index(a.index, a.sub)])
         return any(al.component == a.text for al in active)
 
     def _still_failed(self, wo) -> bool:

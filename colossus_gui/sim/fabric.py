@@ -226,7 +226,7 @@ class Fabric:
                 return None
             self.link_flapping[link] = True
             self.link_flaps[link] = 0
-            self.flap_next[link] = e.t + float(self.rng.exponential(self.spec.flap_interval_s))
+            self.flap_next[link] = e.t + self._flap_gap()
             if cause == "random":
                 self.failures_by_kind["flap"] += 1
         self._schedule(addr, rep.optic_median_s)
@@ -256,6 +256,11 @@ class Fabric:
         trays = gpus // self.net.gpus_per_tray
         trays = trays[e._tray_in_job[trays]]
         return [int(j) for j in np.unique(e.tray_job[trays])]
+
+    def _flap_gap(self) -> float:
+        """Seconds to a flapping link's next flap: 0.5-1.5 x the configured interval [E] (a marginal optic
+        flaps irregularly, but not in bursts of several within seconds)."""
+        return float(self.spec.flap_interval_s * self.rng.uniform(0.5, 1.5))
 
     def _schedule(self, address: str, median_s: float) -> None:
         e = self.e
@@ -311,12 +316,13 @@ class Fabric:
                 self._dirty = True
                 self._derive()
                 self.flap_next.pop(link)
-                self.acc["timeouts"] += 1
-                e._event("collective_timeout", addr, f"after {n} flaps")
+                if victims:  # a drained server's link times out nothing: no job uses it
+                    self.acc["timeouts"] += 1
+                    e._event("collective_timeout", addr, f"after {n} flaps")
                 for j in victims:
                     e._interrupt_job(j, "network", addr)
             else:
-                self.flap_next[link] = e.t + float(self.rng.exponential(self.spec.flap_interval_s))
+                self.flap_next[link] = e.t + self._flap_gap()
 
     # ------------------------------------------------------------------ after the step
     def job_traffic(self) -> np.ndarray:
