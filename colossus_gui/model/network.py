@@ -221,6 +221,10 @@ class NetLayout:
         self.spine0 = self.n_leaves
         self.ss0 = self.n_leaves + self.n_spines
         self.n_gpus = int(self.hall_tray_start[-1]) * self.gpus_per_tray
+        n_trays = int(self.hall_tray_start[-1])
+        tray_hall = np.repeat(np.arange(len(servers)), servers)
+        local = np.arange(n_trays) - self.hall_tray_start[tray_hall]
+        self.tray_leaf_base = self.hall_leaf_start[tray_hall] + (local // self.spl) * self.rails  # rail 1's leaf
         self.n_ls_links = self.n_leaves * self.leaf_up
         self.n_ss_links = self.n_spines * self.spine_up
         self.ls0 = self.n_gpus
@@ -262,10 +266,8 @@ class NetLayout:
     def leaf_of_gpu(self, gpu) -> np.ndarray:
         """Global leaf index of each GPU's link (arrays welcome)."""
         gpu = np.asarray(gpu, dtype=np.int64)
-        tray, rail = np.divmod(gpu, self.gpus_per_tray)
-        h = np.searchsorted(self.hall_tray_start, tray, side="right") - 1
-        local = tray - self.hall_tray_start[h]
-        return self.hall_leaf_start[h] + (local // self.spl) * self.rails + rail
+        tray = gpu // self.gpus_per_tray
+        return self.tray_leaf_base[tray] + (gpu - tray * self.gpus_per_tray)
 
     def gpus_of_leaf(self, leaf: int) -> np.ndarray:
         """The GPUs on a leaf's down ports, in port order."""

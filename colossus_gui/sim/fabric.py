@@ -73,7 +73,8 @@ class Fabric:
         n_gpus = net.n_gpus
         self.rng = np.random.default_rng([engine.seed, 14])
         # static maps
-        self.gpu_leaf = net.leaf_of_gpu(np.arange(n_gpus)).astype(np.int32)
+        self.gpu_leaf = (np.repeat(net.tray_leaf_base, net.gpus_per_tray).reshape(-1, net.gpus_per_tray)
+                         + np.arange(net.gpus_per_tray)).astype(np.int32).ravel()
         ls_leaf = np.repeat(np.arange(net.n_leaves), net.leaf_up)
         ls_hall = np.repeat(np.arange(net.n_halls), net.hall_leaves * net.leaf_up)
         k = np.arange(net.n_ls_links) - np.repeat(net.hall_leaf_start[:-1] * net.leaf_up, net.hall_leaves * net.leaf_up)
