@@ -125,7 +125,7 @@ class FabricView(QWidget):
         self.chart.setMenuEnabled(False)
         self.chart.showGrid(x=True, y=True, alpha=0.3)
         self.chart.setLabel("left", "% of design")
-        self.chart.addLegend(offset=(5, 5))
+        self.chart.addLegend(offset=(-5, 5))
         self.curve_tput = self.chart.plot(pen=pg.mkPen("#5aa9ff", width=1.5), name="throughput, % of GPU links")
         self.curve_bis = self.chart.plot(pen=pg.mkPen("#ffb347", width=1.5), name="bisection available %")
         self.csv_button = QPushButton("Export CSV…", self)

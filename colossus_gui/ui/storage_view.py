@@ -64,7 +64,7 @@ class StorageView(QWidget):
         self.chart.setMenuEnabled(False)
         self.chart.showGrid(x=True, y=True, alpha=0.3)
         self.chart.setLabel("left", "GB/s  ·  stall s")
-        self.chart.addLegend(offset=(5, 5))
+        self.chart.addLegend(offset=(-5, 5))
         self.curve_avail = self.chart.plot(pen=pg.mkPen("#4cd964", width=1.5), name="write bandwidth GB/s")
         self.curve_ckpt = self.chart.plot(pen=pg.mkPen("#5aa9ff", width=1.5), name="checkpoint GB/s")
         self.curve_stall = self.chart.plot(pen=pg.mkPen("#ff6b6b", width=1.5), name="checkpoint stall s")
@@ -179,7 +179,8 @@ class _StorageCanvas(QWidget):
             p.setPen(text)
             ckpt = " (checkpoints)" if pi == st.ckpt_pool else ""
             p.drawText(QRectF(x0, 4, col_w - 8, 16), int(Qt.AlignmentFlag.AlignLeft),
-                       f"{pool.name} · {pool.tier} · {n:,} nodes × {pool.drives_per_node} × {pool.drive_tb:g} TB{ckpt}")
+                       f"{pool.name if pool.name == pool.tier else f'{pool.name} ({pool.tier})'} · {n:,} nodes × "
+                       f"{pool.drives_per_node} × {pool.drive_tb:g} TB{ckpt}")
             # bandwidth bar: left for writes (green), rebuild (blue), lost (red)
             design = n * pool.node_write_gbs
             left = float(st.pool_write_gbs[pi])
@@ -206,6 +207,12 @@ class _StorageCanvas(QWidget):
             ch = min(area.height() / rows, cw * 1.5)
             grid = QRectF(area.x(), area.y(), cw * cols, ch * rows)
             p.drawImage(grid, img)
+            if cw >= 5 and ch >= 5:  # separate the cells when they are big enough to count
+                p.setPen(pal.color(QPalette.ColorRole.Base))
+                for c in range(1, cols):
+                    p.drawLine(QPointF(grid.x() + c * cw, grid.y()), QPointF(grid.x() + c * cw, grid.bottom()))
+                for r in range(1, rows):
+                    p.drawLine(QPointF(grid.x(), grid.y() + r * ch), QPointF(grid.right(), grid.y() + r * ch))
             self._grids.append((grid, first, n, cols))
             if first <= view.selected < first + n:
                 k = view.selected - first
