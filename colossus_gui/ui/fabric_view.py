@@ -413,8 +413,8 @@ class _FabricCanvas(QWidget):
 
         for h, (a, b) in enumerate(g["halls"]):
             lo = float(load[int(net.hall_leaf_start[h])]) if net.hall_leaves[h] else 0.0
-            p.setBrush(dim(BAD_RGB if ls_bad[h] else _LUT[int(lo * 255)], 0.43))
-            p.drawRect(QRectF(a, ys["spine"] + rh, b - a, ys["leaf"] - ys["spine"] - rh))
+            p.fillRect(QRectF(a, ys["spine"] + rh, b - a, ys["leaf"] - ys["spine"] - rh),
+                       dim(BAD_RGB if ls_bad[h] else _LUT[int(lo * 255)], 0.43))
             p.setBrush(dim(BAD_RGB if sl_bad[h] else _LUT[int(float(load[net.ss0]) * 255)], 0.31))
             n = net.n_halls
             sa = ss_a + (ss_b - ss_a) * h / n
