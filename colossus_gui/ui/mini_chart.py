@@ -72,7 +72,7 @@ class MiniChartWidget(QWidget):
         p.setPen(text)
         for v, y in ((hi, plot.top()), (lo, plot.bottom())):
             p.drawText(QRectF(0, y - 8, 44, 16), int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter),
-                       f"{v:.3g}")
+                       f"{v / 1000:.3g}k" if abs(v) >= 1000 else f"{v:.3g}")
         p.drawText(QRectF(plot.left(), plot.bottom() + 1, plot.width(), 14), int(Qt.AlignmentFlag.AlignRight),
                    f"last {max(t1 - t0, 0):.0f} s")
         span_t = max(t1 - t0, 1e-9)
