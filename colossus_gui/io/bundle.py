@@ -35,6 +35,7 @@ from .atomic import (
     temp_file_beside,
 )
 from .loader import LoadError, _show, format_validation_error, one_line, parse_text, read_regular_file
+from .network_tables import write_fabric_csv, write_storage_csv
 from .tables import write_chart_csv, write_events_csv, write_gpu_csv, write_rack_csv
 
 FORMAT = "colossus-gui-snapshot"
@@ -54,6 +55,8 @@ FILES = {
     "racks.csv": "per-rack state at the snapshot time",
     "gpus.csv": "per-GPU state at the snapshot time",
     "events.csv": "every event so far (faults, repairs, throttling, job interruptions)",
+    "fabric.csv": "network fabric telemetry: throughput, bisection, links and switches down, power",
+    "storage.csv": "storage telemetry: write, rebuild and checkpoint bandwidth, checkpoint stall",
 }
 
 
@@ -135,6 +138,8 @@ def write_bundle(engine: Engine, out: str | Path, png_writers: dict[str, tuple[s
         progress(0.3, "rack and event CSV")
         write_rack_csv(engine, tmp / "racks.csv")
         write_events_csv(engine, tmp / "events.csv")
+        write_fabric_csv(engine, tmp / "fabric.csv")  # network and storage
+        write_storage_csv(engine, tmp / "storage.csv")
         if include_gpu_csv:
             progress(0.4, "per-GPU CSV")
             write_gpu_csv(engine, tmp / "gpus.csv", cancel=progress.cancelled)

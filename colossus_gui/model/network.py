@@ -89,7 +89,8 @@ class FabricSpec(NetSpec):
     optic_400g_w: float = Field(11.0, ge=0, description="[E] 10-12 W per 400G module")
     optic_800g_w: float = Field(16.0, ge=0, description="[E] 15-17 W per 800G module")
     flaps_to_timeout: int = Field(3, ge=1, le=100, description="[E] flaps before a collective times out")
-    flap_interval_s: float = Field(90.0, gt=0, description="[E] mean time between flaps of a flapping link")
+    flap_interval_s: float = Field(90.0, gt=0, description="[E] mean time between flaps of a flapping link "
+                                                           "(each gap 0.5-1.5 x this)")
     failures: FabricFailureSpec = FabricFailureSpec()
     repairs: FabricRepairSpec = FabricRepairSpec()
 
@@ -220,6 +221,10 @@ class NetLayout:
         self.spine0 = self.n_leaves
         self.ss0 = self.n_leaves + self.n_spines
         self.n_gpus = int(self.hall_tray_start[-1]) * self.gpus_per_tray
+        n_trays = int(self.hall_tray_start[-1])
+        tray_hall = np.repeat(np.arange(len(servers)), servers)
+        local = np.arange(n_trays) - self.hall_tray_start[tray_hall]
+        self.tray_leaf_base = self.hall_leaf_start[tray_hall] + (local // self.spl) * self.rails  # rail 1's leaf
         self.n_ls_links = self.n_leaves * self.leaf_up
         self.n_ss_links = self.n_spines * self.spine_up
         self.ls0 = self.n_gpus
@@ -261,10 +266,8 @@ class NetLayout:
     def leaf_of_gpu(self, gpu) -> np.ndarray:
         """Global leaf index of each GPU's link (arrays welcome)."""
         gpu = np.asarray(gpu, dtype=np.int64)
-        tray, rail = np.divmod(gpu, self.gpus_per_tray)
-        h = np.searchsorted(self.hall_tray_start, tray, side="right") - 1
-        local = tray - self.hall_tray_start[h]
-        return self.hall_leaf_start[h] + (local // self.spl) * self.rails + rail
+        tray = gpu // self.gpus_per_tray
+        return self.tray_leaf_base[tray] + (gpu - tray * self.gpus_per_tray)
 
     def gpus_of_leaf(self, leaf: int) -> np.ndarray:
         """The GPUs on a leaf's down ports, in port order."""

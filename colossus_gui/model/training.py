@@ -31,6 +31,7 @@ ENGINE_EVENT_KINDS: tuple[str, ...] = (
     "gpu_shutdown", "gpu_reset", "tray_drained", "tray_returned", "tray_slid_out", "tray_slid_in",
     "rack_isolated", "rack_restored", "power_cap", "turbine_starting", "turbine_online", "turbine_stopped",
     "load_shed_began", "load_shed_ended",
+    "link_flapped", "collective_timeout", "rebuild_started", "rebuild_finished",  # network and storage
 )
 OPS_EVENT_KINDS: tuple[str, ...] = ("alarm_raised", "alarm_acknowledged", "wo_created", "wo_assigned", "wo_closed")
 EVENT_KINDS: tuple[str, ...] = ENGINE_EVENT_KINDS + OPS_EVENT_KINDS

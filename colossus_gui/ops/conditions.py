@@ -45,6 +45,8 @@ SITE_METRICS: dict[str, tuple[str, Callable]] = {
     "links_down": ("fabric links down", lambda e: float(e.fabric.n_links_down)),
     "links_flapping": ("fabric links flapping", lambda e: float(len(e.fabric.flap_next))),
     "switches_down": ("fabric switches down", lambda e: float(e.fabric.n_switches_down)),
+    "collective_timeouts": ("jobs' collectives timed out by flapping links so far",
+                            lambda e: e.fabric.acc["timeouts"]),
     "storage_bw_frac": ("checkpoint write bandwidth left, 0-1",
                         lambda e: e.storage.write_bw_gbs / e.storage.design_gbs if e.storage.design_gbs else 1.0),
 }

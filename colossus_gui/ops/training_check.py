@@ -314,6 +314,12 @@ def candidates(topo: Topology, kind: str, a) -> list[tuple[str, int, int]]:
         return [("pump", r0 * topo.pumps_per_cdu, r1 * topo.pumps_per_cdu)] if a.kind != "tray" else []
     if "rack" in allowed:
         return [("rack", r0, r1)] if a.kind != "tray" else []
+    if a.kind == "hall" and ("port" in allowed or "leaf" in allowed):  # network: a hall's GPU links or leaves
+        net = topo.net
+        if "port" in allowed:
+            g0 = int(net.hall_tray_start[a.index]) * net.gpus_per_tray
+            return [("port", g0, int(net.hall_tray_start[a.index + 1]) * net.gpus_per_tray)]
+        return [("leaf", int(net.hall_leaf_start[a.index]), int(net.hall_leaf_start[a.index + 1]))]
     return []
 
 
@@ -328,6 +334,10 @@ def component_address(topo: Topology, sub: str, flat: int) -> str:
     """The address of component ``flat`` in the flat numbering of ``candidates``."""
     if sub == "gpu":
         return topo.gpu_address(flat)
+    if sub == "port":
+        return topo.net.link_address(flat)
+    if sub == "leaf":
+        return topo.net.switch_address(flat)
     if sub == "nic":
         tray, n = divmod(flat, topo.nics_per_tray)
         return f"{topo.tray_address(tray)}-N{n + 1}"

@@ -337,7 +337,8 @@ class Engine:
         snap["pending_repairs"] = [list(r) for r in self.pending_repairs]
         snap["rng"] = self.rng.bit_generator.state
         snap["n_events"] = len(self.events)
-        snap["fabric"], snap["storage"] = self.fabric.snapshot(), self.storage.snapshot()  # network/storage
+        for part in ("fabric", "storage"):  # network/storage, flat keys: their arrays go to a bundle's npz
+            snap.update({f"{part}.{k}": v for k, v in getattr(self, part).snapshot().items()})
         return snap
 
     def restore(self, snap: dict) -> None:
@@ -358,9 +359,9 @@ class Engine:
         self.interruptions_by_cause = {k: int(v) for k, v in snap["interruptions_by_cause"].items()}
         self.pending_repairs = [(float(a), str(b), str(c)) for a, b, c in snap["pending_repairs"]]
         self.rng.bit_generator.state = snap["rng"]
-        if "fabric" in snap:  # network/storage
-            self.fabric.restore(snap["fabric"])
-            self.storage.restore(snap["storage"])
+        for part in ("fabric", "storage"):  # network/storage
+            if f"{part}.rng" in snap:
+                getattr(self, part).restore({k[len(part) + 1:]: v for k, v in snap.items() if k.startswith(part + ".")})
         self.events.truncate(int(snap.get("n_events", len(self.events))))
         self.revision += 1
         self._event_cursor = min(self._event_cursor, len(self.events))

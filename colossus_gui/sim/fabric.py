@@ -73,7 +73,8 @@ class Fabric:
         n_gpus = net.n_gpus
         self.rng = np.random.default_rng([engine.seed, 14])
         # static maps
-        self.gpu_leaf = net.leaf_of_gpu(np.arange(n_gpus)).astype(np.int32)
+        self.gpu_leaf = (np.repeat(net.tray_leaf_base, net.gpus_per_tray).reshape(-1, net.gpus_per_tray)
+                         + np.arange(net.gpus_per_tray)).astype(np.int32).ravel()
         ls_leaf = np.repeat(np.arange(net.n_leaves), net.leaf_up)
         ls_hall = np.repeat(np.arange(net.n_halls), net.hall_leaves * net.leaf_up)
         k = np.arange(net.n_ls_links) - np.repeat(net.hall_leaf_start[:-1] * net.leaf_up, net.hall_leaves * net.leaf_up)
@@ -226,7 +227,7 @@ class Fabric:
                 return None
             self.link_flapping[link] = True
             self.link_flaps[link] = 0
-            self.flap_next[link] = e.t + float(self.rng.exponential(self.spec.flap_interval_s))
+            self.flap_next[link] = e.t + self._flap_gap()
             if cause == "random":
                 self.failures_by_kind["flap"] += 1
         self._schedule(addr, rep.optic_median_s)
@@ -256,6 +257,11 @@ class Fabric:
         trays = gpus // self.net.gpus_per_tray
         trays = trays[e._tray_in_job[trays]]
         return [int(j) for j in np.unique(e.tray_job[trays])]
+
+    def _flap_gap(self) -> float:
+        """Seconds to a flapping link's next flap: 0.5-1.5 x the configured interval [E] (a marginal optic
+        flaps irregularly, but not in bursts of several within seconds)."""
+        return float(self.spec.flap_interval_s * self.rng.uniform(0.5, 1.5))
 
     def _schedule(self, address: str, median_s: float) -> None:
         e = self.e
@@ -311,12 +317,13 @@ class Fabric:
                 self._dirty = True
                 self._derive()
                 self.flap_next.pop(link)
-                self.acc["timeouts"] += 1
-                e._event("collective_timeout", addr, f"after {n} flaps")
+                if victims:  # a drained server's link times out nothing: no job uses it
+                    self.acc["timeouts"] += 1
+                    e._event("collective_timeout", addr, f"after {n} flaps")
                 for j in victims:
                     e._interrupt_job(j, "network", addr)
             else:
-                self.flap_next[link] = e.t + float(self.rng.exponential(self.spec.flap_interval_s))
+                self.flap_next[link] = e.t + self._flap_gap()
 
     # ------------------------------------------------------------------ after the step
     def job_traffic(self) -> np.ndarray:

@@ -42,6 +42,14 @@ def is_failed(engine, a: Address) -> bool:
         return bool(not e.psu_ok[a.index, a.sub])
     if a.kind == "nic":
         return bool(not e.nic_ok[a.index, a.sub])
+    if a.kind in ("leaf", "spine", "superspine"):  # network and storage
+        return bool(not e.fabric.switch_ok[a.index])
+    if a.kind == "port":
+        return bool(not e.fabric.link_ok[a.index] or e.fabric.link_flapping[a.index])
+    if a.kind == "storage_node":
+        return bool(not e.storage.node_ok[a.index])
+    if a.kind == "drive":
+        return bool(not e.storage.drive_ok[topo.net.drive_index(a.index, a.sub)])
     return False
 
 

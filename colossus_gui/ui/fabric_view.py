@@ -13,13 +13,12 @@ One ``paintEvent``; ``refresh()`` computes the per-pixel colours with a few nump
 from __future__ import annotations
 
 import numpy as np
-import pyqtgraph as pg
 from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QPainter, QPalette, QPen, QPolygonF
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QToolTip, QVBoxLayout, QWidget
 
 from . import colors
-from .charts import ring_tail
+from .mini_chart import MiniChartWidget, ring_tail
 
 DOWN_RGB = colors.CRITICAL[:3]
 BAD_RGB = colors.WARNING[:3]
@@ -69,23 +68,34 @@ def fabric_state(engine) -> dict:
     load[net.ss0:] = max([ss_load, *multi])
     gpu_bad = np.bincount(fab.gpu_leaf[bad_links[:net.n_gpus]], minlength=net.n_leaves)
     leaf_status = np.where(~fab.switch_ok[:net.spine0], 2, np.where(gpu_bad > 0, 1, 0)).astype(np.int8)
+    hall_ls_bad = np.bincount(fab.ls_hall[ls_bad], minlength=net.n_halls)
+    hall_sl_bad = np.bincount(fab.sl_hall[sl_bad], minlength=net.n_halls)
     return {"status": status, "load": load, "gpu_status": leaf_status, "gpu_load": load[:net.spine0],
+            "hall_ls_bad": hall_ls_bad, "hall_sl_bad": hall_sl_bad,
             "bad_at": bad_at}
 
 
-def pixel_colors(status: np.ndarray, load: np.ndarray, width: int) -> np.ndarray:
+def pixel_colors(status: np.ndarray, load: np.ndarray, width, counts=None) -> np.ndarray:
     """ARGB per pixel column for a row of cells: the worst status among the cells a pixel covers (so one
-    failed switch among thousands still shows), else the colour of their mean load."""
+    failed switch among thousands still shows), else the colour of their mean load. With ``counts`` (cells
+    per block) and ``width`` a list (pixels per block), several blocks (the halls of a tier) in one pass."""
     n = status.size
-    width = max(1, int(width))
+    if counts is None:
+        counts, width = [n], [width]
+    widths = [max(1, int(w)) for w in width]
     if n == 0:
-        return np.zeros(width, dtype=np.uint32)
-    starts = (np.arange(width, dtype=np.int64) * n) // width
+        return np.zeros(sum(widths), dtype=np.uint32)
+    parts, off = [], 0
+    for c, w in zip(counts, widths, strict=True):
+        parts.append(off + (np.arange(w, dtype=np.int64) * int(c)) // w)
+        off += int(c)
+    starts = np.concatenate(parts)
+    starts = np.minimum(starts, n - 1)
+    ends = np.append(starts[1:], n)
+    span = ends - starts
     worst = np.maximum.reduceat(status, starts)
-    counts = np.diff(np.append(starts, n))
-    counts = np.maximum(counts, 1)
-    mean = np.add.reduceat(load, starts) / np.where(np.diff(np.append(starts, n)) > 0, counts, 1)
-    mean = np.where(np.diff(np.append(starts, n)) > 0, mean, load[np.minimum(starts, n - 1)])
+    sums = np.add.reduceat(load, starts)
+    mean = np.where(span > 0, sums / np.maximum(span, 1), load[starts])
     rgb = _LUT[np.clip((mean * 255).astype(np.int64), 0, 255)]
     out = (0xFF000000 | (rgb[:, 0] << 16) | (rgb[:, 1] << 8) | rgb[:, 2]).astype(np.uint32)
     out[worst == 1] = _argb(BAD_RGB)
@@ -112,22 +122,16 @@ class FabricView(QWidget):
         self._sel_switch = -1
         self._sel_gpu = -1
         self._path: tuple[int, np.ndarray, np.ndarray] | None = None  # leaf, its spines, their super-spines
-        self._rows: dict[str, np.ndarray] = {}
+        self._rows: dict = {}
+        self._hall_widths: list[int] = []
         self._state: dict = {}
         self.summary = QLabel(self)
         self.summary.setObjectName("fabricSummary")
         self.summary.setContentsMargins(6, 4, 6, 2)
         self.summary.setWordWrap(True)
         self.canvas = _FabricCanvas(self)
-        self.chart = pg.PlotWidget(self)
+        self.chart = MiniChartWidget("% of design", self)
         self.chart.setObjectName("fabricChart")
-        self.chart.setMaximumHeight(150)
-        self.chart.setMenuEnabled(False)
-        self.chart.showGrid(x=True, y=True, alpha=0.3)
-        self.chart.setLabel("left", "% of design")
-        self.chart.addLegend(offset=(5, 5))
-        self.curve_tput = self.chart.plot(pen=pg.mkPen("#5aa9ff", width=1.5), name="throughput, % of GPU links")
-        self.curve_bis = self.chart.plot(pen=pg.mkPen("#ffb347", width=1.5), name="bisection available %")
         self.csv_button = QPushButton("Export CSV…", self)
         self.csv_button.setObjectName("fabricCsvButton")
         self.csv_button.setToolTip("Fabric throughput, bisection, links and switches down, power (one row a step)")
@@ -220,9 +224,12 @@ class FabricView(QWidget):
         i = self.engine.fabric.index
         f = self.engine.facility.fabric
         full_tbps = self.engine.n_gpus * f.gpu_link_gbps * f.throughput_efficiency / 1e3
-        t = np.ascontiguousarray(rows[:, i["t_s"]])  # the curves own their data (the ring moves on)
-        self.curve_tput.setData(t, rows[:, i["throughput_tbps"]] * (100.0 / max(full_tbps, 1e-9)))
-        self.curve_bis.setData(t, rows[:, i["bisection_frac"]] * 100.0)
+        t = rows[:, i["t_s"]]
+        self.chart.set_series([
+            ("fabric throughput", "#5aa9ff", t, rows[:, i["throughput_tbps"]] * (100.0 / max(full_tbps, 1e-9)),
+             "{:.0f} %"),
+            ("bisection available", "#ffb347", t, rows[:, i["bisection_frac"]] * 100.0, "{:.1f} %")],
+            y_range=(0.0, 105.0))
 
     def _dt(self) -> float:
         ring = self.engine.fabric.ring
@@ -233,25 +240,32 @@ class FabricView(QWidget):
 
     def row_pixels(self, tier: str, hall: int, width: int) -> np.ndarray:
         """ARGB per pixel of one tier's cells in one hall (hall -1: the super-spines)."""
-        key = f"{tier}:{hall}:{width}"
+        return self.tier_pixels(tier, [width] if hall < 0 else None, hall)
+
+    def tier_pixels(self, tier: str, widths, hall: int = -1) -> np.ndarray:
+        """ARGB per pixel of a whole tier, halls side by side (``widths`` pixels each), computed once per
+        refresh; with ``hall`` >= 0 the part of that hall (the widths are those of the last layout)."""
+        net, s = self.engine.topo.net, self._state
+        if hall >= 0:
+            widths = self._hall_widths
+        key = (tier, tuple(widths))
         px = self._rows.get(key)
         if px is None:
-            net, s = self.engine.topo.net, self._state
             if tier == "superspine":
                 sl = slice(net.ss0, net.n_switches)
-                px = pixel_colors(s["status"][sl], s["load"][sl], width)
+                px = pixel_colors(s["status"][sl], s["load"][sl], widths[0])
             elif tier == "spine":
-                a = net.spine0 + int(net.hall_spine_start[hall])
-                sl = slice(a, a + int(net.hall_spines[hall]))
-                px = pixel_colors(s["status"][sl], s["load"][sl], width)
+                sl = slice(net.spine0, net.ss0)
+                px = pixel_colors(s["status"][sl], s["load"][sl], widths, net.hall_spines)
             elif tier == "leaf":
-                sl = slice(int(net.hall_leaf_start[hall]), int(net.hall_leaf_start[hall + 1]))
-                px = pixel_colors(s["status"][sl], s["load"][sl], width)
+                px = pixel_colors(s["status"][:net.spine0], s["load"][:net.spine0], widths, net.hall_leaves)
             else:
-                sl = slice(int(net.hall_leaf_start[hall]), int(net.hall_leaf_start[hall + 1]))
-                px = pixel_colors(s["gpu_status"][sl], s["gpu_load"][sl], width)
+                px = pixel_colors(s["gpu_status"], s["gpu_load"], widths, net.hall_leaves)
             self._rows[key] = px
-        return px
+        if hall < 0 or tier == "superspine":
+            return px
+        a = int(sum(widths[:hall]))
+        return px[a:a + int(widths[hall])]
 
     def switch_at(self, pos: QPointF) -> str | None:
         """Address of the switch (or, in the GPU-link row, the leaf) under a widget position."""
@@ -329,6 +343,24 @@ class _FabricCanvas(QWidget):
         i = s - int(net.hall_leaf_start[h])
         return self._x_of(tier, h, i, int(net.hall_leaves[h])), g["ys"][tier] + rh / 2
 
+    def switch_xs(self, ids: np.ndarray) -> np.ndarray:
+        """x centres of many switches of one tier at once (the selected path)."""
+        ids = np.asarray(ids, dtype=np.int64)
+        if not ids.size:
+            return np.zeros(0)
+        net = self.view.engine.topo.net
+        g = self._layout() if self._geom.get("size") != (self.width(), self.height()) else self._geom
+        if ids[0] >= net.ss0:
+            a, b = g["ss"]
+            return a + (ids - net.ss0 + 0.5) * (b - a) / net.n_superspines
+        spine = ids[0] >= net.spine0
+        start = net.hall_spine_start if spine else net.hall_leaf_start
+        count = net.hall_spines if spine else net.hall_leaves
+        local = ids - (net.spine0 if spine else 0)
+        h = np.searchsorted(start, local, side="right") - 1
+        ab = np.array(g["halls"])
+        return ab[h, 0] + (local - start[h] + 0.5) * (ab[h, 1] - ab[h, 0]) / count[h]
+
     def hit(self, pos: QPointF) -> int | None:
         eng = self.view.engine
         if eng is None:
@@ -371,19 +403,19 @@ class _FabricCanvas(QWidget):
         p.setPen(Qt.PenStyle.NoPen)
         ys = g["ys"]
         ss_a, ss_b = g["ss"]
-        bad = ~fab.link_ok | fab.link_flapping
-        ls_bad = np.bincount(fab.ls_hall[bad[net.ls0:net.sl0]], minlength=net.n_halls)
-        sl_bad = np.bincount(fab.sl_hall[bad[net.sl0:]], minlength=net.n_halls)
+        ls_bad, sl_bad = view._state["hall_ls_bad"], view._state["hall_sl_bad"]
         load = view._state["load"]
+        base = pal.color(QPalette.ColorRole.Base)
+
+        def dim(rgb, alpha: float) -> QColor:  # opaque blend with the background: much faster than alpha
+            return QColor(*(int(alpha * c + (1 - alpha) * b) for c, b in zip(
+                rgb, (base.red(), base.green(), base.blue()), strict=True)))
+
         for h, (a, b) in enumerate(g["halls"]):
             lo = float(load[int(net.hall_leaf_start[h])]) if net.hall_leaves[h] else 0.0
-            c = QColor(*(BAD_RGB if ls_bad[h] else _LUT[int(lo * 255)]))
-            c.setAlpha(110)
-            p.setBrush(c)
-            p.drawRect(QRectF(a, ys["spine"] + rh, b - a, ys["leaf"] - ys["spine"] - rh))
-            c2 = QColor(*(BAD_RGB if sl_bad[h] else _LUT[int(float(load[net.ss0]) * 255)]))
-            c2.setAlpha(80)
-            p.setBrush(c2)
+            p.fillRect(QRectF(a, ys["spine"] + rh, b - a, ys["leaf"] - ys["spine"] - rh),
+                       dim(BAD_RGB if ls_bad[h] else _LUT[int(lo * 255)], 0.43))
+            p.setBrush(dim(BAD_RGB if sl_bad[h] else _LUT[int(float(load[net.ss0]) * 255)], 0.31))
             n = net.n_halls
             sa = ss_a + (ss_b - ss_a) * h / n
             sb = ss_a + (ss_b - ss_a) * (h + 1) / n
@@ -392,11 +424,15 @@ class _FabricCanvas(QWidget):
         # the tiers
         w_ss = max(1, int(ss_b - ss_a))
         self._draw_row(p, view.row_pixels("superspine", -1, w_ss), QRectF(ss_a, ys["superspine"], ss_b - ss_a, rh))
+        view._hall_widths = [max(1, int(b - a)) for a, b in g["halls"]]
+        for tier in ("spine", "leaf", "gpu"):
+            px = view.tier_pixels(tier, view._hall_widths)
+            x0 = 0
+            for h, (a, b) in enumerate(g["halls"]):
+                w = view._hall_widths[h]
+                self._draw_row(p, px[x0:x0 + w], QRectF(a, ys[tier], b - a, rh * (0.6 if tier == "gpu" else 1)))
+                x0 += w
         for h, (a, b) in enumerate(g["halls"]):
-            wpx = max(1, int(b - a))
-            for tier in ("spine", "leaf", "gpu"):
-                self._draw_row(p, view.row_pixels(tier, h, wpx), QRectF(a, ys[tier], b - a, rh * (0.6 if tier ==
-                                                                                                   "gpu" else 1)))
             p.setPen(text)
             p.drawText(QRectF(a, ys["gpu"] + rh * 0.6 + 2, b - a, 16), int(Qt.AlignmentFlag.AlignHCenter),
                        f"{net.hall_names[h]}  {fab.hall_bisection[h]:.1%}")
@@ -413,16 +449,21 @@ class _FabricCanvas(QWidget):
             lx, ly = self.switch_x(leaf)
             if view._sel_gpu >= 0:
                 p.drawLine(QPointF(lx, ys["gpu"] + rh * 0.6), QPointF(lx, ly))
-            sp_xy = [self.switch_x(int(s)) for s in spines]
-            for sx, sy in sp_xy:
-                p.drawLine(QPointF(lx, ys["leaf"]), QPointF(sx, sy + rh / 2))
-            ss_xy = [self.switch_x(int(s)) for s in ss]
-            if len(sp_xy) * len(ss_xy) <= 4096:
-                for sx, _sy in sp_xy:
-                    for tx, ty in ss_xy:
-                        p.drawLine(QPointF(sx, ys["spine"]), QPointF(tx, ty + rh / 2))
-            for x, y in sp_xy + ss_xy:  # ticks above the cells: the cells keep their colours
-                p.drawLine(QPointF(x, y - rh / 2 - 7), QPointF(x, y - rh / 2 - 2))
+            sp_x = self.switch_xs(spines)
+            for sx in np.unique(sp_x.astype(np.int64)):  # one line per pixel column, not per spine
+                p.drawLine(QPointF(lx, ys["leaf"]), QPointF(float(sx), ys["spine"] + rh))
+            ss_x = self.switch_xs(ss)
+            if sp_x.size * ss_x.size <= 1024:
+                for sx in sp_x:
+                    for tx in ss_x:
+                        p.drawLine(QPointF(sx, ys["spine"]), QPointF(tx, ys["superspine"] + rh))
+            # ticks above the cells (the cells keep their colours): one image row per tier
+            tick = np.uint32(0xFF000000 | (text.red() << 16) | (text.green() << 8) | text.blue())
+            for xs, tier in ((sp_x, "spine"), (ss_x, "superspine")):
+                w = self.width()
+                row = np.zeros(w, dtype=np.uint32)
+                row[np.clip(xs.astype(np.int64), 0, w - 1)] = tick
+                self._draw_row(p, row, QRectF(0, ys[tier] - 7, w, 5))
         if view._sel_switch >= 0:
             x, y = self.switch_x(view._sel_switch)
             pen = QPen(text, 2)

@@ -781,7 +781,10 @@ class MainWindow(QMainWindow):
         topo = self.engine.topo
         base = ["SITE", "GRID", *topo.hall_names, *(topo.chiller_address(i) for i in range(topo.n_chillers)),
                 *(topo.turbine_address(i) for i in range(topo.n_turbines)), "MP001"]
-        self._completer_base = base + [topo.rack_address(r) for r in range(topo.n_racks)]
+        net = topo.net  # fabric switches and storage nodes too
+        self._completer_base = base + [topo.rack_address(r) for r in range(topo.n_racks)] + [
+            net.switch_address(s) for s in range(net.n_switches)] + [
+            net.node_address(n) for n in range(net.n_storage_nodes)]
         self._completer_model.setStringList(self._completer_base)
 
     def _on_search_text_edited(self, text: str) -> None:

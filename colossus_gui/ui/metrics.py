@@ -236,10 +236,13 @@ def gpu_overlay_index(engine) -> np.ndarray | None:
     topo = engine.topo
     out_tray = engine.tray_drained | ~tray_powered(engine)
     failed = ~engine.gpu_ok
-    any_tray, any_failed = bool(out_tray.any()), bool(failed.any())
-    if not any_tray and not any_failed:
+    off_fabric = ~engine.fabric.gpu_up.reshape(engine.tj.shape)  # link or leaf down: out of the pool
+    any_tray, any_failed, any_off = bool(out_tray.any()), bool(failed.any()), bool(off_fabric.any())
+    if not any_tray and not any_failed and not any_off:
         return None
     ov = np.zeros(engine.tj.shape, dtype=np.uint8)
+    if any_off:
+        ov[off_fabric] = colors.IDX_OFFLINE
     if any_tray:
         tray_code = np.where(engine.tray_slid_out, colors.IDX_SLID_OUT, colors.IDX_OFFLINE).astype(np.uint8)
         tray_code[~out_tray] = 0

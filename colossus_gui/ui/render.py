@@ -264,6 +264,20 @@ class OffscreenViews:
             follow.hide()  # "Following" is a live-mode control
         return w
 
+    def fabric_view(self):
+        from .fabric_view import FabricView
+        w = self._own(FabricView())
+        w.set_engine(self.engine)
+        w.refresh(force=True)
+        return w
+
+    def storage_view(self):
+        from .storage_view import StorageView
+        w = self._own(StorageView())
+        w.set_engine(self.engine)
+        w.refresh(force=True)
+        return w
+
     def widget(self, key: str):
         if key not in self._built:
             self._zoom = ZOOM.get(key, 1)
@@ -279,6 +293,8 @@ class OffscreenViews:
             "rack": f"rack {topo.rack_address(self.rack)} (hottest rack): elevation and rear door",
             "tray": f"tray {topo.tray_address(self.tray)} (holds the hottest GPU)",
             "charts": "live charts, whole run",
+            "fabric": "network fabric: switches and links by load and health",
+            "storage": "storage: nodes, pool bandwidth, rebuilds, checkpoint bandwidth",
         }[key]
         return make_caption(self.engine, what)
 
@@ -307,6 +323,8 @@ BUNDLE_IMAGES = {
     "tray": ("tray.png", "tray_view", "the tray holding the hottest GPU: GPUs, CPUs, PSUs, NICs"),
     "charts": ("charts.png", "charts", "the live charts over the whole run: power, SoC, water, GPU temperatures, "
                "PUE, service"),
+    "fabric": ("fabric.png", "fabric_view", "the network fabric: super-spines, spines, leaves, links; failed red"),
+    "storage": ("storage.png", "storage_view", "the storage nodes by pool, bandwidth, rebuilds, checkpoint bandwidth"),
 }
 
 # Views with few, large elements (one tray, one rack) are laid out at half the size and drawn at 2x: the same

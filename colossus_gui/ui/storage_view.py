@@ -10,13 +10,12 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import pyqtgraph as pg
 from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QPainter, QPalette
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QToolTip, QVBoxLayout, QWidget
 
 from . import colors
-from .charts import ring_tail
+from .mini_chart import MiniChartWidget, ring_tail
 
 NODE_OK, NODE_DRIVES, NODE_REBUILD, NODE_DOWN = 0, 1, 2, 3
 NODE_COLORS = {NODE_OK: colors.OK[:3], NODE_DRIVES: colors.WARNING[:3], NODE_REBUILD: (90, 130, 200),
@@ -58,16 +57,10 @@ class StorageView(QWidget):
         self.summary.setContentsMargins(6, 4, 6, 2)
         self.summary.setWordWrap(True)
         self.canvas = _StorageCanvas(self)
-        self.chart = pg.PlotWidget(self)
+        self.chart = MiniChartWidget("checkpoint write bandwidth", self)
         self.chart.setObjectName("storageChart")
-        self.chart.setMaximumHeight(150)
-        self.chart.setMenuEnabled(False)
-        self.chart.showGrid(x=True, y=True, alpha=0.3)
-        self.chart.setLabel("left", "GB/s  ·  stall s")
-        self.chart.addLegend(offset=(5, 5))
-        self.curve_avail = self.chart.plot(pen=pg.mkPen("#4cd964", width=1.5), name="write bandwidth GB/s")
-        self.curve_ckpt = self.chart.plot(pen=pg.mkPen("#5aa9ff", width=1.5), name="checkpoint GB/s")
-        self.curve_stall = self.chart.plot(pen=pg.mkPen("#ff6b6b", width=1.5), name="checkpoint stall s")
+        self.stall_chart = MiniChartWidget("checkpoint stall", self)
+        self.stall_chart.setObjectName("storageStallChart")
         self.csv_button = QPushButton("Export CSV…", self)
         self.csv_button.setObjectName("storageCsvButton")
         self.csv_button.clicked.connect(self._on_csv_button_clicked)
@@ -79,7 +72,10 @@ class StorageView(QWidget):
         lay.setSpacing(0)
         lay.addLayout(top)
         lay.addWidget(self.canvas, 1)
-        lay.addWidget(self.chart)
+        charts = QHBoxLayout()
+        charts.addWidget(self.chart, 2)
+        charts.addWidget(self.stall_chart, 1)
+        lay.addLayout(charts)
 
     def set_engine(self, engine) -> None:
         self.engine = engine
@@ -117,10 +113,13 @@ class StorageView(QWidget):
         rows = ring_tail(st.ring, int(CHART_SPAN_S))
         if len(rows):
             i = st.index
-            t = np.array(rows[:, i["t_s"]])  # the curves own their data (the ring moves on)
-            self.curve_avail.setData(t, np.array(rows[:, i["write_bw_gbs"]]))
-            self.curve_ckpt.setData(t, np.array(rows[:, i["checkpoint_bw_gbs"]]))
-            self.curve_stall.setData(t, np.array(rows[:, i["checkpoint_stall_s"]]))
+            t = rows[:, i["t_s"]]
+            self.chart.set_series([
+                ("available", "#4cd964", t, rows[:, i["write_bw_gbs"]], "{:,.0f} GB/s"),
+                ("in use by checkpoints", "#5aa9ff", t, rows[:, i["checkpoint_bw_gbs"]], "{:,.0f} GB/s"),
+                ("rebuilds", "#c792ea", t, rows[:, i["rebuild_bw_gbs"]], "{:,.0f} GB/s")])
+            self.stall_chart.set_series([("stall (now or last)", "#ff6b6b", t, rows[:, i["checkpoint_stall_s"]],
+                                          "{:.0f} s")])
         self.canvas.update()
 
     def _on_csv_button_clicked(self) -> None:
@@ -179,7 +178,8 @@ class _StorageCanvas(QWidget):
             p.setPen(text)
             ckpt = " (checkpoints)" if pi == st.ckpt_pool else ""
             p.drawText(QRectF(x0, 4, col_w - 8, 16), int(Qt.AlignmentFlag.AlignLeft),
-                       f"{pool.name} · {pool.tier} · {n:,} nodes × {pool.drives_per_node} × {pool.drive_tb:g} TB{ckpt}")
+                       f"{pool.name if pool.name == pool.tier else f'{pool.name} ({pool.tier})'} · {n:,} nodes × "
+                       f"{pool.drives_per_node} × {pool.drive_tb:g} TB{ckpt}")
             # bandwidth bar: left for writes (green), rebuild (blue), lost (red)
             design = n * pool.node_write_gbs
             left = float(st.pool_write_gbs[pi])
@@ -206,6 +206,12 @@ class _StorageCanvas(QWidget):
             ch = min(area.height() / rows, cw * 1.5)
             grid = QRectF(area.x(), area.y(), cw * cols, ch * rows)
             p.drawImage(grid, img)
+            if cw >= 5 and ch >= 5:  # separate the cells when they are big enough to count
+                p.setPen(pal.color(QPalette.ColorRole.Base))
+                for c in range(1, cols):
+                    p.drawLine(QPointF(grid.x() + c * cw, grid.y()), QPointF(grid.x() + c * cw, grid.bottom()))
+                for r in range(1, rows):
+                    p.drawLine(QPointF(grid.x(), grid.y() + r * ch), QPointF(grid.right(), grid.y() + r * ch))
             self._grids.append((grid, first, n, cols))
             if first <= view.selected < first + n:
                 k = view.selected - first

@@ -90,3 +90,23 @@ def test_storage_node_failure_raises_storage_degraded_and_conditions_see_the_fab
     assert parse_condition("storage_bw_frac < 0.7", topo).holds(eng)
     eng.inject("switch_failure", "H1-SP01")
     assert parse_condition("bisection_frac < 0.9 and switches_down == 1", topo).holds(eng)
+
+
+def test_a_drill_can_flap_random_gpu_links_of_a_hall():
+    from colossus_gui.model.training import TrainingScenario
+    from colossus_gui.ops.training import TrainingSession
+
+    sc = TrainingScenario.model_validate({
+        "title": "random flaps", "seed": 3, "time_limit_s": 1200,
+        "faults": [{"id": "flaps", "random": {"rate_per_h": 12, "start_s": 60, "end_s": 1100}, "kind": "link_flap",
+                    "target": ["H2"]},
+                   {"id": "leaves", "random": {"rate_per_h": 20, "start_s": 60, "end_s": 1100, "max_count": 2},
+                    "kind": "switch_failure", "target": ["H1"]}],
+        "reference": [{"at": 61, "action": "acknowledge", "alarms": "all", "repeat_s": 30}]})
+    s = TrainingSession(sc, small_facility())
+    s.play(sc.reference)
+    started = [e for e in s.engine.events if e.kind == "fault_started"]
+    flaps = [e.address for e in started if "link_flap" in e.detail]
+    leaves = [e.address for e in started if "switch_failure" in e.detail]
+    assert flaps and all(a.startswith("H2-LF") and "-P" in a for a in flaps)
+    assert leaves and all(a.startswith("H1-LF") and "-P" not in a for a in leaves)

@@ -177,3 +177,25 @@ def test_fabric_view_redraws_within_10_ms_at_200k_gpus(qtbot):
         view.canvas.repaint()
         times.append(time.perf_counter() - t0)
     assert float(np.median(times)) <= 0.010, times
+
+
+def test_snapshot_bundle_holds_the_fabric_and_storage_and_reopens_with_them(tmp_path):
+    from colossus_gui.io.bundle import open_bundle, write_bundle
+    from colossus_gui.ui.render import bundle_png_writers
+
+    eng = Engine(small_facility(), seed=4)
+    eng.run(20)
+    eng.inject("switch_failure", "H2-SP05")
+    eng.inject("link_flap", "H1-LF002-P03")
+    eng.inject("drive_failure", "ST003-D07")
+    eng.run(10)
+    out = write_bundle(eng, tmp_path / "snap", bundle_png_writers(eng))
+    for name in ("fabric.png", "storage.png", "fabric.csv", "storage.csv"):
+        assert (out / name).stat().st_size > 0, name
+    again = open_bundle(out)
+    assert not again.fabric.switch_ok[again.parse("H2-SP05").index]
+    assert again.fabric.link_flapping[again.parse("H1-LF002-P03").index]
+    assert again.storage.n_drives_down == 1 and again.fabric.hall_bisection[1] == pytest.approx(7 / 8)
+    again.step(1.0)
+    eng.step(1.0)
+    assert again.goodput() == eng.goodput()

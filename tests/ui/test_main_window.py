@@ -306,7 +306,7 @@ def test_deferred_startup_builds_charts_and_views_after_first_paint(qtbot):
     qtbot.waitUntil(lambda: w.charts is not None, timeout=5000)  # after the first paint
     assert type(w.gpu_view).__name__ == "GpuHeatmapView" and w.gpu_view.engine is w.engine
     assert w.charts.engine is w.engine and w.charts.rack == 1
-    assert w.tabs.count() == 6 and w.tabs.tabText(2) == "All GPUs"
+    assert w.tabs.count() == 8 and w.tabs.tabText(2) == "All GPUs"
     w.shutdown()
 
 
