@@ -145,7 +145,8 @@ def test_stop_rule_adds_seeds_in_batches_until_the_ci_is_narrow(tmp_path, client
     per_point, aggs = collect(wide, store)
     assert all(a["figures"]["goodput"]["n"] == 2 for a in aggs)
     narrow = load_study(write_study_files(tmp_path / "n", seeds=6, duration=300,
-                                          stop={"figure": "goodput", "ci_width": 1e-9, "min_seeds": 2, "batch": 2}))
+                                          stop={"figure": "it_energy_mwh", "ci_width": 1e-12, "min_seeds": 2,
+                                                "batch": 2}))
     store2 = StudyStore(tmp_path / "n" / "out.sqlite")
     out2 = StudyRunner(narrow, store2, client=client).run()
     assert out2.finished == 2 * 6
