@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 import os
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -255,6 +256,7 @@ class StudyRunner:
 
     def _run_rounds(self, client, out: StudyOutcome, progress, t0: float) -> None:
         from distributed import as_completed
+        session = uuid.uuid4().hex[:8]
         done_keys = self.store.keys()
         stopped: set[int] = set()
         planned = 0
@@ -273,7 +275,9 @@ class StudyRunner:
             if progress is not None:
                 progress(Progress(done, planned, out.finished, time.perf_counter() - t0, None))
             if pending:
-                futures = [client.submit(run_task, r.task(), key=f"colossus-run-{r.key}", pure=False)
+                # a key per session: a cancelled session's tasks may linger on the scheduler for a moment,
+                # and a new future under the same key would inherit their cancelled state
+                futures = [client.submit(run_task, r.task(), key=f"colossus-run-{r.key}-{session}", pure=False)
                            for r in pending]
                 ac = as_completed(futures)
                 try:

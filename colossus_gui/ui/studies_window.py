@@ -13,7 +13,7 @@ import math
 from pathlib import Path
 
 import pyqtgraph as pg
-from PySide6.QtCore import QObject, QStandardPaths, QThread, QTimer, Signal
+from PySide6.QtCore import QCoreApplication, QObject, QStandardPaths, QThread, QTimer, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
@@ -93,7 +93,14 @@ class _RunnerWorker(QObject):
                 cluster.close()
             if store is not None:
                 store.close()
+        self._home()
         self.finished.emit(err)
+
+    def _home(self) -> None:
+        # back to the GUI thread before the worker thread ends: the object is then deleted where it lives
+        app = QCoreApplication.instance()
+        if app is not None:
+            self.moveToThread(app.thread())
 
 
 class _ResimWorker(QObject):
@@ -116,15 +123,23 @@ class _ResimWorker(QObject):
             done = 0
             while done < steps:
                 if self._cancel:
+                    self._home()
                     self.finished.emit(None, "cancelled")
                     return
                 n = min(chunk, steps - done)
                 run.advance(n)
                 done += n
                 self.progressed.emit(done / steps)
+            self._home()
             self.finished.emit(run, "")
         except Exception as e:  # noqa: BLE001
+            self._home()
             self.finished.emit(None, f"{type(e).__name__}: {e}")
+
+    def _home(self) -> None:
+        app = QCoreApplication.instance()
+        if app is not None:
+            self.moveToThread(app.thread())
 
 
 def default_output_dir(name: str) -> Path:
@@ -500,12 +515,15 @@ class StudiesWindow(QMainWindow):
         self._resim_thread.setObjectName("studyResimThread")
         self._resim.moveToThread(self._resim_thread)
         self._resim_thread.started.connect(self._resim.run)
-        self._resim.progressed.connect(
-            lambda f: self.statusBar().showMessage(f"Re-simulating {self.loaded.points[point]['label']}, seed "
-                                                   f"{seed_index}: {f:.0%}"))
+        self._resim_label = f"Re-simulating {self.loaded.points[point]['label']}, seed {seed_index}"
+        # a bound method of this window (not a lambda): the slot runs in the GUI thread, queued
+        self._resim.progressed.connect(self._on_resim_progressed)
         self._resim.finished.connect(self._on_resim_finished)
         self._resim_thread.start()
         return True
+
+    def _on_resim_progressed(self, frac: float) -> None:
+        self.statusBar().showMessage(f"{self._resim_label}: {frac:.0%}")
 
     def _on_resim_finished(self, run, err: str) -> None:
         thread = self._resim_thread
