@@ -106,7 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("facilities", help="list the built-in facilities and scenarios")
     from .train_cli import add_parsers as add_train_parsers
-    add_train_parsers(sub)
+    add_train_parsers(sub, parse_seed)
     from .study_cli import add_parsers as add_study_parsers
     add_study_parsers(sub, parse_duration)
     add_realdata_parsers(sub)

@@ -11,13 +11,12 @@ import time
 from pathlib import Path
 
 
-def add_parsers(sub) -> None:
+def add_parsers(sub, parse_seed) -> None:
     t = sub.add_parser("train", help="play a training scenario with scripted actions; write score, log and report")
     t.add_argument("scenario", help="a bundled training scenario name or a scenario file")
     t.add_argument("--actions", default=None,
                    help="actions file (YAML/JSON with an 'actions' list), or 'reference' for the scenario's "
                         "reference solution; none: the trainee does nothing")
-    from .cli import parse_seed
     t.add_argument("--seed", type=parse_seed, default=None, help="default: the scenario's seed")
     t.add_argument("--trainee", default="trainee", help="trainee name (stored with the session)")
     t.add_argument("--facility", default=None, help="run on another facility than the scenario names")

@@ -419,7 +419,7 @@ def _npy_header(fh):
     raise ValueError(f"npy version {version}")
 
 
-def _read_arrays(path, raw: bytes, expected: dict[str, tuple], inf_ok: set[str]) -> dict:
+def _read_arrays(path, raw: bytes, expected: dict[str, tuple], inf_ok: set[str], nan_ok: frozenset[str] | set[str] = frozenset()) -> dict:
     """Arrays of state.npz, each checked against ``expected`` (name -> (shape, or None for up to ``max_rows``
     rows of ``row_shape``; row_shape; dtype; max_rows)) from its header before a byte of data is read."""
     import io as _io
@@ -466,6 +466,8 @@ def _read_arrays(path, raw: bytes, expected: dict[str, tuple], inf_ok: set[str])
                     bad = np.isinf(arr)  # NaN marks a gap in a chart; infinity is damage
                 elif key in inf_ok:
                     bad = np.isnan(arr) | (arr == -np.inf)  # +inf means "no limit" (the hall power cap)
+                elif key in nan_ok:
+                    bad = np.isinf(arr)  # NaN means "none yet"
                 fin = arr[np.isfinite(arr)]
                 if bad.any() or (fin.size and np.abs(fin).max() > MAX_ABS_STATE):
                     raise _bad(path, f"state.npz: {key}: holds non-finite or implausible numbers")
@@ -532,7 +534,10 @@ def open_bundle(path: str | Path) -> Engine:
             TELEMETRY_KEEP * int(np.prod(ring.data.shape[1:])) * ring.data.itemsize
             for ring in (tel.facility, tel.rack_t, tel.racks)) + 16 * 1024**2
         inf_ok = {k for k, v in fresh.items() if isinstance(v, np.ndarray) and v.dtype.kind == "f" and np.isinf(v).any()}
-        arrays = _read_arrays(path, r.read("state.npz", min(MAX_MEMBER_BYTES, 2 * budget)), expected, inf_ok)
+        # NaN as "none yet" (a job's checkpoint start when it is not checkpointing), as a fresh engine has it
+        nan_ok = {k for k, v in fresh.items() if isinstance(v, np.ndarray) and v.dtype.kind == "f" and np.isnan(v).any()}
+        arrays = _read_arrays(path, r.read("state.npz", min(MAX_MEMBER_BYTES, 2 * budget)), expected, inf_ok,
+                              nan_ok)
         snap = dict(scalars)
         snap.update({k: v for k, v in arrays.items() if not k.startswith("telemetry_")})
         events = snap.pop("events", [])

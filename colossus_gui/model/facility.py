@@ -283,11 +283,11 @@ TRAY_HARDWARE_LLAMA3 = {"gsp": 17, "thermal_interface": 6, "ssd": 3, "cpu": 2, "
 class FailureSpec(Spec):
     """Unexpected-failure rates per GPU-day, from the Llama 3 table (419 unexpected in 54 days on 16,384)."""
 
-    gpu_per_gpu_day: float = Field(148 / (16384 * 54), ge=0, le=1)
-    hbm_per_gpu_day: float = Field((72 + 19) / (16384 * 54), ge=0, le=1, description="HBM3 + SRAM")
-    nic_per_gpu_day: float = Field(7 / (16384 * 54), ge=0, le=1, description="NIC (switch/cable: fabric.failures)")
-    psu_per_gpu_day: float = Field(3 / (16384 * 54), ge=0, le=1)
-    software_per_gpu_day: float = Field((54 + 32 + 7 + 6 + 2) / (16384 * 54), ge=0, le=1,
+    gpu_per_gpu_day: float = Field(148 / (16384 * 54), ge=0, le=100)
+    hbm_per_gpu_day: float = Field((72 + 19) / (16384 * 54), ge=0, le=100, description="HBM3 + SRAM")
+    nic_per_gpu_day: float = Field(7 / (16384 * 54), ge=0, le=100, description="NIC (switch/cable: fabric.failures)")
+    psu_per_gpu_day: float = Field(3 / (16384 * 54), ge=0, le=100)
+    software_per_gpu_day: float = Field((54 + 32 + 7 + 6 + 2) / (16384 * 54), ge=0, le=100,
                                         description="software, host maintenance, NCCL, SDC, dependency: "
                                                     "interrupt, nothing to swap")
     tray_hardware_per_gpu_day: dict[str, float] = Field(
@@ -300,9 +300,9 @@ class FailureSpec(Spec):
 
     @model_validator(mode="after")
     def _causes(self) -> FailureSpec:
-        bad = [f"{k}={v}" for k, v in self.tray_hardware_per_gpu_day.items() if not 0 <= v <= 1]
+        bad = [f"{k}={v}" for k, v in self.tray_hardware_per_gpu_day.items() if not 0 <= v <= 100]
         if bad:
-            raise ValueError(f"tray_hardware_per_gpu_day: rates must be 0..1 per GPU-day ({', '.join(bad)})")
+            raise ValueError(f"tray_hardware_per_gpu_day: rates must be 0..100 per GPU-day ({', '.join(bad)})")
         known = {"gpu", "hbm", "nic", "psu", "software", *self.tray_hardware_per_gpu_day}
         for k, v in self.weibull_shape.items():
             if k not in known:

@@ -216,7 +216,7 @@ def open_replay_window(engine: ReplayEngine, dark: bool | None = None):
 
 def main(facility, loader, dark: bool | None = None) -> int:
     """``colossus-gui telemetry``: load behind a progress bar, then the window. Exit 2 on a bad source."""
-    from .app import apply_theme
+    from .theme import apply_theme
     app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "colossus-gui"])
     app.setApplicationName("Colossus GUI")
     app.setOrganizationName("ColossusGUI")

@@ -121,7 +121,8 @@ def test_damaged_work_order_rows_are_quarantined_and_the_rest_loads(tmp_path):
         for needle in ("work order 1: body is not JSON", "work order 2: body is a JSON list",
                        "work order 3: target 'H9-R999-CDU'", "work order 4", f"stock of {part!r}: on_hand 'lots'"):
             assert needle in text
-        ops2 = OpsManager(eng2, OpsConfig(dispatch="manual"), store=store, seed=2)  # loads: no exception
+        ops2 = OpsManager(eng2, OpsConfig(dispatch="manual"), store=store, seed=2,
+                          run_id=ops.run_id)  # the same run's orders load: no exception
         assert sorted(ops2.work_orders) == [5]
         assert [q["source"] for q in store.quarantined()].count("work_orders") == 4  # kept, not deleted
         assert store.quarantine_bad_rows(eng2.topo, {"work_orders": WorkOrder.from_row}) == []  # once only

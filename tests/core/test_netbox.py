@@ -13,6 +13,7 @@ import pytest
 
 from colossus_gui.io.loader import load_facility
 from colossus_gui.io.netbox import NetboxError, build_facility, read_folder, write_outputs
+from colossus_gui.model.facility import Facility
 from colossus_gui.sim.engine import Engine
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "netbox"
@@ -176,10 +177,12 @@ def test_power_feeds_are_checked_against_rack_design_power():
     recs = read_folder(DATA)
     for f in recs["power-feeds"]:
         if f["name"] == "A03-A":
-            f["amperage"] = 60  # 415 V 3-phase 60 A at 80 %: 34.5 kW for a 56.8 kW rack
+            f["amperage"] = 60  # 415 V 3-phase 60 A at 80 %: 34.5 kW for a ~66 kW rack (the others: 125 A, 72 kW)
             f["type"] = "primary"  # a bare choice value is read too
     res = build_facility(recs)
     short = [n for n in res.notes if "power feeds" in n]
     kw = 415 * 60 * 3 ** 0.5 * 0.8 / 1e3
-    need = 8 * (8 * 700 + 2 * 300 + 900) / 1e3  # trays x (GPUs at TDP + CPUs + heat to air)
+    need = Facility.model_validate({"name": "x", "halls": [{"name": "H1"}]}).rack.design_power_w(
+        Facility.model_validate({"name": "x", "halls": [{"name": "H1"}]}).gpu_model("H100")) / 1e3
+    assert 60 <= need <= 82  # 8 HGX H100 servers at ~8.4 kW each, plus the rack's CDU and door
     assert short == [f"H1-R003: primary power feeds carry {kw:.0f} kW, below the rack's design load {need:.0f} kW"]
