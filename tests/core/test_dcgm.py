@@ -288,7 +288,8 @@ def test_metrics_endpoint_serves_dcgm_names_on_localhost_only(fac):
         assert fams[SIM_TIME_METRIC].samples[0].value == 21
         power = {s.labels["kind"]: s.value for s in fams["colossus_power_watts"].samples}
         assert power["it"] == pytest.approx(eng.it_w, rel=1e-6)
-        assert 1.0 < fams["colossus_pue_ratio"].samples[0].value < 2.0
+        pue = fams["colossus_pue_ratio"].samples[0].value
+        assert pue > 1.0 and pue == pytest.approx(eng.facility_w / eng.it_w, rel=1e-6)
         assert 0 < fams["colossus_megapack_soc_ratio"].samples[0].value <= 1
         water = {s.labels["side"]: s.value for s in fams["colossus_water_temperature_celsius"].samples}
         assert water["supply"] == pytest.approx(eng.t_fs)

@@ -30,7 +30,7 @@ def assert_same(a: Run, b: Run):
     assert sa.keys() == sb.keys()
     for k in sa:
         if isinstance(sa[k], np.ndarray):
-            assert np.array_equal(sa[k], sb[k]), k
+            assert np.array_equal(sa[k], sb[k], equal_nan=sa[k].dtype.kind == "f"), k  # NaN: "none yet"
         else:
             assert sa[k] == sb[k] or (sa[k] != sa[k] and sb[k] != sb[k]), (k, sa[k], sb[k])
     assert a.ops.figures() == b.ops.figures()
