@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QCursor, QPalette, QPen
 from PySide6.QtWidgets import (
     QComboBox,
@@ -110,6 +110,7 @@ class GpuHeatmapView(QWidget):
         self.setObjectName("gpuHeatmapView")
         self.engine = None
         self.layout_map: HeatmapLayout | None = None
+        self._fitted_on_show = False  # fitted again on the first show, when the view knows its size
         self.current_metric: Metric = GPU_METRICS["gpu_temp"]
         self._metric_name = "gpu_temp"
         self.selected = -1
@@ -186,6 +187,7 @@ class GpuHeatmapView(QWidget):
         self.selected = -1
         self._sel_item.setVisible(False)
         self.layout_map = lay = heatmap_layout(engine.topo, engine.facility.halls)
+        self._fitted_on_show = self.isVisible()
         self._idx_ext = np.full(engine.n_gpus + 1, colors.IDX_BACKGROUND, dtype=np.uint8)
         self._img = np.empty((lay.height, lay.width), dtype=np.uint8)
         for it in self._hall_labels:
@@ -241,7 +243,8 @@ class GpuHeatmapView(QWidget):
         if self.layout_map is not None:
             lay = self.layout_map
             px_h = max(1.0, self.vb.height() or self.height() or 1.0)
-            label = (self.fontMetrics().height() + 4) * lay.height / px_h  # a line of text, in image rows
+            # a line of text in image rows (capped: before the first layout the view's height is not known yet)
+            label = min((self.fontMetrics().height() + 4) * lay.height / px_h, 0.1 * lay.height)
             self.vb.setRange(QRectF(0, -label, lay.width, lay.height + label), padding=0.01)
 
     def refresh(self, force: bool = False) -> None:
@@ -390,6 +393,9 @@ class GpuHeatmapView(QWidget):
         super().showEvent(ev)
         if self._dirty:
             self.refresh()
+        if not self._fitted_on_show and self.layout_map is not None:  # now the view knows its size
+            self._fitted_on_show = True
+            QTimer.singleShot(0, self.fit)
 
     def _on_metric_combo_changed(self, i: int) -> None:
         name = self.metric_combo.itemData(i)

@@ -179,7 +179,7 @@ class RackView(QWidget):
         lh = fm.height()
         w, h = self.width(), self.height()
         top = 8 + lh + 6  # title line
-        bottom = h - 14 - lh  # caption line under the rack
+        bottom = h - 22 - lh  # caption line under the rack, clear of the 5-px alarm frame
         tray_u, cdu_u = f.tray.height_u, f.cdu.height_u
         n_u = topo.trays_per_rack * tray_u + cdu_u
         u_h = max(2.0, (bottom - top) / n_u)

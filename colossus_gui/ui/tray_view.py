@@ -193,13 +193,27 @@ class TrayTilesWidget(QWidget):
         p.setBrush(QColor(0, 0, 0, 50))
         p.drawRect(box)
         m = o.temp_metric
-        lo, hi = m.vmin, m.vmax
+        # the range of this tray's recent history (at least 5 K), so a GPU's swing and trend are visible; the
+        # limits are drawn when they fall inside it
+        recent = tj[t >= o.engine.t - HISTORY_S] if len(t) else tj[:0]
+        if recent.size:
+            lo = float(np.floor(recent.min() - 0.5))
+            hi = max(float(np.ceil(recent.max() + 0.5)), lo + 5.0)
+        else:
+            lo, hi = m.vmin, m.vmax
+        p.setPen(QColor(200, 200, 206))
+        small = QFont(self.font())
+        small.setPointSizeF(max(6.5, self.font().pointSizeF() * 0.8))
+        p.setFont(small)
+        p.drawText(box.adjusted(3, 1, -3, -1), Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop, f"{hi:.0f} °C")
+        p.drawText(box.adjusted(3, 1, -3, -1), Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignBottom,
+                   f"{lo:.0f} °C · 5 min")
 
         def y_of(v):
             return box.bottom() - (np.clip(v, lo, hi) - lo) / ((hi - lo) or 1.0) * box.height()
 
         for v, col in ((m.warn, colors.WARNING), (m.crit, colors.CRITICAL)):
-            if v is not None:
+            if v is not None and lo <= v <= hi:
                 p.setPen(QPen(qcolor(col), 1, Qt.PenStyle.DashLine))
                 p.drawLine(QPointF(box.left(), y_of(v)), QPointF(box.right(), y_of(v)))
         if len(t) < 2:
