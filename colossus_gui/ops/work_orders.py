@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
+from ..model.facility import TRAY_HARDWARE_LLAMA3
+
 OPEN, ASSIGNED, IN_PROGRESS, TESTING, CLOSED, CANCELLED = (
     "open", "assigned", "in_progress", "testing", "closed", "cancelled")
 STATES = (OPEN, ASSIGNED, IN_PROGRESS, TESTING, CLOSED, CANCELLED)
@@ -110,6 +112,8 @@ RECIPES: dict[str, tuple[StepDef, ...]] = {
 FAULT_RECIPES = {
     "gpu_failure": "gpu", "hbm_failure": "gpu", "nic_failure": "nic", "psu_failure": "psu", "fan_failure": "fan",
     "pump_failure": "pump", "coolant_leak": "leak", "chiller_trip": "chiller", "turbine_trip": "turbine",
+    # tray hardware (GSP, thermal interface, SSD, CPU, memory, chassis, IO board): the tray is swapped
+    **{f"{c}_failure": "tray" for c in TRAY_HARDWARE_LLAMA3},
 }
 # address kind -> recipe for work orders made by hand
 KIND_RECIPES = {

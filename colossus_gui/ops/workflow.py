@@ -185,6 +185,8 @@ class OpsManager:
             self._on_fault("chiller_trip", topo.chiller_address(int(i)), self.t)
         for i in np.flatnonzero(e.gt_state == 3):
             self._on_fault("turbine_trip", topo.turbine_address(int(i)), self.t)
+        for tray in np.flatnonzero(e.tray_hw_failed):
+            self._on_fault("chassis_failure", topo.tray_address(int(tray)), self.t)
 
     def _on_fault(self, kind: str, address: str, t: float) -> WorkOrder | None:
         recipe = FAULT_RECIPES[kind]
