@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
+from ..model.facility import TRAY_HARDWARE_LLAMA3
+
 OPEN, ASSIGNED, IN_PROGRESS, TESTING, CLOSED, CANCELLED = (
     "open", "assigned", "in_progress", "testing", "closed", "cancelled")
 STATES = (OPEN, ASSIGNED, IN_PROGRESS, TESTING, CLOSED, CANCELLED)
@@ -133,6 +135,8 @@ FAULT_RECIPES = {
     "pump_failure": "pump", "coolant_leak": "leak", "chiller_trip": "chiller", "turbine_trip": "turbine",
     "switch_failure": "switch", "link_failure": "link", "link_flap": "link", "storage_node_failure": "storage_node",
     "drive_failure": "drive",
+    # tray hardware (GSP, thermal interface, SSD, CPU, memory, chassis, IO board): the tray is swapped
+    **{f"{c}_failure": "tray" for c in TRAY_HARDWARE_LLAMA3},
 }
 # address kind -> recipe for work orders made by hand
 KIND_RECIPES = {

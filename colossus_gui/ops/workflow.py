@@ -208,6 +208,8 @@ class OpsManager(OpsPersistence):
             self._on_fault("storage_node_failure", net.node_address(int(n)), self.t)
         for d in np.flatnonzero(~st.drive_ok):
             self._on_fault("drive_failure", net.drive_address(int(d)), self.t)
+        for tray in np.flatnonzero(e.tray_hw_failed):
+            self._on_fault("chassis_failure", topo.tray_address(int(tray)), self.t)
 
     def _on_fault(self, kind: str, address: str, t: float) -> WorkOrder | None:
         recipe = FAULT_RECIPES[kind]

@@ -11,11 +11,14 @@ INTERRUPTING = ("gpu", "hbm", "nic", "software", "network")
 
 def configured_rate_per_day(f) -> dict[str, float]:
     fl = f.failures
-    return {"gpu": fl.gpu_per_gpu_day * f.n_gpus, "hbm": fl.hbm_per_gpu_day * f.n_gpus,
-            "nic": fl.nic_per_gpu_day * f.n_gpus, "software": fl.software_per_gpu_day * f.n_gpus,
-            # switch/cable: GPU links, and leaves (64 GPUs each)
-            "network": (f.fabric.failures.gpu_link_per_link_day
-                        + f.fabric.failures.switch_per_switch_year / 365.25 / 64) * f.n_gpus}
+    rates = {"gpu": fl.gpu_per_gpu_day * f.n_gpus, "hbm": fl.hbm_per_gpu_day * f.n_gpus,
+             "nic": fl.nic_per_gpu_day * f.n_gpus, "software": fl.software_per_gpu_day * f.n_gpus,
+             # switch/cable: GPU links, and leaves (64 GPUs each)
+             "network": (f.fabric.failures.gpu_link_per_link_day
+                         + f.fabric.failures.switch_per_switch_year / 365.25 / 64) * f.n_gpus}
+    # the Llama 3 hardware causes that take a tray out (GSP, thermal interface, SSD, CPU, ...) interrupt too
+    rates.update({c: r * f.n_gpus for c, r in fl.tray_hardware_per_gpu_day.items()})
+    return rates
 
 
 @pytest.mark.slow

@@ -334,7 +334,8 @@ def test_a_day_at_100k_gpus_backlog_bounded_and_half_the_technicians_lose_more()
     so 5-s steps give the same failures as 1-s steps at a fifth of the cost."""
     eng, ops = _day(False)
     f = ops.figures()
-    hardware = sum(eng.failures_by_cause[c] for c in ("gpu", "hbm", "nic", "psu", "pump", "fan", "leak"))
+    hardware = sum(eng.failures_by_cause[c] for c in ("gpu", "hbm", "nic", "psu", "pump", "fan", "leak",
+                                                       *eng.facility.failures.tray_hardware_per_gpu_day))
     hardware += sum(eng.fabric.failures_by_kind.values()) + sum(eng.storage.failures_by_kind.values())
     assert hardware >= 15 and f["work_orders_by_source"]["failure"] == hardware
     # bounded: never more orders in hand than the IT technicians of one shift could start, nothing left
