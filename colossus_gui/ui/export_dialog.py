@@ -495,14 +495,9 @@ def default_snapshot_name(engine) -> str:
     return _safe_name(f"{engine.facility.name}-snapshot-{_stamp(engine)}") + ".zip"
 
 
-def save_snapshot(parent: QWidget | None, engine, driver=None, path: str | Path | None = None,
-                  window: QWidget | None = None, images: bool = True, ops=None) -> Path | None:
-    """Write a snapshot bundle (a folder, or a .zip when the name ends so) with a progress dialog.
-
-    Asks for the target unless ``path`` is given. The driver is paused while writing and resumed after.
-    ``window``: also include a picture of it (default: the parent's main window, when shown).
-    ``ops``: also include the alarms and work orders (CSV).
-    Returns the bundle's path, or None if cancelled or failed (the user has been told why)."""
+def _snapshot_target(parent: QWidget | None, engine, path, window):
+    """(path, window) of a snapshot: ``path`` as given or asked for (None if the user cancels), and the window
+    to picture (default: the parent's main window, when shown)."""
     if path is None:
         start = remembered_folder("snapshot") / default_snapshot_name(engine)
         chosen, flt = QFileDialog.getSaveFileName(parent, "Save snapshot", str(start),
@@ -512,10 +507,24 @@ def save_snapshot(parent: QWidget | None, engine, driver=None, path: str | Path 
         if flt.startswith("Snapshot zip") and not chosen.lower().endswith(".zip"):
             chosen += ".zip"
         path = chosen
-    path = Path(path).expanduser()
     if window is None and parent is not None and isinstance(parent.window(), QMainWindow) \
             and parent.window().isVisible():
         window = parent.window()
+    return Path(path).expanduser(), window
+
+
+def save_snapshot(parent: QWidget | None, engine, driver=None, path: str | Path | None = None,
+                  window: QWidget | None = None, images: bool = True, ops=None) -> Path | None:
+    """Write a snapshot bundle (a folder, or a .zip when the name ends so) with a progress dialog.
+
+    Asks for the target unless ``path`` is given. The driver is paused while writing and resumed after.
+    ``window``: also include a picture of it (default: the parent's main window, when shown).
+    ``ops``: also include the alarms and work orders (CSV).
+    Returns the bundle's path, or None if cancelled or failed (the user has been told why)."""
+    target = _snapshot_target(parent, engine, path, window)
+    if target is None:
+        return None
+    path, window = target
 
     window_image = None
     if images and window is not None:  # drawn before pausing: the picture shows the window as the user saw it
@@ -582,19 +591,10 @@ def save_snapshot_async(parent: QWidget | None, engine, driver=None, path: str |
     from .long_task import start_task
     from .render import BUNDLE_IMAGES, OffscreenViews, render_image
 
-    if path is None:
-        start = remembered_folder("snapshot") / default_snapshot_name(engine)
-        chosen, flt = QFileDialog.getSaveFileName(parent, "Save snapshot", str(start),
-                                                  "Snapshot zip (*.zip);;Snapshot folder (*)")
-        if not chosen:
-            return None
-        if flt.startswith("Snapshot zip") and not chosen.lower().endswith(".zip"):
-            chosen += ".zip"
-        path = chosen
-    path = Path(path).expanduser()
-    if window is None and parent is not None and isinstance(parent.window(), QMainWindow) \
-            and parent.window().isVisible():
-        window = parent.window()
+    target = _snapshot_target(parent, engine, path, window)
+    if target is None:
+        return None
+    path, window = target
     was_running = bool(driver is not None and getattr(driver, "running", False))
     if was_running:
         driver.pause()  # the engine stands still until the last file is written

@@ -273,16 +273,9 @@ class FabricView(QWidget):
         return None if hit is None else self.engine.topo.net.switch_address(hit)
 
     def _on_csv_button_clicked(self) -> None:
-        from PySide6.QtWidgets import QFileDialog, QMessageBox
-
         from ..io.network_tables import write_fabric_csv
-        path, _ = QFileDialog.getSaveFileName(self, "Export fabric time series", "fabric.csv", "CSV (*.csv)")
-        if not path:
-            return
-        try:
-            write_fabric_csv(self.engine, path)
-        except OSError as e:
-            QMessageBox.warning(self, "Export failed", f"{path}: {e.strerror or e}")
+        from .csv_export import export_csv
+        export_csv(self, "Export fabric time series", "fabric.csv", lambda path: write_fabric_csv(self.engine, path))
 
     def showEvent(self, ev) -> None:  # noqa: N802
         super().showEvent(ev)

@@ -123,16 +123,9 @@ class StorageView(QWidget):
         self.canvas.update()
 
     def _on_csv_button_clicked(self) -> None:
-        from PySide6.QtWidgets import QFileDialog, QMessageBox
-
         from ..io.network_tables import write_storage_csv
-        path, _ = QFileDialog.getSaveFileName(self, "Export storage time series", "storage.csv", "CSV (*.csv)")
-        if not path:
-            return
-        try:
-            write_storage_csv(self.engine, path)
-        except OSError as e:
-            QMessageBox.warning(self, "Export failed", f"{path}: {e.strerror or e}")
+        from .csv_export import export_csv
+        export_csv(self, "Export storage time series", "storage.csv", lambda path: write_storage_csv(self.engine, path))
 
     def showEvent(self, ev) -> None:  # noqa: N802
         super().showEvent(ev)
