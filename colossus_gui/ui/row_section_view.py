@@ -218,6 +218,10 @@ class RowSectionView(QWidget):
             "air_w": eng.rack_q_room_w[rk].copy(),
             "bus": np.array([bus_w, bus_rating, bus_w / max(bus_rating, 1.0) * 100.0]),
             "t_fs": np.array([eng.t_fs, eng.t_fr]),
+            # the hall's air node and the facility water each CDU sees along the header (later and warmer
+            # at the far end), from the engine's hall-air and distribution models
+            "hall_air_c": float(eng.hall_air_c[int(topo.rack_hall[rk[0]])]) if len(rk) else float("nan"),
+            "inlet_c": eng.rack_inlet_c[rk].copy(), "fw_c": eng.rack_fw_c[rk].copy(),
         }
         self.data["tap_rgba"] = busway_color(self.data["tap_pct"] * BUSWAY_CONTINUOUS_FRAC)
         # heat left to the hall air: clear at 0, amber at a quarter of the door's rating, red at its rating
@@ -359,7 +363,8 @@ class RowSectionView(QWidget):
         p.setFont(small)
         room = float(d["air_w"].sum()) / 1e3
         self._text(p, QRectF(x0, area.top() + 2, row_right - x0, fm.height() + 4),
-                   f"heat left in the hall air by the rear doors: {room:,.1f} kW in this row"
+                   f"hall air {d['hall_air_c']:.1f} °C, rack inlets {d['inlet_c'].min():.1f}–"
+                   f"{d['inlet_c'].max():.1f} °C · heat left in the hall air by the rear doors: {room:,.1f} kW"
                    + (f", most at {self.engine.topo.rack_address(int(self._racks[int(np.argmax(air_kw))]))}"
                       if room > 0.05 else ""), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, dim)
 
@@ -486,7 +491,8 @@ class RowSectionView(QWidget):
         t_fs, t_fr = d["t_fs"]
         flow_mean = float(d["flow"].mean()) * 100
         self._text(p, QRectF(x0 - 6, yr + hr + 4, row_right - x0 + 6, fm.height() + 2),
-                   f"facility water in {t_fs:.1f} °C → CDUs → back {t_fr:.1f} °C · rack loops: supply "
+                   f"facility water in {t_fs:.1f} °C, at the CDUs {d['fw_c'].min():.1f}–{d['fw_c'].max():.1f} °C"
+                   f" → back {t_fr:.1f} °C · rack loops: supply "
                    f"{d['t_sup'].min():.1f}–{d['t_sup'].max():.1f} °C, return {d['t_ret'].min():.1f}–"
                    f"{d['t_ret'].max():.1f} °C · flow {flow_mean:.0f} % of design (mean)",
                    Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, dim)
@@ -565,11 +571,13 @@ class RowSectionView(QWidget):
             return (f"<b>{addr}-CDU</b> — {CDU_LABELS[int(d['cdu_state'][i])]}<br>pumps: {pumps}<br>flow "
                     f"{d['flow'][i] * lpm:.0f} L/min, {d['flow'][i] * 100:.0f} % of design<br>supply "
                     f"{d['t_sup'][i]:.1f} °C, return "
-                    f"{d['t_ret'][i]:.1f} °C" + ("<br><b>coolant leak</b>" if d["leak"][i] else ""))
+                    f"{d['t_ret'][i]:.1f} °C; facility water at this CDU {d['fw_c'][i]:.1f} °C"
+                    + ("<br><b>coolant leak</b>" if d["leak"][i] else ""))
         if kind == "door":
             bad = int((~d["fan_ok"][i]).sum())
             return (f"<b>{addr}-RDHX</b> rear door<br>{d['fan_ok'].shape[1] - bad} of {d['fan_ok'].shape[1]} fans "
-                    f"running<br>heat left in the hall air {d['air_w'][i] / 1e3:.1f} kW")
+                    f"running<br>inlet air {d['inlet_c'][i]:.1f} °C (hall {d['hall_air_c']:.1f} °C)<br>heat left in "
+                    f"the hall air {d['air_w'][i] / 1e3:.1f} kW")
         rows = "".join(f"<tr><td>{k}</td><td align='right'>{v}</td></tr>" for k, v in rack_key_figures(eng, r))
         faults = rack_fault_text(eng, r, rack_fault_counts(eng))
         alarms = self.alarm_text_fn(r) if self.alarm_text_fn is not None else ""

@@ -146,3 +146,20 @@ def test_hall_row_label_and_navigator_open_the_row_section(qtbot):
         assert w.location.text == w.engine.topo.rack_address(int(row_view.racks()[3]))
     finally:
         w.shutdown()
+
+
+def test_the_section_shows_hall_air_and_the_facility_water_gradient_along_the_header(qtbot, engine):
+    view = _show(qtbot, RowSectionView())
+    view.set_engine(engine)
+    view.set_row(0, 1)
+    view.refresh()
+    view.grab()  # paint once: the drawn texts are recorded
+    d = view.data
+    h = int(engine.topo.rack_hall[view._racks[0]])
+    assert d["hall_air_c"] == pytest.approx(float(engine.hall_air_c[h]))
+    np.testing.assert_allclose(d["inlet_c"], engine.rack_inlet_c[view._racks])
+    np.testing.assert_allclose(d["fw_c"], engine.rack_fw_c[view._racks])
+    texts = " ".join(t for _, t, _ in view.drawn_text())
+    assert f"hall air {engine.hall_air_c[h]:.1f} °C" in texts
+    assert f"at the CDUs {engine.rack_fw_c[view._racks].min():.1f}" in texts
+    _texts_fit(view)
