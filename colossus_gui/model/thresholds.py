@@ -61,6 +61,16 @@ QUANTITIES: dict[str, Quantity] = {
     "turbine_state": Quantity("Turbine tripped", "", 1.0, 0, flag=("running", "tripped")),
     "gpus_out_of_service": Quantity("GPUs out of service", "% of hall", 100.0, 1),
     "job_interruptions": Quantity("Job interruptions", "in window", 1.0, 0),
+    # protections and the time to the limit (sim/plant.py, sim/power_protection.py, sim/time_to_limit.py)
+    "supply_protection": Quantity("CDU supply protection", "level (1 capping, 2 tripping)", 1.0, 0),
+    "cpu_trip": Quantity("Host CPUs shut down by heat", "", 1.0, 0, flag=("running", "shut down")),
+    "hall_power": Quantity("Hall feeder", "", 1.0, 0, flag=("closed", "tripped")),
+    "power_shortfall": Quantity("Power not served", "MW", 1.0, 1),
+    "time_to_shutdown": Quantity("Time to the first GPU shutdown", "s", 1.0, 0),
+    # network and storage (sim/fabric.py, sim/storage.py)
+    "switch_state": Quantity("Fabric switch", "", 1.0, 0, flag=("up", "down")),
+    "link_state": Quantity("Fabric links down or flapping", "links", 1.0, 0),
+    "storage_degraded": Quantity("Storage write bandwidth lost", "% of design", 100.0, 0),
 }
 
 

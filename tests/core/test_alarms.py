@@ -264,3 +264,12 @@ def test_a_tripped_or_worn_chiller_raises_its_own_alarm(engine):
     engine.step()
     am.evaluate(engine)
     assert not ch["CH2"].active and ch["CH3"].active
+
+
+def test_every_alarm_rule_says_its_unit_or_states_in_words():
+    # a rule without a Quantity would show bare numbers ("1.000") in the alarm list
+    from colossus_gui.model.ops_config import AlarmRules
+    from colossus_gui.model.thresholds import QUANTITIES
+    assert set(AlarmRules.model_fields) <= set(QUANTITIES)
+    for name, q in QUANTITIES.items():
+        assert q.unit or q.flag, name
