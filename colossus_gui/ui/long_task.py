@@ -12,7 +12,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 
-from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal
+from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, QTimer, Signal
 from PySide6.QtWidgets import QProgressDialog, QWidget
 
 WORKER_SWITCH_INTERVAL_S = 0.0002
@@ -63,6 +63,7 @@ class LongTask(QRunnable):
 
 
 _running: set[LongTask] = set()  # alive until their result reached the UI thread
+_finishing: set[LongTask] = set()  # and a little longer (see finish())
 
 
 def start_task(fn, parent: QWidget | None, title: str, label: str, on_done: Callable[[object], None],
@@ -92,6 +93,10 @@ def start_task(fn, parent: QWidget | None, title: str, label: str, on_done: Call
 
     def finish() -> None:
         _running.discard(task)
+        # The pool's thread may still be returning from run() when this result arrives: keep the runnable
+        # alive a while longer, so it is never freed under the thread that ran it.
+        _finishing.add(task)
+        QTimer.singleShot(2000, lambda: _finishing.discard(task))
         dlg.close()
         dlg.deleteLater()
 
