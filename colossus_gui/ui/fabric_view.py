@@ -293,7 +293,7 @@ class _FabricCanvas(QWidget):
         self.view = view
         self.setObjectName("fabricCanvas")
         self.setMouseTracking(True)
-        self.setMinimumSize(480, 260)
+        self.setMinimumSize(480, 180)  # the window fits 1280x720 with every dock open
         self._geom: dict = {}
 
     # geometry: x range per hall (leaves and spines), y of each tier

@@ -143,7 +143,7 @@ class _StorageCanvas(QWidget):
         self.view = view
         self.setObjectName("storageCanvas")
         self.setMouseTracking(True)
-        self.setMinimumSize(420, 240)
+        self.setMinimumSize(420, 180)  # the window fits 1280x720 with every dock open
         self._grids: list[tuple[QRectF, int, int, int]] = []  # rect, first node, n nodes, columns
 
     def paintEvent(self, ev) -> None:  # noqa: N802
