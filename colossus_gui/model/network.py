@@ -16,13 +16,10 @@ Figures and sources: [P] primary, [S] secondary, [E] engineering estimate (confi
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
-
-if TYPE_CHECKING:  # facility.py imports this module; no cycle at run time
-    from .facility import Facility
 
 # Llama 3 pre-training, 16,384 H100 over 54 days [P: arXiv 2407.21783, table 5]
 _LLAMA_GPU_DAYS = 16384 * 54
@@ -195,7 +192,7 @@ class NetLayout:
     ``L * leaf_uplinks + u``), then spine-super-spine links (spine ``S`` uplink ``u``). Uplink ``k`` of a hall
     goes to spine ``k % spines`` of that hall, port ``k // spines``: the load spreads evenly (ECMP)."""
 
-    def __init__(self, facility: Facility):
+    def __init__(self, facility):  # a Facility (facility.py imports this module: not imported here)
         f = facility
         fab = self.fabric = f.fabric
         self.rails = f.rack.tray.gpus

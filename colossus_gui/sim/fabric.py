@@ -14,15 +14,11 @@ except over the handful that change in a step.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..model.addresses import Address
 from .telemetry import Ring
-
-if TYPE_CHECKING:
-    from .engine import Engine
 
 FABRIC_FAULTS = ("switch_failure", "link_failure", "link_flap")
 FABRIC_KINDS = ("leaf", "spine", "superspine", "port")
@@ -64,7 +60,7 @@ def advance_phase(phase: float, dt: float, iteration_s: float, compute_fraction:
 
 
 class Fabric:
-    def __init__(self, engine: Engine):
+    def __init__(self, engine):  # the Engine that owns this part (not imported: no cycle)
         self.e = engine
         f = engine.facility
         self.spec = fab = f.fabric

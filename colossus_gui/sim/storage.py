@@ -10,15 +10,11 @@ its checkpoint stall is ``checkpoint size / the bandwidth it gets``: the engine 
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..model.addresses import Address
 from .telemetry import Ring
-
-if TYPE_CHECKING:
-    from .engine import Engine
 
 STORAGE_FAULTS = ("storage_node_failure", "drive_failure")
 STORAGE_KINDS = ("storage_node", "drive")
@@ -31,7 +27,7 @@ CHECKPOINTING = 1  # engine job state (sim/engine.py)
 
 
 class Storage:
-    def __init__(self, engine: Engine):
+    def __init__(self, engine):  # the Engine that owns this part (not imported: no cycle)
         self.e = engine
         f = engine.facility
         self.spec = st = f.storage
