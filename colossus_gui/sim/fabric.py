@@ -18,6 +18,7 @@ import math
 import numpy as np
 
 from ..model.addresses import Address
+from .part_state import restore_part, snapshot_part
 from .telemetry import Ring
 
 FABRIC_FAULTS = ("switch_failure", "link_failure", "link_flap")
@@ -123,23 +124,13 @@ class Fabric:
     _ARRAYS = ("switch_ok", "link_ok", "link_flapping", "link_flaps")
 
     def snapshot(self) -> dict:
-        snap = {k: getattr(self, k).copy() for k in self._ARRAYS}
+        snap = snapshot_part(self)
         snap["flap_next"] = [[int(k), float(v)] for k, v in self.flap_next.items()]
-        snap["failures_by_kind"] = dict(self.failures_by_kind)
-        snap["acc"] = dict(self.acc)
-        snap["rng"] = self.rng.bit_generator.state
         return snap
 
     def restore(self, snap: dict) -> None:
-        for k in self._ARRAYS:
-            arr = np.asarray(snap[k])
-            if arr.shape != getattr(self, k).shape:
-                raise ValueError(f"snapshot field fabric.{k}: shape {arr.shape} does not fit this facility")
-            setattr(self, k, arr.astype(getattr(self, k).dtype, copy=True))
+        restore_part(self, snap, "fabric")
         self.flap_next = {int(k): float(v) for k, v in snap["flap_next"]}
-        self.failures_by_kind = {k: int(v) for k, v in snap["failures_by_kind"].items()}
-        self.acc = {k: float(v) for k, v in snap["acc"].items()}
-        self.rng.bit_generator.state = snap["rng"]
         self._dirty = True
         self._derive()
 

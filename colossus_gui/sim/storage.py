@@ -14,6 +14,7 @@ import math
 import numpy as np
 
 from ..model.addresses import Address
+from .part_state import restore_part, snapshot_part
 from .telemetry import Ring
 
 STORAGE_FAULTS = ("storage_node_failure", "drive_failure")
@@ -91,21 +92,10 @@ class Storage:
     _ARRAYS = ("node_ok", "drive_ok", "node_rebuild_gb", "drive_rebuild_gb", "job_ckpt_t0", "last_stall_s")
 
     def snapshot(self) -> dict:
-        snap = {k: getattr(self, k).copy() for k in self._ARRAYS}
-        snap["acc"] = dict(self.acc)
-        snap["failures_by_kind"] = dict(self.failures_by_kind)
-        snap["rng"] = self.rng.bit_generator.state
-        return snap
+        return snapshot_part(self)
 
     def restore(self, snap: dict) -> None:
-        for k in self._ARRAYS:
-            arr = np.asarray(snap[k])
-            if arr.shape != getattr(self, k).shape:
-                raise ValueError(f"snapshot field storage.{k}: shape {arr.shape} does not fit this facility")
-            setattr(self, k, arr.astype(getattr(self, k).dtype, copy=True))
-        self.acc = {k: float(v) for k, v in snap["acc"].items()}
-        self.failures_by_kind = {k: int(v) for k, v in snap["failures_by_kind"].items()}
-        self.rng.bit_generator.state = snap["rng"]
+        restore_part(self, snap, "storage")
         self._dirty = True
         self._derive()
         self._bandwidth()
