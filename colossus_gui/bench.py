@@ -106,7 +106,7 @@ def run_bench(quick: bool = False, gui: bool = False) -> int:
             print(f"UI-block figures unavailable: {e}")
         try:
             from .ui.bench import gui_bench_lines
-            from .ui.bench_export import export_bench_lines
+            from .ui.export.bench_export import export_bench_lines
         except ImportError as e:
             print(f"GUI figures unavailable: {e}")
         else:

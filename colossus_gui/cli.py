@@ -318,7 +318,7 @@ def cmd_snapshot(args) -> int:
     writers = None
     if not args.no_images:
         try:
-            from .ui.render import bundle_png_writers
+            from .ui.export.render import bundle_png_writers
         except ImportError as e:  # Qt missing or broken: say so, still write the data
             print(f"colossus-gui: images skipped ({e})", file=sys.stderr)
         else:

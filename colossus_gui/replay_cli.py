@@ -47,7 +47,7 @@ def cmd_replay(args, usage_error, check_out_dir) -> int:
     writers = None
     if not args.no_images:
         try:
-            from .ui.render import bundle_png_writers
+            from .ui.export.render import bundle_png_writers
         except ImportError as e:
             print(f"colossus-gui: images skipped ({e})", file=sys.stderr)
         else:

@@ -86,7 +86,7 @@ def cmd_study(args, usage_error, check_out_dir) -> int:
     png = None
     if not args.no_png:
         try:
-            from .ui.report_png import svg_to_png
+            from .ui.export.report_png import svg_to_png
             png = svg_to_png
         except ImportError as e:  # Qt missing: the HTML has the charts anyway
             print(f"colossus-gui: PNG charts skipped ({e})", file=sys.stderr)

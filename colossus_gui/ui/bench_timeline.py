@@ -50,8 +50,8 @@ def _settle(app, seconds: float = 0.5) -> None:
 def ui_block_figures(hours: float = 1.0) -> dict:
     app = _app()
     from ..ops.bench_run import record_session
-    from .export_dialog import save_snapshot_async
-    from .replay_widget import ReplayWidget
+    from .export.export_dialog import save_snapshot_async
+    from .training.replay_widget import ReplayWidget
     out = {}
     with tempfile.TemporaryDirectory(prefix="colossus-bench-") as tmp:
         folder = Path(tmp)

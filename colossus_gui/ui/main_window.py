@@ -50,16 +50,16 @@ from ..ops.run import Run
 from ..ops.workflow import OpsManager
 from ..sim.engine import Engine, SimError
 from ..sim.health import failed_part_count
-from .alarm_panel import AlarmPanelWidget
-from .event_log import EventLogView
 from .figures import status_speed_text, swing, swing_text
-from .inspector import SITE, InspectorWidget
-from .navigator import NavigatorWidget
+from .panels.alarm_panel import AlarmPanelWidget
+from .panels.event_log import EventLogView
+from .panels.inspector import SITE, InspectorWidget
+from .panels.navigator import NavigatorWidget
+from .panels.work_order_panel import WorkOrderPanelWidget
 from .sim_driver import SPEED_PRESETS, SimDriver, format_clock
 from .theme import set_severity
-from .view_factory import SPECS, attach_alarms, build_view
+from .views.view_factory import SPECS, attach_alarms, build_view
 from .window_placement import default_dock_widths
-from .work_order_panel import WorkOrderPanelWidget
 
 REDRAW_MS = 100      # views and charts: at most 10 Hz
 LAYOUT_VERSION = 2   # bump when docks change: an older saved layout is then ignored, not half-applied
@@ -271,7 +271,7 @@ class MainWindow(QMainWindow):
         if self._startup_done:
             return
         self._startup_done = True
-        from .charts import ChartPanelWidget
+        from .panels.charts import ChartPanelWidget
         self.charts = ChartPanelWidget(dark=self.dark)
         if self.ops is not None:
             self.charts.limits = self.ops.alarms.thresholds
@@ -540,7 +540,7 @@ class MainWindow(QMainWindow):
         self.metric_combo.setObjectName("hallMetricCombo")
         self.metric_combo.setToolTip("Metric that colours the racks in the Hall view")
         try:
-            from .metrics import RACK_METRICS
+            from .views.metrics import RACK_METRICS
             for name, m in RACK_METRICS.items():
                 self.metric_combo.addItem(m.label + (f" ({m.unit})" if m.unit else ""), name)
         except ImportError:
@@ -1062,7 +1062,7 @@ class MainWindow(QMainWindow):
     # ================================================================== training
     def _training_controller(self):
         if self.training is None:
-            from .training_mode import TrainingController
+            from .training.training_mode import TrainingController
             self.training = TrainingController(self)
         return self.training
 
@@ -1071,7 +1071,7 @@ class MainWindow(QMainWindow):
         tc = self._training_controller()
         if scenario is None:
             return tc.choose_and_start()
-        from .training_mode import training_scenarios
+        from .training.training_mode import training_scenarios
         return tc.start(str(training_scenarios().get(scenario, scenario)), trainee)
 
     def show_instructor_console(self) -> None:
@@ -1089,12 +1089,12 @@ class MainWindow(QMainWindow):
 
     # ================================================================== export
     def export(self) -> None:
-        from .export_dialog import export_dialog
+        from .export.export_dialog import export_dialog
         export_dialog(self, self.engine, self, self.visible_view(), self.charts, ops=self.ops)
 
     def save_snapshot(self, path: str | None = None, on_done=None):
         """Write a snapshot bundle on a worker thread (progress, Cancel); returns the task."""
-        from .export_dialog import save_snapshot_async
+        from .export.export_dialog import save_snapshot_async
 
         def done(out):
             if out is not None:
@@ -1104,7 +1104,7 @@ class MainWindow(QMainWindow):
         return save_snapshot_async(self, self.engine, self.driver, path=path, ops=self.ops, on_done=done)
 
     def open_snapshot_file(self, path: str | None = None) -> bool:
-        from .export_dialog import open_snapshot
+        from .export.export_dialog import open_snapshot
         opened = open_snapshot(self, path, with_ops=True)
         if opened is None:
             return False

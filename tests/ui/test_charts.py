@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QApplication
 
 from colossus_gui.sim.engine import Engine
 from colossus_gui.testing import small_facility
-from colossus_gui.ui.charts import ChartPanelWidget, ring_tail
+from colossus_gui.ui.panels.charts import ChartPanelWidget, ring_tail
 
 
 @pytest.fixture

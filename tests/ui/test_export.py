@@ -21,12 +21,12 @@ from colossus_gui.io import tables
 from colossus_gui.sim.engine import Engine
 from colossus_gui.sim.telemetry import UNITS
 from colossus_gui.testing import small_facility
-from colossus_gui.ui import export_dialog as xd
-from colossus_gui.ui import render
-from colossus_gui.ui.charts import ChartPanelWidget
-from colossus_gui.ui.export_dialog import KINDS, ExportDialog, open_snapshot, save_snapshot
-from colossus_gui.ui.hall_view import HallView
+from colossus_gui.ui.export import export_dialog as xd
+from colossus_gui.ui.export import render
+from colossus_gui.ui.export.export_dialog import KINDS, ExportDialog, open_snapshot, save_snapshot
+from colossus_gui.ui.panels.charts import ChartPanelWidget
 from colossus_gui.ui.sim_driver import SimDriver
+from colossus_gui.ui.views.hall_view import HallView
 
 
 @pytest.fixture

@@ -15,9 +15,9 @@ from colossus_gui.io.network_tables import write_fabric_csv, write_storage_csv
 from colossus_gui.sim.engine import Engine
 from colossus_gui.testing import small_facility
 from colossus_gui.ui import colors
-from colossus_gui.ui.fabric_view import FabricView, fabric_state, pixel_colors
 from colossus_gui.ui.main_window import MainWindow, fault_options
-from colossus_gui.ui.storage_view import NODE_DOWN, StorageView, node_states
+from colossus_gui.ui.views.fabric_view import FabricView, fabric_state, pixel_colors
+from colossus_gui.ui.views.storage_view import NODE_DOWN, StorageView, node_states
 
 
 @pytest.fixture
@@ -181,7 +181,7 @@ def test_fabric_view_redraws_within_10_ms_at_200k_gpus(qtbot):
 
 def test_snapshot_bundle_holds_the_fabric_and_storage_and_reopens_with_them(tmp_path):
     from colossus_gui.io.bundle import open_bundle, write_bundle
-    from colossus_gui.ui.render import bundle_png_writers
+    from colossus_gui.ui.export.render import bundle_png_writers
 
     eng = Engine(small_facility(), seed=4)
     eng.run(20)

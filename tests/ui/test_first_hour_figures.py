@@ -10,13 +10,13 @@ from colossus_gui.model.thresholds import DEFAULT_LIMITS, Limits
 from colossus_gui.ops.alarms import AlarmManager
 from colossus_gui.sim.engine import Engine
 from colossus_gui.testing import small_facility
-from colossus_gui.ui.alarm_panel import AlarmPanelWidget
-from colossus_gui.ui.charts import ChartPanelWidget
 from colossus_gui.ui.figures import WARMUP_TEXT, goodput_now, rolling_goodput, swing
-from colossus_gui.ui.hall_view import HallView
 from colossus_gui.ui.main_window import MainWindow
-from colossus_gui.ui.metrics import GPU_METRICS, RACK_METRICS
-from colossus_gui.ui.site_view import SiteView
+from colossus_gui.ui.panels.alarm_panel import AlarmPanelWidget
+from colossus_gui.ui.panels.charts import ChartPanelWidget
+from colossus_gui.ui.views.hall_view import HallView
+from colossus_gui.ui.views.metrics import GPU_METRICS, RACK_METRICS
+from colossus_gui.ui.views.site_view import SiteView
 
 
 @pytest.fixture
@@ -162,11 +162,11 @@ def test_one_definition_of_each_limit_for_colours_alarms_charts_and_tooltips(qtb
     qtbot.addWidget(charts)
     charts.set_engine(eng)
     assert [line.value() for line in charts.thresholds["gpu"]] == [th.warning, th.critical]
-    from colossus_gui.ui.metrics import rack_key_figures
+    from colossus_gui.ui.views.metrics import rack_key_figures
     flow_row = dict(rack_key_figures(eng, 0))["Coolant flow"]
     lpm = eng.facility.rack.cdu.design_flow_lpm * eng.flow_frac[0]
     assert flow_row == f"{eng.flow_frac[0] * 100:.0f} % ({lpm:.0f} L/min)", "flow in % and L/min"
-    from colossus_gui.ui.inspector import component_properties
+    from colossus_gui.ui.panels.inspector import component_properties
     rows = dict(component_properties(eng, eng.topo.parse("H1-R001-T1-G1")))
     assert rows["Alarm limits"] == th.text() == "warning ≥ 85.0 °C, critical ≥ 89.0 °C"
     # another alarm configuration moves every one of them together

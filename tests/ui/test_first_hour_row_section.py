@@ -10,9 +10,9 @@ from PySide6.QtCore import QPointF, Qt
 from colossus_gui.sim.engine import Engine
 from colossus_gui.testing import small_facility
 from colossus_gui.ui import colors
-from colossus_gui.ui.hall_view import HallView
 from colossus_gui.ui.main_window import MainWindow
-from colossus_gui.ui.row_section_view import RowSectionView
+from colossus_gui.ui.views.hall_view import HallView
+from colossus_gui.ui.views.row_section_view import RowSectionView
 
 
 @pytest.fixture

@@ -10,10 +10,10 @@ from colossus_gui.ops.workflow import OpsManager
 from colossus_gui.sim.engine import Engine
 from colossus_gui.testing import small_facility
 from colossus_gui.ui import colors
-from colossus_gui.ui.alarm_panel import AlarmPanelWidget
 from colossus_gui.ui.app import apply_theme, make_palette
-from colossus_gui.ui.charts import _COLORS
-from colossus_gui.ui.site_view import SiteView
+from colossus_gui.ui.panels.alarm_panel import AlarmPanelWidget
+from colossus_gui.ui.panels.charts import _COLORS
+from colossus_gui.ui.views.site_view import SiteView
 
 AA = 4.5
 R = QPalette.ColorRole

@@ -9,16 +9,16 @@ from PySide6.QtWidgets import QDialog, QPushButton
 from colossus_gui.io.session_store import SessionStore
 from colossus_gui.io.store import Store
 from colossus_gui.testing import small_facility
-from colossus_gui.ui.drill_launcher_dialog import DIFFICULTIES, DrillLauncherDialog, drill_infos
 from colossus_gui.ui.main_window import MainWindow
-from colossus_gui.ui.training_mode import training_scenarios
+from colossus_gui.ui.training.drill_launcher_dialog import DIFFICULTIES, DrillLauncherDialog, drill_infos
+from colossus_gui.ui.training.training_mode import training_scenarios
 
 _REST = {"aborted": False, "ended": None, "seed": 1, "log_path": None, "report_path": None, "terms": []}
 
 
 @pytest.fixture
 def win(qtbot, tmp_path, monkeypatch):
-    monkeypatch.setattr("colossus_gui.ui.training_mode.sessions_folder", lambda: tmp_path / "sessions")
+    monkeypatch.setattr("colossus_gui.ui.training.training_mode.sessions_folder", lambda: tmp_path / "sessions")
     w = MainWindow(small_facility(), seed=1, paused=True)
     w.driver.set_timer_enabled(False)
     qtbot.addWidget(w)

@@ -11,9 +11,9 @@ from PySide6.QtWidgets import QToolButton
 from colossus_gui.ops.workflow import OpsManager
 from colossus_gui.sim.engine import Engine
 from colossus_gui.testing import small_facility
-from colossus_gui.ui.hall_view import HallView
 from colossus_gui.ui.main_window import MainWindow
-from colossus_gui.ui.work_order_panel import WorkOrderPanelWidget
+from colossus_gui.ui.panels.work_order_panel import WorkOrderPanelWidget
+from colossus_gui.ui.views.hall_view import HallView
 
 
 @pytest.fixture
@@ -99,7 +99,7 @@ def test_tray_history_is_kept_across_openings_and_drawn_inside_the_gpu_boxes(win
             if abs(c.red() - want[0]) + abs(c.green() - want[1]) + abs(c.blue() - want[2]) < 70:
                 hits += 1
                 break
-    from colossus_gui.ui.tray_view import HISTORY_S
+    from colossus_gui.ui.views.tray_view import HISTORY_S
     t = tray.history()[0]
     span_cols = (t[-1] - t[0]) / HISTORY_S * box.width() / 2  # the recorded span, in tested columns
     assert hits >= 0.6 * span_cols, "the history line runs across the box for the time recorded"
@@ -172,7 +172,7 @@ def test_work_order_board_fills_its_pane_and_the_picker_shows_whom_it_assigns(qt
 
 
 def test_all_gpus_overview_fits_every_hall_with_its_name(qtbot):
-    from colossus_gui.ui.gpu_heatmap_view import GpuHeatmapView
+    from colossus_gui.ui.views.gpu_heatmap_view import GpuHeatmapView
     eng = Engine(small_facility(halls=8, rows=14, racks_per_row=28), seed=3)
     eng.run(3)
     view = GpuHeatmapView()

@@ -18,7 +18,7 @@ SCRIPT = textwrap.dedent("""
     app = QApplication([])
     from colossus_gui.sim.engine import Engine
     from colossus_gui.testing import small_facility
-    from colossus_gui.ui.charts import TIME_RANGES, ChartPanelWidget
+    from colossus_gui.ui.panels.charts import TIME_RANGES, ChartPanelWidget
 
     eng = Engine(small_facility(), seed=7)
     w = ChartPanelWidget(eng)

@@ -424,7 +424,7 @@ def test_pump_pair_failed_from_the_menu_turns_the_rack_hot_when_the_engine_says(
     """The hall view's colour for the rack crosses the warning colour at the simulated time a headless copy
     of the engine predicts, and the rack elevation draws both pumps red."""
     from colossus_gui.sim.engine import Engine
-    from colossus_gui.ui.metrics import RACK_METRICS
+    from colossus_gui.ui.views.metrics import RACK_METRICS
 
     eng = win.engine
     win.navigate("H1")
@@ -480,7 +480,7 @@ def test_snapshot_from_the_window_holds_alarms_and_work_orders(win, tmp_path):
     for _ in range(12):
         win.driver.tick_once(1.0)
     win.driver.pause()
-    from colossus_gui.ui.export_dialog import save_snapshot
+    from colossus_gui.ui.export.export_dialog import save_snapshot
     path = save_snapshot(win, win.engine, win.driver, path=tmp_path / "snap", images=False, ops=win.ops)
     manifest = json.loads((path / "manifest.json").read_text())
     assert "alarms.csv" in manifest["files"] and "work_orders.csv" in manifest["files"]

@@ -11,7 +11,7 @@ from colossus_gui.ui.main_window import MainWindow
 
 @pytest.fixture
 def win(qtbot, tmp_path, monkeypatch):
-    monkeypatch.setattr("colossus_gui.ui.training_mode.sessions_folder", lambda: tmp_path / "sessions")
+    monkeypatch.setattr("colossus_gui.ui.training.training_mode.sessions_folder", lambda: tmp_path / "sessions")
     w = MainWindow(small_facility(), seed=1, paused=True)
     w.driver.set_timer_enabled(False)
     qtbot.addWidget(w)
@@ -57,7 +57,7 @@ def test_a_reopened_snapshot_shows_exactly_its_orders_in_the_window(win, qtbot, 
     snap = {w.id: (w.state, w.technician) for w in win.ops.work_orders.values()}
     t_snap = win.engine.t
     assert snap
-    from colossus_gui.ui.export_dialog import save_snapshot
+    from colossus_gui.ui.export.export_dialog import save_snapshot
     path = save_snapshot(win, win.engine, win.driver, path=tmp_path / "snap.zip", images=False, ops=win.ops)
     win.engine.inject("pump_failure", "H2-R001-CDU-P2")
     win.engine.inject("gpu_failure", "H1-R004-T1-G1")

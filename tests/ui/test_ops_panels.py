@@ -10,8 +10,8 @@ from colossus_gui.model.ops_config import OpsConfig
 from colossus_gui.ops.workflow import OpsManager
 from colossus_gui.sim.engine import Engine
 from colossus_gui.testing import small_facility
-from colossus_gui.ui.alarm_panel import AlarmPanelWidget
-from colossus_gui.ui.work_order_panel import WorkOrderPanelWidget
+from colossus_gui.ui.panels.alarm_panel import AlarmPanelWidget
+from colossus_gui.ui.panels.work_order_panel import WorkOrderPanelWidget
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from colossus_gui.ui.main_window import MainWindow
 
 @pytest.fixture
 def win(qtbot, tmp_path, monkeypatch):
-    monkeypatch.setattr("colossus_gui.ui.training_mode.sessions_folder", lambda: tmp_path / "sessions")
+    monkeypatch.setattr("colossus_gui.ui.training.training_mode.sessions_folder", lambda: tmp_path / "sessions")
     w = MainWindow(small_facility(), seed=1, paused=True)
     w.driver.set_timer_enabled(False)
     qtbot.addWidget(w)

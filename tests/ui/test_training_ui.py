@@ -10,11 +10,11 @@ from PySide6.QtCore import Qt
 from colossus_gui.model.training import TrainingScenario
 from colossus_gui.ops.training import TrainingSession, read_log
 from colossus_gui.testing import small_facility
-from colossus_gui.ui.alarm_panel import AlarmPanelWidget
-from colossus_gui.ui.instructor_console import InstructorConsoleWidget, ScorePanelWidget
-from colossus_gui.ui.replay_widget import ReplayWidget
+from colossus_gui.ui.panels.alarm_panel import AlarmPanelWidget
+from colossus_gui.ui.panels.work_order_panel import WorkOrderPanelWidget
 from colossus_gui.ui.sim_driver import SimDriver
-from colossus_gui.ui.work_order_panel import WorkOrderPanelWidget
+from colossus_gui.ui.training.instructor_console import InstructorConsoleWidget, ScorePanelWidget
+from colossus_gui.ui.training.replay_widget import ReplayWidget
 
 
 @pytest.fixture
@@ -155,7 +155,7 @@ def test_replay_widget_scrubs_a_logged_session(qtbot, session, tmp_path):
 
 
 def test_trainee_controls_act_through_the_session(qtbot, session):
-    from colossus_gui.ui.trainee_controls import TraineeControlsWidget
+    from colossus_gui.ui.training.trainee_controls import TraineeControlsWidget
     w = TraineeControlsWidget(session)
     qtbot.addWidget(w)
     session.run_until(30)

@@ -8,8 +8,8 @@ import pytest
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QWidget
 
-from colossus_gui.ui import view_factory
-from colossus_gui.ui.view_factory import SPECS, build_view
+from colossus_gui.ui.views import view_factory
+from colossus_gui.ui.views.view_factory import SPECS, build_view
 
 
 class _Window(QObject):

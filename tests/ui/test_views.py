@@ -20,17 +20,17 @@ from colossus_gui.model.facility import HallSpec
 from colossus_gui.sim.engine import Engine
 from colossus_gui.testing import small_facility
 from colossus_gui.ui import colors
-from colossus_gui.ui.gpu_heatmap_view import GpuHeatmapView, heatmap_layout
-from colossus_gui.ui.hall_view import HallView
-from colossus_gui.ui.metrics import (
+from colossus_gui.ui.views.gpu_heatmap_view import GpuHeatmapView, heatmap_layout
+from colossus_gui.ui.views.hall_view import HallView
+from colossus_gui.ui.views.metrics import (
     GPU_METRICS,
     RACK_METRICS,
     gpu_overlay_index,
     rack_health,
     row_busway_load,
 )
-from colossus_gui.ui.rack_view import SLIDE_FRAC, RackView
-from colossus_gui.ui.tray_view import TrayView
+from colossus_gui.ui.views.rack_view import SLIDE_FRAC, RackView
+from colossus_gui.ui.views.tray_view import TrayView
 
 RACK = 1  # H1-R002: the rack the tests break
 

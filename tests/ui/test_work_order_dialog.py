@@ -13,9 +13,9 @@ from colossus_gui.model.ops_config import OpsConfig
 from colossus_gui.ops.workflow import OpsManager
 from colossus_gui.sim.engine import Engine
 from colossus_gui.testing import small_facility
+from colossus_gui.ui.panels.work_order_dialog import WorkOrderDetailDialog
+from colossus_gui.ui.panels.work_order_panel import WorkOrderPanelWidget
 from colossus_gui.ui.sim_driver import format_clock
-from colossus_gui.ui.work_order_dialog import WorkOrderDetailDialog
-from colossus_gui.ui.work_order_panel import WorkOrderPanelWidget
 
 
 def _step(eng, ops, n=1):
@@ -215,7 +215,7 @@ def test_context_menu_work_order_advanced_from_its_dialog_and_the_views_follow(w
 
 
 def test_export_dialog_offers_alarms_and_work_orders_with_ops(win, tmp_path):
-    from colossus_gui.ui.export_dialog import ALL_KINDS, KINDS, ExportDialog
+    from colossus_gui.ui.export.export_dialog import ALL_KINDS, KINDS, ExportDialog
 
     win.create_work_order("H2-R002-T3")
     plain = ExportDialog(win.engine)

@@ -36,10 +36,10 @@ def export_figures(quick: bool = False, folder: str | Path | None = None) -> dic
     """Measure the export figures of issue 7 on this machine (seconds)."""
     import shutil
 
-    from ..io.bundle import open_bundle, write_bundle
-    from ..io.loader import load_facility
-    from ..io.tables import write_gpu_csv
-    from ..sim.engine import Engine
+    from ...io.bundle import open_bundle, write_bundle
+    from ...io.loader import load_facility
+    from ...io.tables import write_gpu_csv
+    from ...sim.engine import Engine
 
     ensure_app()
     n = 2 if quick else 5
@@ -54,7 +54,7 @@ def export_figures(quick: bool = False, folder: str | Path | None = None) -> dic
         win = None
         try:
             os.environ.setdefault("COLOSSUS_GUI_NO_SETTINGS", "1")
-            from .main_window import MainWindow
+            from ..main_window import MainWindow
             win = MainWindow(engine=eng, paused=True)
             prepare_offscreen(win, 1920, 1080)
             win.refresh_views(force=True)

@@ -10,11 +10,11 @@ from PySide6.QtCore import QModelIndex, Qt
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication
 
-from ..io.store import StoreError
-from ..ops.work_orders import CANCELLED, CLOSED, FINAL, STATE_LABELS, STATES, WorkOrder
-from . import colors
+from ...io.store import StoreError
+from ...ops.work_orders import CANCELLED, CLOSED, FINAL, STATE_LABELS, STATES, WorkOrder
+from .. import colors
+from ..sim_driver import format_clock
 from .row_table_model import RowTableModel
-from .sim_driver import format_clock
 
 _COLUMNS = ("ID", "Prio", "State", "Target", "Fault", "Technician", "Progress", "Created", "Step")
 _STATE_TEXT = {"open": "warning", "assigned": "supply", "in_progress": "supply", "testing": "ok",

@@ -17,7 +17,7 @@ from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QPainter, QPalette, QPen, QPolygonF
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QToolTip, QVBoxLayout, QWidget
 
-from . import colors
+from .. import colors
 from .mini_chart import MiniChartWidget, ring_tail
 
 DOWN_RGB = colors.CRITICAL[:3]
@@ -273,8 +273,8 @@ class FabricView(QWidget):
         return None if hit is None else self.engine.topo.net.switch_address(hit)
 
     def _on_csv_button_clicked(self) -> None:
-        from ..io.network_tables import write_fabric_csv
-        from .csv_export import export_csv
+        from ...io.network_tables import write_fabric_csv
+        from ..export.csv_export import export_csv
         export_csv(self, "Export fabric time series", "fabric.csv", lambda path: write_fabric_csv(self.engine, path))
 
     def showEvent(self, ev) -> None:  # noqa: N802

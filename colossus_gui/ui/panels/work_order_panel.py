@@ -43,10 +43,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..io.store import StoreError
-from ..ops.work_orders import FINAL, STATE_LABELS, STATES, WorkOrder, WorkOrderError
-from ..ops.workflow import OpsError
-from .sim_driver import format_clock
+from ...io.store import StoreError
+from ...ops.work_orders import FINAL, STATE_LABELS, STATES, WorkOrder, WorkOrderError
+from ...ops.workflow import OpsError
+from ..sim_driver import format_clock
 from .work_order_commands import (
     _CancelCommand,
     _CreateCommand,

@@ -29,10 +29,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..ops.run import SeekCancelled
-from ..ops.training import TrainingSession
-from .long_task import start_task
-from .sim_driver import format_clock
+from ...ops.run import SeekCancelled
+from ...ops.training import TrainingSession
+from ..long_task import start_task
+from ..sim_driver import format_clock
 
 SYNC_GPU_STEPS = 40 * 100_352  # a seek of at most ~40 steps of the 100k-GPU facility runs at once (< ~0.1 s)
 KEY_DEBOUNCE_MS = 250

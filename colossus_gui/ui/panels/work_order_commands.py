@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from PySide6.QtGui import QUndoCommand
 
-from ..ops.work_orders import CANCELLED, OPEN, STATE_LABELS, WorkOrder
+from ...ops.work_orders import CANCELLED, OPEN, STATE_LABELS, WorkOrder
 from .work_order_model import reached_simulation
 
 

@@ -15,8 +15,8 @@ from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPalette, QPen, QPolygonF
 from PySide6.QtWidgets import QLabel, QSizePolicy, QToolTip, QVBoxLayout, QWidget
 
-from ..model.thresholds import DEFAULT_LIMITS, Limits
-from . import colors
+from ...model.thresholds import DEFAULT_LIMITS, Limits
+from .. import colors
 from .hall_view import qcolor
 from .metrics import (
     GPU_FAILED,

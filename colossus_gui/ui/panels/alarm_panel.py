@@ -30,10 +30,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..ops.alarms import CRITICAL, AlarmError
-from . import colors
+from ...ops.alarms import CRITICAL, AlarmError
+from .. import colors
+from ..sim_driver import format_clock
 from .row_table_model import RowTableModel
-from .sim_driver import format_clock
 
 _COLUMNS = ("Severity", "State", "Raised", "Component", "Alarm", "When raised", "Peak", "Now", "Limit", "Detail")
 _VALUE_COLUMNS = (5, 6, 7)  # refreshed every second while the alarm list itself is unchanged

@@ -15,9 +15,9 @@ from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPalette, QPen
 from PySide6.QtWidgets import QToolTip, QWidget
 
-from ..model.thresholds import DEFAULT_LIMITS, Limits
-from ..sim.time_to_limit import time_to_limit_text
-from . import colors
+from ...model.thresholds import DEFAULT_LIMITS, Limits
+from ...sim.time_to_limit import time_to_limit_text
+from .. import colors
 from .hall_view import qcolor
 from .metrics import GPU_METRICS, GPU_STATES, gpu_state_codes, tray_powered
 

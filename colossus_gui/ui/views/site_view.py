@@ -24,9 +24,9 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QToolTip, QWidget
 
-from ..model.thresholds import DEFAULT_LIMITS, Limits
-from .colors import text_color
-from .figures import SWING_WINDOW_S, WARMUP_TEXT, swing_text, warming_up
+from ...model.thresholds import DEFAULT_LIMITS, Limits
+from ..colors import text_color
+from ..figures import SWING_WINDOW_S, WARMUP_TEXT, swing_text, warming_up
 
 GT_STATES = ("off", "starting", "running", "tripped")
 POWER_COLOR = QColor("#f2b635")

@@ -23,10 +23,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..io.loader import LoadError
-from ..resources import resource
+from ...io.loader import LoadError
+from ...resources import resource
+from ..window_placement import place_beside
 from .trainee_feed import TraineeFeedWidget
-from .window_placement import place_beside
 
 
 def training_scenarios() -> dict[str, Path]:
@@ -76,7 +76,7 @@ class TrainingController(QObject):
         trainees, history_fn = [], None
         ws = getattr(self.window, "store", None)
         if ws is not None:
-            from ..io.session_store import SessionStore
+            from ...io.session_store import SessionStore
             try:
                 ss = SessionStore(ws.path)
                 trainees = ss.trainees()
@@ -102,8 +102,8 @@ class TrainingController(QObject):
         return self.start(str(path), trainee)
 
     def start(self, scenario_ref: str, trainee: str = "trainee", seed: int | None = None) -> bool:
-        from ..ops.training import TrainingSession
-        from ..ops.training_check import load_and_check
+        from ...ops.training import TrainingSession
+        from ...ops.training_check import load_and_check
         from .instructor_console import InstructorConsoleWidget, ScorePanelWidget
         from .trainee_controls import TraineeControlsWidget
 
@@ -211,7 +211,7 @@ class TrainingController(QObject):
         store = None
         ws = getattr(self.window, "store", None)
         if ws is not None:
-            from ..io.session_store import SessionStore
+            from ...io.session_store import SessionStore
             try:
                 store = SessionStore(ws.path)
             except Exception as e:  # the list of stored sessions is a convenience; logs open from files
@@ -312,7 +312,7 @@ class TrainingController(QObject):
         store = getattr(self.window, "store", None)
         if store is not None:
             try:
-                from ..io.session_store import SessionStore
+                from ...io.session_store import SessionStore
                 with SessionStore(store.path) as ss:
                     ss.add_debrief(self.session.debrief(), log_path=self.folder / "session.jsonl",
                                    report_path=self.folder / "report.html")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..model.addresses import Address
+from ...model.addresses import Address
 
 NETWORK_KINDS = ("leaf", "spine", "superspine", "port", "storage_node", "drive")
 

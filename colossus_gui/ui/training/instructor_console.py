@@ -32,8 +32,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..model.scenario import FAULT_TARGETS
-from .sim_driver import SPEED_PRESETS, format_clock
+from ...model.scenario import FAULT_TARGETS
+from ..sim_driver import SPEED_PRESETS, format_clock
 
 _STATE_COLORS = {"pending": "#9e9e9e", "ramping": "#ef6c00", "active": "#c62828", "cleared": "#2e7d32",
                  "skipped": "#616161"}
@@ -304,10 +304,10 @@ class InstructorConsoleWidget(QWidget):
 
     def write_report(self, out: str | Path, png: bool = True) -> list[Path]:
         """The debrief (HTML, CSV, JSON and PNG charts) of the session as it stands."""
-        from ..io.session_report import write_report
+        from ...io.session_report import write_report
         writer = None
         if png:
-            from .report_png import svg_to_png
+            from ..export.report_png import svg_to_png
             writer = svg_to_png
         return write_report(self.session.debrief(), out, png_writer=writer)
 

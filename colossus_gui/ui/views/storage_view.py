@@ -14,7 +14,7 @@ from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QPainter, QPalette
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QToolTip, QVBoxLayout, QWidget
 
-from . import colors
+from .. import colors
 from .mini_chart import MiniChartWidget, ring_tail
 
 NODE_OK, NODE_DRIVES, NODE_REBUILD, NODE_DOWN = 0, 1, 2, 3
@@ -123,8 +123,8 @@ class StorageView(QWidget):
         self.canvas.update()
 
     def _on_csv_button_clicked(self) -> None:
-        from ..io.network_tables import write_storage_csv
-        from .csv_export import export_csv
+        from ...io.network_tables import write_storage_csv
+        from ..export.csv_export import export_csv
         export_csv(self, "Export storage time series", "storage.csv", lambda path: write_storage_csv(self.engine, path))
 
     def showEvent(self, ev) -> None:  # noqa: N802

@@ -19,8 +19,8 @@ from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPainterPath, QPalette, QPen, QPolygonF
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QToolButton, QToolTip, QVBoxLayout, QWidget
 
-from ..model.thresholds import DEFAULT_LIMITS, Limits
-from . import colors
+from ...model.thresholds import DEFAULT_LIMITS, Limits
+from .. import colors
 from .hall_view import CDU_LABELS, MetricLegendWidget, busway_color, cdu_states, pipe_range, qcolor
 from .metrics import (
     BUSWAY_CONTINUOUS_FRAC,

@@ -19,8 +19,8 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from ..model.thresholds import DEFAULT_LIMITS, Limits
-from . import colors
+from ...model.thresholds import DEFAULT_LIMITS, Limits
+from .. import colors
 
 # A busway carries at most 80 % of its rating continuously [E: NEC continuous-load rule]; so design load of
 # the row's racks is 80 % of the rating, and the warning starts there.

@@ -37,9 +37,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..io.store import StoreError
-from ..ops.work_orders import FINAL, OPEN, STATE_LABELS, WorkOrder
-from .sim_driver import format_clock
+from ...io.store import StoreError
+from ...ops.work_orders import FINAL, OPEN, STATE_LABELS, WorkOrder
+from ..sim_driver import format_clock
 
 REFRESH_MS = 1000
 _STEP_COLUMNS = ("Step", "Planned", "Actual", "Status", "Progress")

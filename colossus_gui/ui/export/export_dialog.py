@@ -43,12 +43,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..io import tables
-from ..io.bundle import BundleError, Progress, open_bundle, read_ops_state, write_bundle
-from ..sim.telemetry import FACILITY_CHANNELS
+from ...io import tables
+from ...io.bundle import BundleError, Progress, open_bundle, read_ops_state, write_bundle
+from ...sim.telemetry import FACILITY_CHANNELS
+from ..sim_driver import format_clock
 from . import render
 from .render import make_caption, render_image, save_png
-from .sim_driver import format_clock
 
 SETTINGS_ORG, SETTINGS_APP = "ColossusGUI", "colossus-gui"  # the main window's settings file
 _memory: dict[str, str] = {}  # remembered folders when settings are off (tests, COLOSSUS_GUI_NO_SETTINGS)
@@ -153,7 +153,7 @@ def chart_plot_widget(charts, name: str, width: int, height: int = 460, line_px:
     """One chart of the panel as a standalone plot: same curves, colours, limit lines, event markers, title and
     time range, plus its own time axis (in the panel only the bottom chart carries one). Curves are drawn
     ``line_px`` device pixels wide: the panel's 1-px lines (chosen for redraw speed) look faint on paper."""
-    from .charts import _COLORS, SimTimeAxisItem
+    from ..panels.charts import _COLORS, SimTimeAxisItem
 
     src = charts.plots[name]
     theme = _COLORS["dark" if getattr(charts, "_dark", True) else "light"]
@@ -588,7 +588,7 @@ def save_snapshot_async(parent: QWidget | None, engine, driver=None, path: str |
     one view at a time), then the state, CSVs and PNG files are written by the thread pool with a progress
     dialog and Cancel. The driver stays paused until the bundle is written. ``on_done(path or None)``.
     Returns the task (None if the user cancelled the file dialog)."""
-    from .long_task import start_task
+    from ..long_task import start_task
     from .render import BUNDLE_IMAGES, OffscreenViews, render_image
 
     target = _snapshot_target(parent, engine, path, window)

@@ -18,9 +18,9 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFont, QTextDocument
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from ..model.thresholds import DEFAULT_LIMITS, Limits
-from .figures import GOODPUT_WINDOW_S, goodput_now, rolling_goodput, warming_up
-from .sim_driver import format_clock
+from ...model.thresholds import DEFAULT_LIMITS, Limits
+from ..figures import GOODPUT_WINDOW_S, goodput_now, rolling_goodput, warming_up
+from ..sim_driver import format_clock
 
 TIME_RANGES: tuple[tuple[str, float | None], ...] = (
     ("1 min", 60.0), ("5 min", 300.0), ("15 min", 900.0), ("1 h", 3600.0), ("6 h", 21600.0), ("all", None),

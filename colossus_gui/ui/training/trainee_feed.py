@@ -10,8 +10,8 @@ from __future__ import annotations
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QLabel, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
 
-from .colors import text_color
-from .sim_driver import format_clock
+from ..colors import text_color
+from ..sim_driver import format_clock
 
 
 def action_text(rec) -> str:

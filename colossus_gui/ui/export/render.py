@@ -26,9 +26,9 @@ from PySide6.QtCore import QPoint, QRect, Qt, QtMsgType, qInstallMessageHandler
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QImage, QPainter, QRegion
 from PySide6.QtWidgets import QApplication, QWidget
 
-from .. import __version__
-from ..io.atomic import temp_file_beside
-from .sim_driver import format_clock
+from ... import __version__
+from ...io.atomic import temp_file_beside
+from ..sim_driver import format_clock
 
 IMAGE_W, IMAGE_H = 1920, 1080  # bundle images, caption included (fits a slide and a report page)
 PNG_QUALITY = -1  # zlib's default: faster levels saved little here (filtering dominates) and grew files 30 %
@@ -59,7 +59,7 @@ def _quiet_handler(mode, _context, message: str) -> None:
 
 def _theme_app(app, dark: bool) -> None:
     try:
-        from .theme import apply_theme
+        from ..theme import apply_theme
     except ImportError:  # the app module is optional here: Fusion with its own palette still renders
         app.setStyle("Fusion")
         return
@@ -68,7 +68,7 @@ def _theme_app(app, dark: bool) -> None:
 
 def _palette(dark: bool):
     try:
-        from .theme import make_palette
+        from ..theme import make_palette
     except ImportError:
         return None
     return make_palette(dark)
@@ -205,14 +205,14 @@ class OffscreenViews:
         return w
 
     def site(self):
-        from .site_view import SiteView
+        from ..views.site_view import SiteView
         w = self._own(SiteView())
         w.set_engine(self.engine)
         w.refresh()
         return w
 
     def hall_view(self):
-        from .hall_view import HallView
+        from ..views.hall_view import HallView
         w = self._own(HallView())
         w.set_engine(self.engine)
         w.set_hall(self.hall)
@@ -222,7 +222,7 @@ class OffscreenViews:
         return w
 
     def gpus(self):
-        from .gpu_heatmap_view import GpuHeatmapView
+        from ..views.gpu_heatmap_view import GpuHeatmapView
         w = self._own(GpuHeatmapView())
         w.set_engine(self.engine)
         w.select(self.rack)
@@ -232,7 +232,7 @@ class OffscreenViews:
         return w
 
     def rack_view(self):
-        from .rack_view import RackView
+        from ..views.rack_view import RackView
         w = self._own(RackView())
         w.set_engine(self.engine)
         w.set_rack(self.rack)
@@ -240,7 +240,7 @@ class OffscreenViews:
         return w
 
     def tray_view(self):
-        from .tray_view import TrayView
+        from ..views.tray_view import TrayView
         w = self._own(TrayView())
         w.set_engine(self.engine)
         w.set_tray(self.tray)
@@ -252,7 +252,7 @@ class OffscreenViews:
         return w
 
     def charts(self):
-        from .charts import ChartPanelWidget
+        from ..panels.charts import ChartPanelWidget
         w = ChartPanelWidget(dark=self.dark)
         w = self._own(w)
         w.set_engine(self.engine)
@@ -265,14 +265,14 @@ class OffscreenViews:
         return w
 
     def fabric_view(self):
-        from .fabric_view import FabricView
+        from ..views.fabric_view import FabricView
         w = self._own(FabricView())
         w.set_engine(self.engine)
         w.refresh(force=True)
         return w
 
     def storage_view(self):
-        from .storage_view import StorageView
+        from ..views.storage_view import StorageView
         w = self._own(StorageView())
         w.set_engine(self.engine)
         w.refresh(force=True)

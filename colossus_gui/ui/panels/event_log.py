@@ -10,8 +10,8 @@ from PySide6.QtCore import QModelIndex, Qt, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QWidget
 
+from ..sim_driver import format_clock
 from .row_table_model import RowTableModel
-from .sim_driver import format_clock
 
 MAX_ROWS = 20000
 _COLUMNS = ("Time", "Event", "Address", "Detail")

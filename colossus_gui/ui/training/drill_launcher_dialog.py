@@ -56,8 +56,8 @@ def drill_difficulty(sc) -> str:
 
 
 def drill_infos(scenarios: dict[str, Path]) -> list[DrillInfo]:
-    from ..io.loader import LoadError
-    from ..ops.training_check import load_training_scenario
+    from ...io.loader import LoadError
+    from ...ops.training_check import load_training_scenario
 
     out = []
     for name, path in scenarios.items():

@@ -37,9 +37,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..model.thresholds import DEFAULT_LIMITS, Limits
-from ..sim.time_to_limit import time_to_limit_text
-from . import colors
+from ...model.thresholds import DEFAULT_LIMITS, Limits
+from ...sim.time_to_limit import time_to_limit_text
+from .. import colors
 from .metrics import (
     BUSWAY_CONTINUOUS_FRAC,
     BUSWAY_CRIT_PCT,

@@ -21,12 +21,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..model.addresses import Address
-from ..model.thresholds import DEFAULT_LIMITS, Limits
-from ..sim.engine import GT_STATE_NAMES, JOB_STATE_NAMES
-from ..sim.time_to_limit import time_to_limit_text
-from .colors import text_color
-from .figures import goodput_text, swing, swing_text
+from ...model.addresses import Address
+from ...model.thresholds import DEFAULT_LIMITS, Limits
+from ...sim.engine import GT_STATE_NAMES, JOB_STATE_NAMES
+from ...sim.time_to_limit import time_to_limit_text
+from ..colors import text_color
+from ..figures import goodput_text, swing, swing_text
 from .network_properties import NETWORK_KINDS, gpu_fabric_row, network_properties
 
 SITE = Address("site", 0, text="SITE")

@@ -26,8 +26,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..model.thresholds import DEFAULT_LIMITS, Limits
-from . import colors
+from ...model.thresholds import DEFAULT_LIMITS, Limits
+from .. import colors
 from .hall_view import MetricLegendWidget
 from .metrics import GPU_METRICS, GPU_STATES, Metric, gpu_overlay_index, gpu_state_codes
 
