@@ -157,7 +157,7 @@ class Engine:
         self._r1 = np.zeros((gpr, nr), dtype=np.float32)
         self._r2 = np.zeros((gpr, nr), dtype=np.float32)
         self._gm_t = np.empty((tpr, gpt, nr), dtype=np.float32)  # chip gain x in-service mask
-        self._coef: list | None = None  # thermal coefficients at full shape (see _thermal_coefficients)
+        self._coef: tuple | None = None  # (dt, g2, coefficients): see _thermal_coefficients
         self._ones = np.ones(gpr, dtype=np.float32)
         self._ones_pumps = np.ones(topo.pumps_per_cdu)  # a dot product beats a sum over a short last axis
         self._ones_trays = np.ones(tpr)
@@ -867,29 +867,22 @@ class Engine:
         self.storage.record()
 
     # ---------------------------------------------------------------------- pieces of the step
-    def _thermal_coefficients(self, dt: float, g2: np.ndarray) -> tuple[np.ndarray, ...]:
-        """The backward-Euler coefficients of the two GPU nodes, per rack but stored at full (64, racks)
-        shape: numpy multiplies two arrays of one shape about twice as fast as it broadcasts a row. They
-        change only with dt and with a rack's flow (g2), so only the racks whose flow changed are redone."""
+    def _thermal_coefficients(self, dt: float, g2: np.ndarray) -> tuple:
+        """The backward-Euler coefficients of the two GPU nodes, per rack (float32 rows broadcast over the 64
+        GPUs). When every rack has the same coefficients (one GPU model, the same flow everywhere: the healthy
+        steady state) they are scalars, which numpy multiplies about twice as fast as a broadcast row. Cached
+        until dt or a rack's flow changes."""
         cache = self._coef
-        if cache is None or cache[0] != dt:
-            kj, kp = self._cj / dt, self._cp / dt
-            full = np.empty((5, *self._tj_t.shape), dtype=np.float32)
-            full[0] = kj.astype(np.float32)
-            full[1] = kp.astype(np.float32)
-            cache = self._coef = [dt, np.full_like(g2, np.nan), full]
-        prev, full = cache[1], cache[2]
-        changed = np.flatnonzero(g2 != prev)
-        if changed.size:
-            g1, kj, kp, g = self._g1[changed], self._cj[changed] / dt, self._cp[changed] / dt, g2[changed]
-            a = kj + g1
-            d = kp + g1 + g
-            det = a * d - g1 * g1
-            full[2][:, changed] = (d / det).astype(np.float32)
-            full[3][:, changed] = (g1 / det).astype(np.float32)
-            full[4][:, changed] = (a / det).astype(np.float32)
-            prev[changed] = g
-        return full[0], full[1], full[2], full[3], full[4]
+        if cache is not None and cache[0] == dt and np.array_equal(cache[1], g2):
+            return cache[2]
+        kj, kp, g1 = self._cj / dt, self._cp / dt, self._g1
+        a = kj + g1
+        d = kp + g1 + g2
+        det = a * d - g1 * g1
+        rows = [x.astype(np.float32) for x in (kj, kp, d / det, g1 / det, a / det)]
+        coef = tuple(r[0] if r.size and (r == r[0]).all() else r for r in rows)
+        self._coef = (dt, g2.copy(), coef)
+        return coef
 
     def _apply_scheduled(self, dt: float) -> None:
         while self._fault_cursor < len(self._faults) and self._faults[self._fault_cursor].at <= self.t + 1e-9:
