@@ -400,6 +400,24 @@ class PowerProtectionSpec(Spec):
     shed_relax_margin_frac: float = Field(0.05, ge=0, description="[E] supply margin before shedding eases")
 
 
+class EstimatesSpec(Spec):
+    """How the engine books throttling and estimates the time to a rack's limits [E] (not published: chosen
+    so training swings neither flicker the estimates nor begin and end a throttle event every iteration)."""
+
+    throttle_quiet_s: float = Field(30.0, ge=0, le=3600, description="[E] a rack's throttling ends after this "
+                                    "long without a throttled GPU")
+    hot_rack_margin_k: float = Field(2.0, ge=0, le=20, description="[E] the throttle logic runs on racks whose "
+                                     "hottest GPU is within this of its cap (the others cannot throttle this step)")
+    ttl_tau_gpu_s: float = Field(4.0, gt=0, le=600, description="[E] smoothing of GPU power and heat flow in "
+                                 "the time-to-limit estimate")
+    ttl_tau_loop_s: float = Field(30.0, gt=0, le=3600, description="[E] smoothing of the facility-water trend")
+    ttl_min_gpu_k_per_s: float = Field(0.15, gt=0, le=100, description="[E] a GPU heating slower than this "
+                                       "is not heading for a limit")
+    ttl_min_loop_k_per_s: float = Field(0.003, gt=0, le=10, description="[E] a facility-water trend slower "
+                                        "than this is no trend")
+    ttl_horizon_s: float = Field(3600.0, gt=0, le=86400, description="estimates beyond this show as none")
+
+
 class SiteSpec(Spec):
     grid: GridSpec = GridSpec()
     turbines: TurbineSpec = TurbineSpec()
@@ -429,6 +447,7 @@ class Facility(Spec):
     repairs: RepairTimes = RepairTimes()
     fabric: FabricSpec = FabricSpec()  # network fabric (model/network.py)
     storage: StorageSpec = StorageSpec()  # storage pools (model/network.py)
+    estimates: EstimatesSpec = EstimatesSpec()  # throttle bookkeeping, time-to-limit estimates
 
     @model_validator(mode="after")
     def _consistent(self) -> Facility:

@@ -156,8 +156,11 @@ class Engine:
         # ---- preallocated scratch -----------------------------------------------------------------------
         self._r1 = np.zeros((gpr, nr), dtype=np.float32)
         self._r2 = np.zeros((gpr, nr), dtype=np.float32)
+        self._gm_t = np.empty((tpr, gpt, nr), dtype=np.float32)  # chip gain x in-service mask
+        self._coef: tuple | None = None  # (dt, g2, coefficients): see _thermal_coefficients
         self._ones = np.ones(gpr, dtype=np.float32)
         self._ones_pumps = np.ones(topo.pumps_per_cdu)  # a dot product beats a sum over a short last axis
+        self._ones_trays = np.ones(tpr)
 
         self.telemetry = Telemetry(nr, telemetry_capacity, rack_telemetry_capacity)
         self.events = EventLog()
@@ -294,6 +297,7 @@ class Engine:
         self._tray_avail_dirty = True
         self._tray_avail = np.ones(nt, dtype=bool)
         self._mask_t = np.ones((topo.trays_per_rack, topo.gpus_per_tray, nr), dtype=np.float32)
+        self._gm_t[...] = self._gain_t
         self._hot_racks = np.zeros(0, dtype=np.int64)
         self._any_tripped = False
         self.fabric.reset()  # network/storage
@@ -711,7 +715,9 @@ class Engine:
             mask = (self.gpu_ok & ~self.gpu_tripped).reshape(self.n_trays, topo.gpus_per_tray) & powered[:, None]
             self._mask_t = np.ascontiguousarray(
                 mask.reshape(self.n_racks, topo.gpus_per_rack).T, dtype=np.float32).reshape(self._gain_t.shape)
+            np.multiply(self._gain_t, self._mask_t, out=self._gm_t)  # the step's power: one multiply
             self._tray_powered = powered
+            self._rack_trays_powered = powered.reshape(self.n_racks, topo.trays_per_rack) @ self._ones_trays
             self._tray_in_job = self._tray_avail & (self.tray_job < self.n_jobs)
             self.job_gpus = np.bincount(self.tray_job[self._tray_in_job], minlength=self.n_jobs + 1)[
                 :self.n_jobs].astype(np.float64) * topo.gpus_per_tray
@@ -743,8 +749,8 @@ class Engine:
         tray_w = np.where(self._tray_in_job, tray_w, self._tray_idle_w)
         p = self._p_t  # (64, racks)
         p3 = p.reshape(self._gain_t.shape)
-        np.multiply(self._gain_t, tray_w.reshape(nr, tpr).T.astype(np.float32)[:, None, :], out=p3)
-        p3 *= self._mask_t
+        tw = np.ascontiguousarray(tray_w.reshape(nr, tpr).T, dtype=np.float32)  # contiguous: the fast loop
+        np.multiply(self._gm_t, tw[:, None, :], out=p3)
         # caps: operator cap per hall, then facility load shedding. A capped GPU runs slower (clock ~
         # (cap / demand)^0.4, the same law as thermal capping) and a synchronous job with it.
         self._job_cap_speed[:] = 1.0
@@ -772,23 +778,19 @@ class Engine:
         # ---- GPU thermal: two nodes, backward Euler (stiff junction, tau ~0.5 s) --------------------
         f08 = self.flow_frac ** 0.8  # film coefficient of a cold plate ~ flow^0.8
         g2 = self._g2_design * f08 + self._g_still
-        kj, kp, g1 = self._cj / dt, self._cp / dt, self._g1
-        a = kj + g1
-        d = kp + g1 + g2
-        det = a * d - g1 * g1
+        kj_f, kp_f, d_f, c_f, a_f = self._thermal_coefficients(dt, g2)
         t_c = 0.5 * (self.t_sup + self.t_ret)
         r1, r2 = self._r1, self._r2
-        tj, tp, f32 = self._tj_t, self._tp_t, np.float32
-        np.multiply(tj, kj.astype(f32), out=r1)
+        tj, tp = self._tj_t, self._tp_t
+        np.multiply(tj, kj_f, out=r1)
         r1 += p
-        np.multiply(tp, kp.astype(f32), out=r2)
-        r2 += (g2 * t_c).astype(f32)
-        np.multiply(r1, (d / det).astype(f32), out=tj)
-        c = (g1 / det).astype(f32)
-        np.multiply(r2, c, out=tp)
+        np.multiply(tp, kp_f, out=r2)
+        r2 += (g2 * t_c).astype(np.float32)
+        np.multiply(r1, d_f, out=tj)
+        np.multiply(r2, c_f, out=tp)
         tj += tp
-        np.multiply(r1, c, out=r1)
-        np.multiply(r2, (a / det).astype(f32), out=tp)
+        np.multiply(r1, c_f, out=r1)
+        np.multiply(r2, a_f, out=tp)
         tp += r1
 
         sum_tp = (self._ones @ tp).astype(np.float64)  # BLAS: the fastest per-rack sum
@@ -798,7 +800,7 @@ class Engine:
         self.rack_hottest_c = self._rack_max_f32.astype(np.float64)
 
         # ---- rack loop, CDU, rear door -----------------------------------------------------------------
-        powered = self._tray_powered.reshape(nr, tpr).sum(axis=1)
+        powered = self._rack_trays_powered
         cpu_w, q_cpu_water = self.cpu.step(self.rack_cpu_c, powered, f08, t_c, dt)
         self._cpu_trips()
         air_w, q_door, q_room = self.air.racks(self, powered * self.tray_air_w, self.rack_fw_c)
@@ -865,6 +867,23 @@ class Engine:
         self.storage.record()
 
     # ---------------------------------------------------------------------- pieces of the step
+    def _thermal_coefficients(self, dt: float, g2: np.ndarray) -> tuple:
+        """The backward-Euler coefficients of the two GPU nodes, per rack (float32 rows broadcast over the 64
+        GPUs). When every rack has the same coefficients (one GPU model, the same flow everywhere: the healthy
+        steady state) they are scalars, which numpy multiplies about twice as fast as a broadcast row. Cached
+        until dt or a rack's flow changes."""
+        cache = self._coef
+        if cache is not None and cache[0] == dt and np.array_equal(cache[1], g2):
+            return cache[2]
+        kj, kp, g1 = self._cj / dt, self._cp / dt, self._g1
+        a = kj + g1
+        d = kp + g1 + g2
+        det = a * d - g1 * g1
+        rows = [x.astype(np.float32) for x in (kj, kp, d / det, g1 / det, a / det)]
+        coef = tuple(r[0] if r.size and (r == r[0]).all() else r for r in rows)
+        self._coef = (dt, g2.copy(), coef)
+        return coef
+
     def _apply_scheduled(self, dt: float) -> None:
         while self._fault_cursor < len(self._faults) and self._faults[self._fault_cursor].at <= self.t + 1e-9:
             fs = self._faults[self._fault_cursor]
@@ -976,8 +995,8 @@ class Engine:
 
     def _throttle(self, p: np.ndarray, dt: float) -> None:
         """Power cap at t_max_op, clocks halve at t_slowdown, shutdown at t_shutdown. Works on the racks
-        whose hottest GPU is within 2 K of the cap (usually none), so the common step pays nothing."""
-        hot = np.flatnonzero(self.rack_hottest_c > self.rack_t_cap_c - 2.0)
+        whose hottest GPU is within a margin of the cap (usually none), so the common step pays nothing."""
+        hot = np.flatnonzero(self.rack_hottest_c > self.rack_t_cap_c - self.facility.estimates.hot_rack_margin_k)
         was = self._hot_racks
         if was.size:
             cooled = np.setdiff1d(was, hot)
@@ -1081,22 +1100,34 @@ class Engine:
                             f"{int((racks[rr] == r).sum())} GPU(s) back after cooling")
 
     def _throttle_events(self, dt: float) -> None:
-        """A rack's throttling ends after 30 s without a throttled GPU (training swings would otherwise
+        """A rack's throttling ends after a quiet time without a throttled GPU (training swings would otherwise
         begin and end it every iteration)."""
         latched = np.flatnonzero(self.rack_throttling)
         if not latched.size:
             return
         quiet = latched[self.rack_throttled[latched] == 0]
         self.rack_quiet_s[quiet] += dt
-        for r in quiet[self.rack_quiet_s[quiet] >= 30.0]:
+        for r in quiet[self.rack_quiet_s[quiet] >= self.facility.estimates.throttle_quiet_s]:
             self.rack_throttling[r] = False
             self.rack_quiet_s[r] = 0.0
             self._event("throttle_ended", self.topo.rack_address(int(r)), rack=int(r))
 
+    def _running_pumps(self, needed: int) -> np.ndarray:
+        """Lead/lag: the first ``needed`` working pumps of each CDU run, shape (racks, pumps). Column by
+        column (a CDU has two or three pumps): numpy's cumsum along that short axis is ~5x slower."""
+        ok = self.pump_ok
+        sel = np.empty_like(ok)
+        count = np.zeros(ok.shape[0], dtype=np.int16)
+        for k in range(ok.shape[1]):
+            col = ok[:, k]
+            count += col
+            np.logical_and(col, count <= needed, out=sel[:, k])
+        return sel
+
     def _update_flow(self, dt: float) -> None:
         cdu = self.facility.rack.cdu
         # the first `pumps_needed` working pumps run (lead/lag); a degraded pump delivers less
-        sel = self.pump_ok & (np.cumsum(self.pump_ok, axis=1) <= cdu.pumps_needed)
+        sel = self._running_pumps(cdu.pumps_needed)
         target = np.minimum(1.0, (self.pump_capacity * sel) @ self._ones_pumps / cdu.pumps_needed)
         switching = self.pump_switch_s > 0
         if switching.any():
@@ -1136,10 +1167,10 @@ class Engine:
         e = self.batt_e_j
         soc_corr = (mp.soc_target - self.soc) * e / mp.soc_correction_s if e > 0 else 0.0
         lim = mp.soc_correction_max_frac * self.batt_p_w
-        soc_corr = float(np.clip(soc_corr, -lim, lim))
+        soc_corr = min(max(soc_corr, -lim), lim)  # np.clip on a scalar costs ~5 us
         target = self.load_lp_w + soc_corr - turb_w
         ramp = grid.ramp_limit_mw_per_s * 1e6 * dt
-        g = float(np.clip(target, self.grid_w - ramp, self.grid_w + ramp))
+        g = min(max(target, self.grid_w - ramp), self.grid_w + ramp)
         g = min(max(g, 0.0), avail)
         # the battery takes the rest, within power, energy and SoC limits
         eta = self.batt_eta
@@ -1298,7 +1329,7 @@ class Engine:
             row[4] = self.flow_frac
             tel.racks.commit()
         # mean every step (one BLAS pass); p99 every rack-telemetry period, kept between mean and max
-        self._mean_c = float(self._tj_t.sum()) / self.n_gpus if self.n_gpus else 0.0
+        self._mean_c = float((self._ones @ self._tj_t).sum()) / self.n_gpus if self.n_gpus else 0.0  # BLAS
         hottest = float(self._rack_max_f32.max())
         self._p99 = min(max(self._p99, self._mean_c), hottest)
         row = tel.facility.next_row()

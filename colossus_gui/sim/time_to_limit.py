@@ -22,8 +22,11 @@ import numpy as np
 
 
 class TimeToLimit:
-    def __init__(self, eng, tau_gpu_s: float = 4.0, tau_loop_s: float = 30.0, min_gpu_k_per_s: float = 0.15,
-                 min_loop_k_per_s: float = 0.003, horizon_s: float = 3600.0):
+    def __init__(self, eng):
+        est = eng.facility.estimates  # the labelled constants (model/facility.py EstimatesSpec)
+        tau_gpu_s, tau_loop_s, horizon_s = est.ttl_tau_gpu_s, est.ttl_tau_loop_s, est.ttl_horizon_s
+        min_gpu_k_per_s, min_loop_k_per_s = est.ttl_min_gpu_k_per_s, est.ttl_min_loop_k_per_s
+        self.margin_k = est.hot_rack_margin_k
         self.c_gpu = eng._cj + eng._cp  # J/K per GPU, per rack
         self.r_gpu = 1.0 / eng._g1  # junction to plate, per rack
         gain = eng._gain_t.reshape(-1, eng.n_racks)
@@ -44,7 +47,7 @@ class TimeToLimit:
         # a cheap screen over every rack; the estimate itself only for racks that may be heading somewhere
         th, cap = eng.rack_hottest_c, eng.rack_t_cap_c
         heating = self.hot_gain * (eng.ttl_p_w - eng.ttl_q_w) > self.min_gpu * self.c_gpu
-        cand = heating | (th > cap - 2.0) | (eng.ttl_loop_k_per_s > self.min_loop)
+        cand = heating | (th > cap - self.margin_k) | (eng.ttl_loop_k_per_s > self.min_loop)
         if not cand.any():
             if np.isfinite(eng.rack_t_throttle_s[0]) or self._shown:  # clear what an earlier step showed
                 eng.rack_t_throttle_s = np.full(eng.n_racks, np.inf)
@@ -77,7 +80,7 @@ class TimeToLimit:
             # heading to a limit only if the coolant cannot hold the GPU below it at this power (else the GPU
             # is settling: start-up, a load step)
             r_tot = rj + 1.0 / np.maximum(g2, 1e-9)
-            plate = ((r_a > self.min_gpu) | ((th >= cap - 2.0) & (r_b > 0.0))) & (t_coolant + p_a * r_tot > cap)
+            plate = ((r_a > self.min_gpu) | ((th >= cap - self.margin_k) & (r_b > 0.0))) & (t_coolant + p_a * r_tot > cap)
             # the plate carries the heat; the junction sits P * R_jp above it, so when throttling drops the
             # power the junction drops too and the plate has further to climb
             tp = th - p_a * rj
