@@ -191,3 +191,40 @@ def test_all_gpus_overview_fits_every_hall_with_its_name(qtbot):
     for label in view._hall_labels:
         r = label.mapRectToScene(label.boundingRect())
         assert vr.adjusted(-1, -1, 1, 1).contains(r), f"{label.textItem.toPlainText()} cut off"
+
+
+def test_hall_cells_and_gaps_are_even_at_any_size(qtbot):
+    """Every rack cell the same width and every gap between cells alike: whole-pixel pitches (a fractional
+    pitch makes every few gaps a pixel wider, which reads as a pattern that is not there)."""
+    from PySide6.QtGui import QPalette
+    eng = Engine(small_facility(halls=1, rows=6, racks_per_row=28), seed=3)
+    eng.run(5)
+    hall = HallView()
+    qtbot.addWidget(hall)
+    hall.set_engine(eng)
+    for size in ((1100, 620), (1333, 771), (1917, 1013)):
+        hall.resize(*size)
+        hall.show()
+        qtbot.waitExposed(hall)
+        hall.fit()
+        img = hall.grab().toImage()
+        base = hall.palette().color(QPalette.ColorRole.Base).rgb()
+        r0, r27 = hall.rack_rect(0), hall.rack_rect(27)
+        y = r0.center().y()
+        xs = range(r0.left() - 1, r27.right() + 2)
+        is_gap = [img.pixel(x, y) == base for x in xs]
+        runs, cur, n = [], is_gap[0], 0
+        for g in is_gap:
+            if g == cur:
+                n += 1
+            else:
+                runs.append((cur, n))
+                cur, n = g, 1
+        runs.append((cur, n))
+        cells = [n for g, n in runs if not g]
+        gaps = [n for g, n in runs[1:-1] if g]  # between cells (the outer runs are the margins)
+        assert len(cells) == 28, f"{len(cells)} cells drawn in a row of 28 at {size}"
+        assert len(set(cells)) == 1, f"cell widths {sorted(set(cells))} px at {size}"
+        assert len(set(gaps)) == 1 and gaps[0] >= 1, f"gap widths {sorted(set(gaps))} px at {size}"
+        pitches = {hall.rack_rect(k + 1).left() - hall.rack_rect(k).left() for k in range(27)}
+        assert len(pitches) == 1, f"rack pitches {sorted(pitches)} px at {size}"

@@ -404,10 +404,16 @@ class HallView(QWidget):
         ww, _wh = self._world_size()
         fx, fy = self._fit_scales()
         sx, sy = fx * self._zoom, fy * self._zoom
+        # whole-pixel pitches: every rack pitch the same number of pixels and every row pitch too, so the
+        # gaps between cells are all alike (a fractional pitch makes every few gaps a pixel wider)
+        if sx >= 4:
+            sx = float(math.floor(sx))
+        if sy * GPU_PITCH >= 4:
+            sy = math.floor(sy * GPU_PITCH) / GPU_PITCH
         # at zoom 1 the hall is centred horizontally and sits at the top
-        ox = a.left() + (a.width() - ww * fx) / 2 + self._label_w * sx
-        oy = a.top() + 4
-        return sx, sy, QPointF(ox + self._pan.x(), oy + self._pan.y())
+        ox = round(a.left() + (a.width() - ww * sx / self._zoom) / 2 + self._label_w * sx + self._pan.x())
+        oy = round(a.top() + 4 + self._pan.y())
+        return sx, sy, QPointF(ox, oy)
 
     def _scale_origin(self) -> tuple[float, QPointF]:
         """(the smaller of the two scales, origin): for sizes that must fit both ways (dots, text)."""
