@@ -57,7 +57,7 @@ class HallAir:
         fans = eng.fan_ok @ self._fan_w  # a dot product beats a sum over the short fans axis
         fans += self.passive
         t_ex = inlet + air_w / self.c_air
-        q_door = np.clip(self.eps * fans * self.c_air * (t_ex - water_c), 0.0, self.door_cap_w * fans)
+        q_door = np.minimum(np.maximum(self.eps * fans * self.c_air * (t_ex - water_c), 0.0), self.door_cap_w * fans)
         return air_w, q_door, air_w - q_door
 
     def halls(self, eng, q_room: np.ndarray, dt: float) -> tuple[float, float]:

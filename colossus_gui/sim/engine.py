@@ -158,6 +158,7 @@ class Engine:
         self._r2 = np.zeros((gpr, nr), dtype=np.float32)
         self._gm_t = np.empty((tpr, gpt, nr), dtype=np.float32)  # chip gain x in-service mask
         self._coef: tuple | None = None  # (dt, g2, coefficients): see _thermal_coefficients
+        self._rates_cache: tuple | None = None  # (dt, failure rates per cause): see _failure_rates
         self._ones = np.ones(gpr, dtype=np.float32)
         self._ones_pumps = np.ones(topo.pumps_per_cdu)  # a dot product beats a sum over a short last axis
         self._ones_trays = np.ones(tpr)
@@ -903,19 +904,14 @@ class Engine:
             self.outage_until = -1.0
             self._event("fault_cleared", "GRID", "grid restored")
 
-    def _random_failures(self, dt: float) -> None:
+    def _failure_rates(self, dt: float) -> np.ndarray:
+        """Expected failures per cause in a step of ``dt`` (the order of ``failure_causes``). Cached for a
+        fixed dt unless Weibull ages make the rates change with time."""
         fl = self.facility.failures
+        cached = self._rates_cache
+        if cached is not None and cached[0] == dt and not fl.weibull_shape:
+            return cached[1]
         topo = self.topo
-        grid = self.facility.site.grid
-        if grid.fluctuation_sags_per_day > 0 and self.sag_until < self.t and self.outage_until < self.t:
-            # the utility's own small sags: a few a day, a few percent for a second or two
-            if self.rng.random() < grid.fluctuation_sags_per_day * dt / 86400.0:
-                lo = grid.fluctuation_min_depth
-                self.inject("grid_sag", "GRID", depth=float(self.rng.uniform(lo, max(lo + 0.001, grid.fluctuation_depth))),
-                            duration=float(self.rng.uniform(grid.fluctuation_min_s,
-                                                            max(grid.fluctuation_min_s, grid.fluctuation_max_s))),
-                            cause="random")
-        self.air.failures(self, dt)
         gpu_days = self.n_gpus * dt / 86400.0
         years = dt / (365.25 * 86400.0)
         fan_rate_h = 1.0 / (self.facility.rack.rdhx.fan_mttf_over_l10 * self.facility.rack.rdhx.fan_l10_h)
@@ -934,6 +930,22 @@ class Engine:
                 k = fl.weibull_shape.get(c)
                 if k is not None:
                     rates[i] *= age ** (k - 1.0)
+        self._rates_cache = (dt, rates)
+        return rates
+
+    def _random_failures(self, dt: float) -> None:
+        topo = self.topo
+        grid = self.facility.site.grid
+        if grid.fluctuation_sags_per_day > 0 and self.sag_until < self.t and self.outage_until < self.t:
+            # the utility's own small sags: a few a day, a few percent for a second or two
+            if self.rng.random() < grid.fluctuation_sags_per_day * dt / 86400.0:
+                lo = grid.fluctuation_min_depth
+                self.inject("grid_sag", "GRID", depth=float(self.rng.uniform(lo, max(lo + 0.001, grid.fluctuation_depth))),
+                            duration=float(self.rng.uniform(grid.fluctuation_min_s,
+                                                            max(grid.fluctuation_min_s, grid.fluctuation_max_s))),
+                            cause="random")
+        self.air.failures(self, dt)
+        rates = self._failure_rates(dt)
         total = rates.sum()
         if total <= 0:
             return
