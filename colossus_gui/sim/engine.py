@@ -159,6 +159,7 @@ class Engine:
         self._gm_t = np.empty((tpr, gpt, nr), dtype=np.float32)  # chip gain x in-service mask
         self._coef: tuple | None = None  # (dt, g2, coefficients): see _thermal_coefficients
         self._rates_cache: tuple | None = None  # (dt, failure rates per cause): see _failure_rates
+        self._pump_cache: tuple | None = None  # (pump_ok, pump_capacity, flow they deliver): see _update_flow
         self._ones = np.ones(gpr, dtype=np.float32)
         self._ones_pumps = np.ones(topo.pumps_per_cdu)  # a dot product beats a sum over a short last axis
         self._ones_trays = np.ones(tpr)
@@ -1139,8 +1140,13 @@ class Engine:
     def _update_flow(self, dt: float) -> None:
         cdu = self.facility.rack.cdu
         # the first `pumps_needed` working pumps run (lead/lag); a degraded pump delivers less
-        sel = self._running_pumps(cdu.pumps_needed)
-        target = np.minimum(1.0, (self.pump_capacity * sel) @ self._ones_pumps / cdu.pumps_needed)
+        cache = self._pump_cache  # the pumps change rarely: reuse the delivered flow until they do
+        if cache is not None and np.array_equal(cache[0], self.pump_ok) and np.array_equal(cache[1], self.pump_capacity):
+            target = cache[2]
+        else:
+            sel = self._running_pumps(cdu.pumps_needed)
+            target = np.minimum(1.0, (self.pump_capacity * sel) @ self._ones_pumps / cdu.pumps_needed)
+            self._pump_cache = (self.pump_ok.copy(), self.pump_capacity.copy(), target)
         switching = self.pump_switch_s > 0
         if switching.any():
             target = np.where(switching, cdu.switchover_flow_frac * target, target)
