@@ -12,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -34,9 +35,10 @@ from PySide6.QtWidgets import (
 
 from ...model.scenario import FAULT_TARGETS
 from ..sim_driver import SPEED_PRESETS, format_clock
+from ..theme import is_dark, set_severity, severity_color
 
-_STATE_COLORS = {"pending": "#9e9e9e", "ramping": "#ef6c00", "active": "#c62828", "cleared": "#2e7d32",
-                 "skipped": "#616161"}
+# A fault's state as a severity (the theme's colours); pending and skipped faults show in the disabled grey.
+_STATE_SEVERITY = {"ramping": 1, "active": 2, "cleared": 0}
 
 
 class ScorePanelWidget(QWidget):
@@ -252,14 +254,22 @@ class InstructorConsoleWidget(QWidget):
         super().closeEvent(event)
 
     # ------------------------------------------------------------------ actions (all logged by the session)
+    def _state_color(self, state: str):
+        sev = _STATE_SEVERITY.get(state)
+        if sev is None:
+            return self.palette().color(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text)
+        return severity_color(sev, is_dark(self))
+
     def _act(self, action: str, **args):
         rec = self.session.do(action, who="instructor", **args)
         if not rec.ok:
             self.last_error = rec.error or ""
-            self.message.setText(f"<span style='color:#c62828'>{rec.error}</span>")
+            self.message.setText(rec.error or "")
+            set_severity(self.message, 2)  # the theme's critical colour
             self.message_shown.emit(rec.error or "")
         else:
             self.last_error = ""
+            set_severity(self.message, 0)
             self.message.setText(f"{format_clock(rec.t_s)} {action}: " + ", ".join(f"{k}={v}" for k, v in
                                                                                    rec.result.items()))
         self.refresh()
@@ -354,6 +364,7 @@ class InstructorConsoleWidget(QWidget):
         hid = self.hint_box.currentData()
         text = self.hint_text.text().strip() or None
         if hid is None and text is None:
+            set_severity(self.message, 0)
             self.message.setText("Type the hint's text, or pick one of the scenario's hints.")
             return
         self.send_hint(hid, None if hid is not None else text)
@@ -399,7 +410,7 @@ class InstructorConsoleWidget(QWidget):
                 for c, text in enumerate(vals):
                     item = QTableWidgetItem(text)
                     if c == 4:
-                        item.setForeground(_qcolor(_STATE_COLORS.get(f.state, "#000000")))
+                        item.setForeground(self._state_color(f.state))
                     if f.label:
                         item.setToolTip(f.label)
                     self.faults.setItem(row, c, item)
@@ -425,8 +436,3 @@ def _spin(name: str, lo: float, hi: float, value: float, step: float) -> QDouble
     w.setValue(value)
     w.setSingleStep(step)
     return w
-
-
-def _qcolor(hex_color: str):
-    from PySide6.QtGui import QColor
-    return QColor(hex_color)
