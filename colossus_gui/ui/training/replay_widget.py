@@ -208,6 +208,11 @@ class ReplayWidget(QWidget):
         return self.task is not None
 
     def _set_busy(self, busy: bool) -> None:
+        # The charts are pyqtgraph (Python) paint code: painting them while the worker holds the interpreter
+        # froze the window for 100-200 ms at a time. They show nothing new until the work is done, so they
+        # are not repainted meanwhile; the progress dialog and the rest of the window are plain Qt.
+        for pw in self.plots:
+            pw.setUpdatesEnabled(not busy)
         self.slider.setEnabled(not busy and self.session is not None)
         self.open_button.setEnabled(not busy)
         self.busy_changed.emit(busy)
