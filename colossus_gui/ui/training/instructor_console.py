@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
 )
 
 from ...model.scenario import FAULT_TARGETS
+from ..long_task import start_task
 from ..sim_driver import SPEED_PRESETS, format_clock
 from ..theme import is_dark, set_severity, severity_color
 
@@ -103,6 +104,8 @@ class InstructorConsoleWidget(QWidget):
     hint_sent = Signal(str)
     session_ended = Signal(object)  # the final Score
     restored = Signal(float)  # simulated time the session went back to
+    busy_changed = Signal(bool)  # True while a worker thread rewinds the session (views must not read it)
+    _session_event = Signal(str, object)  # the session's events, brought to the UI thread
     message_shown = Signal(str)
 
     _FAULT_COLUMNS = ("Fault", "Kind", "Component", "Trigger", "State", "Fired", "Cleared")
@@ -113,6 +116,7 @@ class InstructorConsoleWidget(QWidget):
         self.session = session
         self.driver = None
         self.last_error = ""
+        self.task = None  # a restore running on a worker thread
         sc = session.scenario
         self.title = QLabel(f"<b>{sc.title}</b> — trainee {session.trainee}", objectName="consoleTitle")
         self.clock = QLabel(objectName="consoleClock")
@@ -225,7 +229,10 @@ class InstructorConsoleWidget(QWidget):
         lay.addWidget(self.message)
         self._fault_sig = None
         self._points_sig = None
-        session.listeners.append(self._on_session_event)
+        # the session may report from a worker thread (a restore): its events reach the widgets queued
+        self._session_event.connect(self._on_session_event)
+        self._listener = self._session_event.emit
+        session.listeners.append(self._listener)
         if driver is not None:
             self.attach(driver)
         self.refresh()
@@ -249,8 +256,8 @@ class InstructorConsoleWidget(QWidget):
 
     def closeEvent(self, event) -> None:  # noqa: N802
         self.detach()
-        if self._on_session_event in self.session.listeners:
-            self.session.listeners.remove(self._on_session_event)
+        if self._listener in self.session.listeners:
+            self.session.listeners.remove(self._listener)
         super().closeEvent(event)
 
     # ------------------------------------------------------------------ actions (all logged by the session)
@@ -261,7 +268,9 @@ class InstructorConsoleWidget(QWidget):
         return severity_color(sev, is_dark(self))
 
     def _act(self, action: str, **args):
-        rec = self.session.do(action, who="instructor", **args)
+        return self._show_result(action, self.session.do(action, who="instructor", **args))
+
+    def _show_result(self, action: str, rec):
         if not rec.ok:
             self.last_error = rec.error or ""
             self.message.setText(rec.error or "")
@@ -302,10 +311,39 @@ class InstructorConsoleWidget(QWidget):
         return self._act("snapshot", name=name or None)
 
     def restore(self, name: str):
-        rec = self._act("restore", name=name)
-        if rec.ok:
-            self.restored.emit(self.session.t)
-        return rec
+        """Rewind to a backtrack point or snapshot. The re-simulation (up to a keyframe interval, more on a
+        long drill) runs on a worker thread with progress while the driver is paused and the window holds
+        its views; ``restored`` is emitted when done. Returns the task."""
+        s, driver = self.session, self.driver
+        was_running = driver is not None and driver.running
+        if driver is not None:
+            driver.pause()
+        self.setEnabled(False)  # no other action while the session is being rewound
+        self.busy_changed.emit(True)
+
+        def work(report, _cancelled):
+            return s.do("restore", who="instructor", name=name, progress=lambda f: report(f, ""))
+
+        def finish() -> None:
+            self.task = None
+            self.setEnabled(True)
+            self.busy_changed.emit(False)
+            if was_running and self.driver is not None:
+                self.driver.start()
+
+        def done(rec) -> None:
+            finish()
+            self._show_result("restore", rec)
+            if rec.ok:
+                self.restored.emit(s.t)
+
+        def failed(e) -> None:
+            finish()
+            self.refresh()
+            raise e
+
+        self.task = start_task(work, self, "Restore", f"Going back to {name}…", done, failed, cancellable=False)
+        return self.task
 
     def end_session(self, reason: str = "ended by the instructor"):
         self.session.end(reason)
