@@ -409,9 +409,11 @@ class TrainingSession(SessionActions):
             self.end(f"aborted: score below {abort.score_below:g}", who="system")
 
     # ------------------------------------------------------------------ actions
-    def do(self, action: str, who: str = "trainee", raise_errors: bool = False, **args) -> ActionRecord:
+    def do(self, action: str, who: str = "trainee", raise_errors: bool = False, progress=None,
+           **args) -> ActionRecord:
         """Carry out an action now, log it, and return its record. With ``raise_errors`` a failed action
-        raises TrainingError (after being logged); otherwise ``record.ok`` is False and ``record.error`` says why."""
+        raises TrainingError (after being logged); otherwise ``record.ok`` is False and ``record.error`` says why.
+        ``progress(fraction)``: how far a restore's re-simulation has come (a worker thread reports it)."""
         args = {k: v for k, v in args.items() if v is not None}
         handler = getattr(self, f"_a_{action}", None)
         if handler is None:
@@ -434,7 +436,7 @@ class TrainingSession(SessionActions):
             rec.unnecessary = f"failed: {rec.error}"
         self._record(rec)
         if rec.action == "restore" and rec.ok:
-            self._rebuild(rec.result["to_t"], rec.result["marker_seq"])
+            self._rebuild(rec.result["to_t"], rec.result["marker_seq"], progress)
         if rec.action == "end" and rec.ok:
             self._finish(rec.args.get("text") or "ended by the instructor")
         if raise_errors and not rec.ok:
@@ -454,11 +456,11 @@ class TrainingSession(SessionActions):
         return list(self._effective)
 
     # ------------------------------------------------------------------ restore (rewind + replay)
-    def _rebuild(self, to_t: float, marker_seq: int) -> None:
+    def _rebuild(self, to_t: float, marker_seq: int, progress=None) -> None:
         keep = [r for r in self._effective if r.t_s < to_t - _EPS or (abs(r.t_s - to_t) <= _EPS
                                                                      and r.seq < marker_seq)]
         self._effective = []
-        self.replay_to(keep, to_t)
+        self.replay_to(keep, to_t, progress=progress)
         self._notify("rebuilt", to_t)
 
     def replay_to(self, actions: list[ActionRecord], t_end: float, same_timeline: bool = False,

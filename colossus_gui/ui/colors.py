@@ -171,6 +171,27 @@ def text_color(key: str, dark: bool) -> tuple[int, int, int]:
     return int(h[0:2], 16), int(h[2:4], 16), int(h[4:6], 16)
 
 
+# ---- alarm severity (0 normal, 1 warning, 2 critical): the one definition ---------------------------------
+# Text (labels, table rows, the status bar through the style sheet) uses the theme's readable text colour;
+# areas and frames (alarm frames round racks, tiles) use the fill. Views never define their own.
+SEVERITY_KEYS = ("ok", "warning", "critical")
+SEVERITY_FILLS = (OK, WARNING, CRITICAL)
+
+
+def _severity_index(severity: int) -> int:
+    return min(max(int(severity), 0), 2)
+
+
+def severity_hex(severity: int, dark: bool) -> str:
+    """'#rrggbb' of a severity as text in the given theme (0 is the 'ok' green)."""
+    return TEXT_COLORS["dark" if dark else "light"][SEVERITY_KEYS[_severity_index(severity)]]
+
+
+def severity_fill(severity: int) -> tuple[int, int, int, int]:
+    """RGBA of a severity as an area or frame (the same in both themes: it is drawn on the view's own fill)."""
+    return SEVERITY_FILLS[_severity_index(severity)]
+
+
 def relative_luminance(rgb) -> float:
     def lin(c: float) -> float:
         c = c / 255.0

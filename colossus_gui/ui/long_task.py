@@ -67,9 +67,11 @@ _finishing: set[LongTask] = set()  # and a little longer (see finish())
 
 
 def start_task(fn, parent: QWidget | None, title: str, label: str, on_done: Callable[[object], None],
-               on_failed: Callable[[BaseException], None] | None = None, show_after_ms: int = 200) -> LongTask:
+               on_failed: Callable[[BaseException], None] | None = None, show_after_ms: int = 200,
+               cancellable: bool = True) -> LongTask:
     """Run ``fn(report, cancelled)`` on the thread pool with a progress dialog (shown only if it takes more
-    than ``show_after_ms``). ``on_done(result)`` / ``on_failed(exception)`` run on the UI thread."""
+    than ``show_after_ms``). ``on_done(result)`` / ``on_failed(exception)`` run on the UI thread.
+    ``cancellable=False``: work that must run to its end (a restore) shows no Cancel button."""
     task = LongTask(fn)
     dlg = QProgressDialog(label, "Cancel", 0, 1000, parent)
     dlg.setObjectName("longTaskProgressDialog")
@@ -81,7 +83,10 @@ def start_task(fn, parent: QWidget | None, title: str, label: str, on_done: Call
     dlg.setAutoClose(False)
     dlg.setAutoReset(False)
     dlg.setValue(0)
-    dlg.canceled.connect(task.cancel)
+    if cancellable:
+        dlg.canceled.connect(task.cancel)
+    else:
+        dlg.setCancelButton(None)
     task.dialog = dlg
 
     def progressed(frac: float, text: str) -> None:

@@ -1,9 +1,10 @@
 """The facility window: views (site, hall, all GPUs, rack, tray), navigator, inspector, charts, event log,
 toolbar and status bar, driven in real time by a :class:`SimDriver`.
 
-Refresh discipline (PyDM/Friture): the driver advances the engine at ~30 Hz; the visible view and the charts
-redraw at most at 10 Hz and only when something changed; text (status bar, inspector, chart titles) at 1 Hz.
-Hidden views and docks do no work.
+The window composes rooms with one job each: the view stack (``view_stack.py``: the views in their tabs),
+navigation and history (``navigation.py``: go to an address, back/forward, breadcrumbs, the address box) and
+refresh scheduling (``refresh_scheduler.py``: the driver advances the engine at ~30 Hz; the visible view and the
+charts redraw at most at 10 Hz and only when something changed; text at 1 Hz; hidden views and docks do no work).
 """
 
 from __future__ import annotations
@@ -15,28 +16,23 @@ import time
 import traceback
 
 import numpy as np
-from PySide6.QtCore import QByteArray, QEvent, QPoint, QSettings, QStringListModel, Qt, QTimer, Signal
+from PySide6.QtCore import QByteArray, QEvent, QPoint, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence, QUndoGroup
 from PySide6.QtWidgets import (
     QApplication,
     QComboBox,
-    QCompleter,
     QDialog,
     QDialogButtonBox,
     QDockWidget,
     QFileDialog,
-    QHBoxLayout,
     QHeaderView,
     QLabel,
-    QLineEdit,
     QMainWindow,
     QMenu,
     QMessageBox,
     QSizePolicy,
     QTableWidget,
     QTableWidgetItem,
-    QTabWidget,
-    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -51,19 +47,21 @@ from ..ops.workflow import OpsManager
 from ..sim.engine import Engine, SimError
 from ..sim.health import failed_part_count
 from .figures import status_speed_text, swing, swing_text
+from .navigation import Navigation
 from .panels.alarm_panel import AlarmPanelWidget
 from .panels.event_log import EventLogView
-from .panels.inspector import SITE, InspectorWidget
+from .panels.inspector import InspectorWidget
 from .panels.navigator import NavigatorWidget
 from .panels.work_order_panel import WorkOrderPanelWidget
+from .refresh_scheduler import REDRAW_MS, RefreshScheduler
 from .sim_driver import SPEED_PRESETS, SimDriver, format_clock
 from .theme import set_severity
+from .view_stack import DEFERRED_VIEWS, ViewStack, is_built
+from .view_stack import call_view as _call
 from .views.view_factory import SPECS, attach_alarms, build_view
 from .window_placement import default_dock_widths
 
-REDRAW_MS = 100      # views and charts: at most 10 Hz
 LAYOUT_VERSION = 2   # bump when docks change: an older saved layout is then ignored, not half-applied
-TEXT_MS = 1000       # status bar, inspector, chart titles: 1 Hz
 KEYFRAME_EVERY_S = 60.0  # a keyframe of the whole run every simulated minute (seek, backtrack, reopen)
 SETTINGS_ORG, SETTINGS_APP = "ColossusGUI", "colossus-gui"
 
@@ -72,9 +70,6 @@ FAULT_DEFAULTS: dict[str, dict] = {k: ft.menu_values() for k, ft in FAULTS.items
 FAULT_LABELS: dict[str, str] = {k: ft.menu_label() for k, ft in FAULTS.items()}
 # The views (class, tab, signals): ui/view_factory.py
 VIEW_SPECS = SPECS
-# Views (and the charts) that need pyqtgraph, whose import alone takes ~0.6 s: with ``defer_heavy`` they are
-# built right after the window's first paint, so the window shows in well under the 2.5 s launch budget.
-DEFERRED_VIEWS = ("gpus", "tray", "fabric", "storage")
 
 
 def settings_enabled() -> bool:
@@ -120,40 +115,6 @@ def fault_options(engine, address: str) -> list[tuple[str | None, str, str, str,
         if a.kind in ft.menu and "site" in ft.targets:
             out.append((None, FAULT_LABELS[kind], kind, "GRID", dict(FAULT_DEFAULTS.get(kind, {}))))
     return out
-
-
-def _breadcrumb_chain(addr: Address) -> list[tuple[str, str]]:
-    """[(label, address)] from the site down to ``addr``."""
-    chain = [("Site", "SITE")]
-    text = addr.text
-    if addr.kind in ("site",):
-        return chain
-    if addr.kind in ("grid", "chiller", "megapack", "turbine"):
-        return chain + [(text, text)]
-    parts = text.split("-")
-    chain.append((parts[0], parts[0]))
-    if len(parts) >= 2:
-        chain.append((parts[1], "-".join(parts[:2])))
-    for i in range(2, len(parts)):
-        chain.append((parts[i], "-".join(parts[:i + 1])))
-    return chain
-
-
-class _Pending(QLabel):
-    """Stands in for a view that is built just after the first paint (``defer_heavy``)."""
-
-    def __init__(self, key: str):
-        super().__init__("Loading…")
-        self.key = key
-        self.setObjectName(f"{SPECS[key].object_name}Pending")
-        self.setAlignment(Qt.AlignmentFlag.AlignCenter)
-
-
-def _call(widget: QWidget, method: str, *args):
-    """Call ``method`` on a built view; a view still pending (built after the first paint) takes it then."""
-    if isinstance(widget, _Pending):
-        return None
-    return getattr(widget, method)(*args)
 
 
 class ShortcutsDialog(QDialog):
@@ -204,15 +165,8 @@ class MainWindow(QMainWindow):
             if self.settings is not None:
                 dark = str(self.settings.value("theme", "dark")) != "light"
         self.dark = dark
-        self._history: list[str] = []
-        self._hist_pos = -1
-        self._location: Address = SITE
-        self._selection: Address = SITE
-        self._dirty = True
-        self._busy = False
         self._last_error_dialog: QMessageBox | None = None
         self.frame_count = 0
-        self._completer_prefix = None
         self.charts = None
         self._startup_done = False
         self.ops: OpsManager | None = None
@@ -220,6 +174,7 @@ class MainWindow(QMainWindow):
         self.training = None  # TrainingController, made on first use
         self.store = None
         self.ops_config = load_ops_config()
+        self.studies_window = None
 
         self.run = Run(engine, keyframes=False)  # replaced by set_engine with the run of engine + operations
         self.driver = SimDriver(self.run, speed=speed, parent=self)
@@ -227,6 +182,7 @@ class MainWindow(QMainWindow):
         self.driver.running_changed.connect(self._on_driver_running_changed)
         self.driver.speed_changed.connect(self._on_driver_speed_changed)
 
+        self.refresh = RefreshScheduler(self, self._draw_frame, self._draw_text)
         self._build_views(defer_heavy)
         self._build_central()
         self._build_docks()
@@ -235,22 +191,12 @@ class MainWindow(QMainWindow):
         self._build_toolbar()
         self._build_statusbar()
 
-        self._redraw_timer = QTimer(self)
-        self._redraw_timer.setObjectName("redrawTimer")
-        self._redraw_timer.setInterval(REDRAW_MS)
-        self._redraw_timer.timeout.connect(self._on_redraw_timer_timeout)
-        self._text_timer = QTimer(self)
-        self._text_timer.setObjectName("textTimer")
-        self._text_timer.setInterval(TEXT_MS)
-        self._text_timer.timeout.connect(self._on_text_timer_timeout)
-
         self.resize(1600, 1000)
         self._restore_settings()
         self.set_engine(engine)
         self.set_theme(self.dark, save=False)
         self._on_tabs_current_changed(self.tabs.currentIndex())
-        self._redraw_timer.start()
-        self._text_timer.start()
+        self.refresh.start()
         if not paused:
             self.driver.start()
         self._update_run_action()
@@ -280,7 +226,8 @@ class MainWindow(QMainWindow):
         if old is not None:
             old.deleteLater()
         self.charts.set_engine(self.engine)
-        self.charts.set_rack(self.engine.topo.rack_of(self._selection) if self._selection.kind != "site" else None)
+        sel = self.nav.selection
+        self.charts.set_rack(self.engine.topo.rack_of(sel) if sel.kind != "site" else None)
         for key in DEFERRED_VIEWS:
             self._ensure_view(key)
         if not self.restored_state:  # the default layout, now that the window has its size (ignored before)
@@ -289,48 +236,29 @@ class MainWindow(QMainWindow):
 
     # ================================================================== construction
     def _build_views(self, defer_heavy: bool) -> None:
-        self.views: dict[str, QWidget] = {}
-        self.tabs = QTabWidget()
-        self.tabs.setObjectName("viewTabs")
-        self.tabs.setDocumentMode(True)
-        for key, spec in SPECS.items():
-            view = _Pending(key) if defer_heavy and key in DEFERRED_VIEWS else self._create_view(key)
-            self.views[key] = view
-            i = self.tabs.addTab(view, spec.tab)
-            self.tabs.setTabToolTip(i, spec.tip)
+        """The view stack (the views in their tabs) and the navigation that moves through it."""
+        self.stack = ViewStack(self._create_view, DEFERRED_VIEWS if defer_heavy else ())
+        self.views = self.stack.views
+        self.tabs = self.stack.tabs
         self.tabs.currentChanged.connect(self._on_tabs_current_changed)
+        self.nav = Navigation(self.stack, lambda: self.engine.topo, self)
+        self.nav.location_changed.connect(self._on_nav_location_changed)
+        self.nav.selection_changed.connect(self._on_nav_selection_changed)
+        self.nav.history_changed.connect(self._on_nav_history_changed)
+        self.nav.message.connect(self.statusBar().showMessage)
+        self.search_edit = self.nav.search_edit
+        self.completer = self.nav.completer
+        self.breadcrumb_bar = self.nav.breadcrumb_bar
 
     def _create_view(self, key: str) -> QWidget:
         view = build_view(key, self)  # signals wired as view_factory.SPECS declares them; a missing one fails
-        if getattr(self, "ops", None) is not None:
+        if self.ops is not None:
             view.limits = self.ops.alarms.thresholds  # one set of limits everywhere
         return view
 
     def _ensure_view(self, key: str) -> QWidget:
         """The real view for ``key`` (built now if it was deferred), with the current engine."""
-        view = self.views[key]
-        if not isinstance(view, _Pending):
-            return view
-        new = self._create_view(key)
-        self.views[key] = new
-        if self.engine is not None:
-            _call(new, "set_engine", self.engine)
-        idx = self.tabs.indexOf(view)
-        current = self.tabs.currentIndex() == idx
-        self.tabs.blockSignals(True)
-        try:
-            self.tabs.removeTab(idx)
-            self.tabs.insertTab(idx, new, SPECS[key].tab)
-            self.tabs.setTabToolTip(idx, SPECS[key].tip)
-            if current:
-                self.tabs.setCurrentIndex(idx)
-        finally:
-            self.tabs.blockSignals(False)
-        view.deleteLater()
-        loc = self._location
-        if key == "tray" and loc.kind in ("tray", "gpu", "cpu", "psu", "nic"):
-            _call(new, "set_tray", loc.index if loc.kind != "gpu" else loc.index // self.engine.topo.gpus_per_tray)
-        return new
+        return self.stack.ensure(key)
 
     site_view = property(lambda self: self.views["site"])
     hall_view = property(lambda self: self.views["hall"])
@@ -339,11 +267,6 @@ class MainWindow(QMainWindow):
     tray_view = property(lambda self: self.views["tray"])
 
     def _build_central(self) -> None:
-        self.breadcrumb_bar = QWidget()
-        self.breadcrumb_bar.setObjectName("breadcrumbBar")
-        self._crumb_layout = QHBoxLayout(self.breadcrumb_bar)
-        self._crumb_layout.setContentsMargins(6, 2, 6, 2)
-        self._crumb_layout.setSpacing(2)
         central = QWidget()
         central.setObjectName("centralArea")
         lay = QVBoxLayout(central)
@@ -548,28 +471,12 @@ class MainWindow(QMainWindow):
         self.metric_combo.activated.connect(self._on_metric_combo_activated)
         tb.addWidget(self.metric_combo)
         # one metric control: the toolbar's; the hall view's own chooser would duplicate it
-        inner = getattr(self.hall_view, "metric_combo", None)
-        if inner is not None:
-            inner.hide()
+        self.hall_view.metric_combo.hide()
         spacer = QWidget()
         spacer.setObjectName("toolbarSpacer")
         spacer.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         tb.addWidget(spacer)
-        self.search_edit = QLineEdit()
-        self.search_edit.setObjectName("addressSearch")
-        self.search_edit.setPlaceholderText("Go to address (Ctrl+L): H1-R003, H1-R003-T2-G5, CH1 …")
-        self.search_edit.setClearButtonEnabled(True)
-        self.search_edit.setMinimumWidth(300)
         self.search_edit.setToolTip(self.act_search.toolTip())
-        self._completer_model = QStringListModel(self)
-        self.completer = QCompleter(self._completer_model, self)
-        self.completer.setObjectName("addressCompleter")
-        self.completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
-        self.completer.setMaxVisibleItems(16)
-        self.search_edit.setCompleter(self.completer)
-        self.completer.activated.connect(self.navigate)
-        self.search_edit.returnPressed.connect(self._on_search_return_pressed)
-        self.search_edit.textEdited.connect(self._on_search_text_edited)
         tb.addWidget(self.search_edit)
         for act in tb.actions():
             w = tb.widgetForAction(act)
@@ -613,8 +520,7 @@ class MainWindow(QMainWindow):
             run = Run(engine, None if self._ops_external else self.ops, keyframe_every_s=KEYFRAME_EVERY_S)
         self.run = run
         self.driver.set_run(run)
-        for v in self.views.values():
-            _call(v, "set_engine", engine)
+        self.stack.set_engine(engine)
         if self.charts is not None:
             self.charts.set_engine(engine)
         self.navigator.set_engine(engine)
@@ -625,10 +531,7 @@ class MainWindow(QMainWindow):
             self._mark_dirty()
             self.refresh_text()
             return
-        self._history.clear()
-        self._hist_pos = -1
-        self._completer_prefix = None
-        self._set_completer_base()
+        self.nav.reset()
         f = engine.facility
         # Qt appends the application's display name ("… — Colossus GUI"): the title names only the facility
         self.setWindowTitle(f"{f.name}: {engine.n_gpus:,} GPUs in {engine.topo.n_halls} halls"
@@ -638,191 +541,58 @@ class MainWindow(QMainWindow):
         self.refresh_text()
         self.engine_changed.emit()
 
-    # ================================================================== navigation
-    def _parse(self, text: str) -> Address:
-        t = text.strip().upper()
-        if t in ("", "SITE"):
-            return SITE
-        return self.engine.topo.parse(t)
-
+    # ================================================================== navigation (navigation.py)
     def navigate(self, text: str, record: bool = True) -> bool:
         """Go to an address: open the view that shows it and inspect it. Invalid -> status message, False."""
-        try:
-            addr = self._parse(text)
-        except AddressError as e:
-            self.statusBar().showMessage(f"Cannot go there: {e}", 10000)
-            return False
-        self._show(addr)
-        if record:
-            del self._history[self._hist_pos + 1:]
-            if not self._history or self._history[-1] != addr.text:
-                self._history.append(addr.text)
-            self._hist_pos = len(self._history) - 1
-        self._update_history_actions()
-        return True
-
-    def _show(self, addr: Address) -> None:
-        topo = self.engine.topo
-        self._location = addr
-        rack = topo.rack_of(addr) if addr.kind != "site" else None
-        if addr.kind in ("site", "grid", "chiller", "megapack", "turbine"):
-            self.tabs.setCurrentWidget(self.site_view)
-        elif addr.kind in ("leaf", "spine", "superspine", "port", "storage_node", "drive"):  # network/storage
-            view = self._ensure_view("storage" if addr.kind in ("storage_node", "drive") else "fabric")
-            _call(view, "set_selected", addr.text)
-            self.tabs.setCurrentWidget(view)
-        elif addr.kind == "hall":
-            _call(self.hall_view, "set_hall", addr.index)
-            self.tabs.setCurrentWidget(self.hall_view)
-        elif addr.kind in ("rack", "cdu", "pump", "rdhx", "fan"):
-            _call(self.rack_view, "set_rack", rack)
-            _call(self.hall_view, "select", rack)
-            self.tabs.setCurrentWidget(self.rack_view)
-        else:  # tray, gpu, cpu, psu, nic
-            tray = addr.index if addr.kind != "gpu" else addr.index // topo.gpus_per_tray
-            _call(self.rack_view, "set_rack", rack)
-            self._ensure_view("tray")
-            _call(self.tray_view, "set_tray", tray)
-            _call(self.tray_view, "highlight", addr.text if addr.kind != "tray" else "")
-            _call(self.hall_view, "select", rack)
-            self.tabs.setCurrentWidget(self.tray_view)
-        self._set_selection(addr)
-        self._update_breadcrumbs(addr)
-        if addr.kind != "site":
-            self.navigator.reveal(addr.text)
-        if self.search_edit.text().strip().upper() != addr.text and not self.search_edit.hasFocus():
-            self.search_edit.setText("" if addr.kind == "site" else addr.text)
-        self._mark_dirty()
-        self.location_changed.emit(addr.text)
+        return self.nav.navigate(text, record)
 
     def select(self, text: str) -> bool:
         """Inspect an address (and let the charts follow its rack) without changing the view."""
-        try:
-            addr = self._parse(text)
-        except AddressError as e:
-            self.statusBar().showMessage(f"Cannot select: {e}", 10000)
-            return False
-        self._set_selection(addr)
-        return True
+        return self.nav.select(text)
 
-    def _set_selection(self, addr: Address) -> None:
-        self._selection = addr
-        self.inspector.set_address(addr)
-        rack = self.engine.topo.rack_of(addr) if addr.kind != "site" else None
-        if self.charts is not None:
-            self.charts.set_rack(rack)
+    def go_back(self) -> None:
+        self.nav.go_back()
+
+    def go_forward(self) -> None:
+        self.nav.go_forward()
+
+    def focus_search(self) -> None:
+        self.nav.focus_search()
+
+    def breadcrumbs(self) -> list[str]:
+        return self.nav.breadcrumbs()
 
     @property
     def selection(self) -> Address:
-        return self._selection
+        return self.nav.selection
 
     @property
     def location(self) -> Address:
-        return self._location
+        return self.nav.location
 
-    def go_back(self) -> None:
-        if self._hist_pos > 0:
-            self._hist_pos -= 1
-            self.navigate(self._history[self._hist_pos], record=False)
+    def _on_nav_location_changed(self, text: str) -> None:
+        if self.nav.location.kind != "site":
+            self.navigator.reveal(text)
+        self.refresh.mark_dirty()
+        self.location_changed.emit(text)
 
-    def go_forward(self) -> None:
-        if self._hist_pos < len(self._history) - 1:
-            self._hist_pos += 1
-            self.navigate(self._history[self._hist_pos], record=False)
+    def _on_nav_selection_changed(self, addr: Address) -> None:
+        self.inspector.set_address(addr)
+        if self.charts is not None:
+            self.charts.set_rack(self.engine.topo.rack_of(addr) if addr.kind != "site" else None)
 
-    def _update_history_actions(self) -> None:
-        self.act_back.setEnabled(self._hist_pos > 0)
-        self.act_forward.setEnabled(self._hist_pos < len(self._history) - 1)
-
-    def _update_breadcrumbs(self, addr: Address) -> None:
-        lay = self._crumb_layout
-        while lay.count():
-            w = lay.takeAt(0).widget()
-            if w is not None:
-                w.hide()
-                w.deleteLater()
-        self._crumbs: list[QToolButton] = []
-        chain = _breadcrumb_chain(addr)
-        for i, (label, target) in enumerate(chain):
-            if i:
-                sep = QLabel("›")
-                sep.setObjectName(f"crumbSep{i}")
-                lay.addWidget(sep)
-            b = QToolButton()
-            b.setObjectName(f"crumb{i}")
-            b.setText(label)
-            b.setAutoRaise(True)
-            b.setToolTip(f"Go to {target}")
-            if i == len(chain) - 1:
-                f = b.font()
-                f.setBold(True)
-                b.setFont(f)
-            b.clicked.connect(lambda _c=False, t=target: self.navigate(t))
-            lay.addWidget(b)
-            self._crumbs.append(b)
-        lay.addStretch(1)
-
-    def breadcrumbs(self) -> list[str]:
-        return [b.text() for b in self._crumbs]
-
-    def focus_search(self) -> None:
-        self.search_edit.setFocus(Qt.FocusReason.ShortcutFocusReason)
-        self.search_edit.selectAll()
-
-    def _on_search_return_pressed(self) -> None:
-        text = self.search_edit.text()
-        if self.navigate(text):
-            self.search_edit.clearFocus()
-            self.search_edit.setText(self._location.text if self._location.kind != "site" else "")
-        else:
-            self.search_edit.selectAll()
-
-    def _set_completer_base(self) -> None:
-        topo = self.engine.topo
-        base = ["SITE", "GRID", *topo.hall_names, *(topo.chiller_address(i) for i in range(topo.n_chillers)),
-                *(topo.turbine_address(i) for i in range(topo.n_turbines)), "MP001"]
-        net = topo.net  # fabric switches and storage nodes too
-        self._completer_base = base + [topo.rack_address(r) for r in range(topo.n_racks)] + [
-            net.switch_address(s) for s in range(net.n_switches)] + [
-            net.node_address(n) for n in range(net.n_storage_nodes)]
-        self._completer_model.setStringList(self._completer_base)
-
-    def _on_search_text_edited(self, text: str) -> None:
-        # below a rack, complete its parts (a full list of 100k+ GPU addresses would cost launch time)
-        t = text.strip().upper()
-        parts = t.split("-")
-        prefix = "-".join(parts[:2]) if len(parts) >= 3 else None
-        if prefix == self._completer_prefix:
-            return
-        self._completer_prefix = prefix
-        if prefix is None:
-            self._completer_model.setStringList(self._completer_base)
-            return
-        try:
-            a = self.engine.topo.parse(prefix)
-        except AddressError:
-            return
-        if a.kind != "rack":
-            return
-        topo, r = self.engine.topo, a.index
-        items = [f"{prefix}-CDU", *(topo.pump_address(r, p) for p in range(topo.pumps_per_cdu)), f"{prefix}-RDHX",
-                 *(topo.fan_address(r, f) for f in range(topo.fans_per_door))]
-        for t_i in range(topo.trays_per_rack):
-            ta = f"{prefix}-T{t_i + 1}"
-            items.append(ta)
-            items += [f"{ta}-G{g + 1}" for g in range(topo.gpus_per_tray)]
-            items += [f"{ta}-C{c + 1}" for c in range(topo.cpus_per_tray)]
-            items += [f"{ta}-PSU{p + 1}" for p in range(topo.psus_per_tray)]
-            items += [f"{ta}-N{n + 1}" for n in range(topo.nics_per_tray)]
-        self._completer_model.setStringList(items)
+    def _on_nav_history_changed(self, can_back: bool, can_forward: bool) -> None:
+        self.act_back.setEnabled(can_back)
+        self.act_forward.setEnabled(can_forward)
 
     # ---- view signals
     def show_row(self, hall: int, row: int) -> None:
         """The row section of one row (from a hall view row label or a navigator row)."""
         view = self._ensure_view("row")
         view.set_row(hall, row)
-        if self._selection.kind != "site":
-            rack = self.engine.topo.rack_of(self._selection)
+        sel = self.nav.selection
+        if sel.kind != "site":
+            rack = self.engine.topo.rack_of(sel)
             if rack is not None:
                 view.select(rack)
         self.tabs.setCurrentWidget(view)
@@ -858,9 +628,7 @@ class MainWindow(QMainWindow):
             self.navigate(self.engine.topo.tray_address(tray))
 
     def _on_tabs_current_changed(self, _i: int) -> None:
-        w = self.tabs.currentWidget()
-        if isinstance(w, _Pending):
-            self._ensure_view(w.key)
+        self.stack.ensure_current()
         self.metric_combo.setEnabled(self.tabs.currentWidget() is self.hall_view and self.metric_combo.count() > 0)
         self.metric_label.setEnabled(self.metric_combo.isEnabled())
         self._mark_dirty()
@@ -1008,10 +776,10 @@ class MainWindow(QMainWindow):
             setattr(self, attr, panel)
         for key, spec in SPECS.items():  # alarm frames and alarm lines in tooltips
             view = self.views.get(key)
-            if spec.alarm_frames and view is not None and not isinstance(view, _Pending):
+            if spec.alarm_frames and is_built(view):
                 attach_alarms(view, self)
         for v in (*self.views.values(), self.charts, self.inspector):  # one set of limits everywhere
-            if v is not None and not isinstance(v, _Pending):
+            if is_built(v):
                 v.limits = self.ops.alarms.thresholds
         self.work_order_panel.message_shown.connect(lambda m: self.statusBar().showMessage(m, 8000))
         self.work_order_panel.work_order_changed.connect(lambda _i: self._after_user_action())
@@ -1213,40 +981,38 @@ class MainWindow(QMainWindow):
     def _on_speed_combo_activated(self, i: int) -> None:
         self.driver.set_speed(float(self.speed_combo.itemData(i)))
 
+    # ================================================================== refresh (refresh_scheduler.py)
     def _on_driver_ticked(self) -> None:
-        self._dirty = True
+        self.refresh.mark_dirty()
 
     def _mark_dirty(self) -> None:
-        self._dirty = True
-
-    def _on_redraw_timer_timeout(self) -> None:
-        if not self.busy:
-            self.refresh_views()
-
-    def _on_text_timer_timeout(self) -> None:
-        if not self.busy:
-            self.refresh_text()
+        self.refresh.mark_dirty()
 
     @property
     def busy(self) -> bool:
-        return self._busy
+        return self.refresh.busy
 
     def set_busy(self, busy: bool) -> None:
         """A worker thread is stepping the run (a long seek, a replay opening): hold the views and the clock
         (they would read a state half-way through a step); the window stays responsive."""
-        self._busy = bool(busy)
+        self.refresh.set_busy(busy)
         if busy:
             self.driver.pause()
             self.statusBar().showMessage("Working… (views resume when done)")
         else:
             self.statusBar().clearMessage()
-            self._mark_dirty()
 
     def refresh_views(self, force: bool = False) -> None:
         """Redraw the visible view and the charts if anything changed (or ``force``)."""
-        if not (self._dirty or force) or self.isMinimized():
-            return
-        self._dirty = False
+        self.refresh.refresh_views(force)
+
+    def refresh_text(self) -> None:
+        """The 1 Hz text: status bar, inspector, chart titles."""
+        self.refresh.refresh_text()
+
+    def _draw_frame(self, force: bool) -> None:
+        """One frame, every visible part from the same engine step: the current view, the charts, the event
+        log and the clock (the scheduler calls it when a frame is due)."""
         view = self.tabs.currentWidget()
         _call(view, "refresh")
         if self.charts is not None and self.charts.isVisible():
@@ -1255,8 +1021,8 @@ class MainWindow(QMainWindow):
             self.event_log.pull()
         self.clock_label.setText(format_clock(self.engine.t))
 
-    def refresh_text(self) -> None:
-        """The 1 Hz text: status bar, inspector, chart titles."""
+    def _draw_text(self) -> None:
+        """The 1 Hz text: status bar, inspector, tray figures, chart titles, training and the ops panels."""
         eng = self.engine
         self.clock_label.setText(format_clock(eng.t))
         actual = self.driver.actual_speed()
@@ -1300,7 +1066,7 @@ class MainWindow(QMainWindow):
         the charts redrawn and painted. Returns the wall seconds it took (benchmarks)."""
         t0 = time.perf_counter()
         self.driver.tick_once(wall_dt)
-        self._dirty = True
+        self.refresh.mark_dirty()
         self.refresh_views()
         QApplication.processEvents()
         self.frame_count += 1
@@ -1393,7 +1159,7 @@ class MainWindow(QMainWindow):
     def open_studies(self):
         """The Studies window (one per main window): many seeded runs; opens a run back here."""
         from .studies_window import StudiesWindow
-        if getattr(self, "studies_window", None) is None:
+        if self.studies_window is None:
             self.studies_window = StudiesWindow(main_window=self)
         self.studies_window.show()
         self.studies_window.raise_()
@@ -1401,11 +1167,10 @@ class MainWindow(QMainWindow):
 
     def shutdown(self) -> None:
         """Stop every timer (deterministic teardown: PySide6 may crash at exit otherwise)."""
-        if getattr(self, "studies_window", None) is not None:
+        if self.studies_window is not None:
             self.studies_window.shutdown()
         self.driver.stop()
-        self._redraw_timer.stop()
-        self._text_timer.stop()
+        self.refresh.stop()
         if self.training is not None and self.training.session is not None:
             self.training.stop(write_report=not self.training.session.ended)
         if self.training is not None:

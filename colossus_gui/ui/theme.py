@@ -14,6 +14,7 @@ from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication, QWidget
 
 from ..resources import resource
+from .colors import severity_fill, severity_hex
 
 SEVERITY_PROPERTY = "alarmSeverity"
 
@@ -48,7 +49,8 @@ def style_sheet(dark: bool) -> str:
     """The style sheet's rules for one theme (the file's @DARK or @LIGHT block)."""
     text = resource("style", "theme.qss").read_text(encoding="utf-8")
     dark_part, _, light_part = text.partition("/* @LIGHT */")
-    return dark_part.split("/* @DARK */", 1)[-1] if dark else light_part
+    part = dark_part.split("/* @DARK */", 1)[-1] if dark else light_part
+    return part.replace("@WARNING@", severity_hex(1, dark)).replace("@CRITICAL@", severity_hex(2, dark))
 
 
 def apply_theme(app: QApplication, dark: bool) -> None:
@@ -69,4 +71,21 @@ def set_severity(widget: QWidget, severity: int) -> None:
     st.polish(widget)
 
 
-__all__ = ["SEVERITY_PROPERTY", "apply_theme", "make_palette", "set_severity", "style_sheet"]
+def severity_color(severity: int, dark: bool) -> QColor:
+    """A severity as text (or a thin line) where a style sheet cannot reach: painted views, table models,
+    rich text. The same colour the style sheet gives a widget with ``set_severity``; 0 is the 'ok' green."""
+    return QColor(severity_hex(severity, dark))
+
+
+def severity_frame_color(severity: int) -> QColor:
+    """A severity as an area or a frame (alarm frames round racks, tiles)."""
+    return QColor(*severity_fill(severity))
+
+
+def is_dark(widget: QWidget) -> bool:
+    """Whether ``widget`` is shown in the dark theme (its palette's base is dark)."""
+    return widget.palette().color(QPalette.ColorRole.Base).value() < 128
+
+
+__all__ = ["SEVERITY_PROPERTY", "apply_theme", "is_dark", "make_palette", "set_severity", "severity_color",
+           "severity_frame_color", "style_sheet"]

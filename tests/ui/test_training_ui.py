@@ -131,6 +131,29 @@ def test_restore_from_the_console_rewinds_the_same_engine(qtbot, session):
     driver.stop()
 
 
+def test_a_console_restore_runs_on_a_worker_and_holds_the_console_meanwhile(qtbot, session):
+    from colossus_gui.ui.long_task import wait_for
+    driver = SimDriver(session.run)
+    driver.set_timer_enabled(False)
+    console = InstructorConsoleWidget(session, driver)
+    qtbot.addWidget(console)
+    driver.start()
+    _tick(qtbot, driver, 150)
+    console.points.setCurrentRow(0)
+    held = []
+    console.busy_changed.connect(held.append)
+    task = console.restore(console.points.item(0).data(Qt.ItemDataRole.UserRole))
+    # the rewind is on the thread pool: the window answers meanwhile, no action can interleave with it
+    assert not console.isEnabled() and not driver.running and held == [True]
+    with qtbot.waitSignal(console.restored, timeout=10000):
+        wait_for(task)
+    assert session.t == pytest.approx(120) and held == [True, False]
+    assert console.isEnabled() and driver.running, "the run goes on as it was before the restore"
+    assert "restore" in console.message.text()
+    driver.stop()
+    console.close()
+
+
 def test_replay_widget_scrubs_a_logged_session(qtbot, session, tmp_path):
     session.run_until(100)
     session.do("inject", who="instructor", kind="pump_failure", target="H1-R002-CDU-P2")

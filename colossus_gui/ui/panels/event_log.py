@@ -7,10 +7,10 @@ alarm layer) and appends in batches at the redraw rate. It keeps at most ``MAX_R
 from __future__ import annotations
 
 from PySide6.QtCore import QModelIndex, Qt, Signal
-from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QWidget
 
 from ..sim_driver import format_clock
+from ..theme import severity_color
 from .row_table_model import RowTableModel
 
 MAX_ROWS = 20000
@@ -77,11 +77,11 @@ class EventLogModel(RowTableModel):
             return (format_clock(e.t_s), e.kind.replace("_", " "), e.address, e.detail)[c]
         if role == Qt.ItemDataRole.ForegroundRole and c == 1:
             if e.kind in _BAD:
-                return QColor("#ff6b6b" if self.dark else "#c62828")
+                return severity_color(2, self.dark)
             if e.kind in _WARN:
-                return QColor("#ffb347" if self.dark else "#b35c00")
+                return severity_color(1, self.dark)
             if e.kind in _GOOD:
-                return QColor("#4cd964" if self.dark else "#1b7a36")
+                return severity_color(0, self.dark)
         if role == Qt.ItemDataRole.ToolTipRole:
             return f"{format_clock(e.t_s)}  {e.kind}  {e.address}\n{e.detail}\nDouble-click to go there"
         return None

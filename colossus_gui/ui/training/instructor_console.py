@@ -12,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -33,10 +34,12 @@ from PySide6.QtWidgets import (
 )
 
 from ...model.scenario import FAULT_TARGETS
+from ..long_task import start_task
 from ..sim_driver import SPEED_PRESETS, format_clock
+from ..theme import is_dark, set_severity, severity_color
 
-_STATE_COLORS = {"pending": "#9e9e9e", "ramping": "#ef6c00", "active": "#c62828", "cleared": "#2e7d32",
-                 "skipped": "#616161"}
+# A fault's state as a severity (the theme's colours); pending and skipped faults show in the disabled grey.
+_STATE_SEVERITY = {"ramping": 1, "active": 2, "cleared": 0}
 
 
 class ScorePanelWidget(QWidget):
@@ -101,6 +104,8 @@ class InstructorConsoleWidget(QWidget):
     hint_sent = Signal(str)
     session_ended = Signal(object)  # the final Score
     restored = Signal(float)  # simulated time the session went back to
+    busy_changed = Signal(bool)  # True while a worker thread rewinds the session (views must not read it)
+    _session_event = Signal(str, object)  # the session's events, brought to the UI thread
     message_shown = Signal(str)
 
     _FAULT_COLUMNS = ("Fault", "Kind", "Component", "Trigger", "State", "Fired", "Cleared")
@@ -111,6 +116,7 @@ class InstructorConsoleWidget(QWidget):
         self.session = session
         self.driver = None
         self.last_error = ""
+        self.task = None  # a restore running on a worker thread
         sc = session.scenario
         self.title = QLabel(f"<b>{sc.title}</b> — trainee {session.trainee}", objectName="consoleTitle")
         self.clock = QLabel(objectName="consoleClock")
@@ -223,7 +229,10 @@ class InstructorConsoleWidget(QWidget):
         lay.addWidget(self.message)
         self._fault_sig = None
         self._points_sig = None
-        session.listeners.append(self._on_session_event)
+        # the session may report from a worker thread (a restore): its events reach the widgets queued
+        self._session_event.connect(self._on_session_event)
+        self._listener = self._session_event.emit
+        session.listeners.append(self._listener)
         if driver is not None:
             self.attach(driver)
         self.refresh()
@@ -247,19 +256,29 @@ class InstructorConsoleWidget(QWidget):
 
     def closeEvent(self, event) -> None:  # noqa: N802
         self.detach()
-        if self._on_session_event in self.session.listeners:
-            self.session.listeners.remove(self._on_session_event)
+        if self._listener in self.session.listeners:
+            self.session.listeners.remove(self._listener)
         super().closeEvent(event)
 
     # ------------------------------------------------------------------ actions (all logged by the session)
+    def _state_color(self, state: str):
+        sev = _STATE_SEVERITY.get(state)
+        if sev is None:
+            return self.palette().color(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text)
+        return severity_color(sev, is_dark(self))
+
     def _act(self, action: str, **args):
-        rec = self.session.do(action, who="instructor", **args)
+        return self._show_result(action, self.session.do(action, who="instructor", **args))
+
+    def _show_result(self, action: str, rec):
         if not rec.ok:
             self.last_error = rec.error or ""
-            self.message.setText(f"<span style='color:#c62828'>{rec.error}</span>")
+            self.message.setText(rec.error or "")
+            set_severity(self.message, 2)  # the theme's critical colour
             self.message_shown.emit(rec.error or "")
         else:
             self.last_error = ""
+            set_severity(self.message, 0)
             self.message.setText(f"{format_clock(rec.t_s)} {action}: " + ", ".join(f"{k}={v}" for k, v in
                                                                                    rec.result.items()))
         self.refresh()
@@ -292,10 +311,39 @@ class InstructorConsoleWidget(QWidget):
         return self._act("snapshot", name=name or None)
 
     def restore(self, name: str):
-        rec = self._act("restore", name=name)
-        if rec.ok:
-            self.restored.emit(self.session.t)
-        return rec
+        """Rewind to a backtrack point or snapshot. The re-simulation (up to a keyframe interval, more on a
+        long drill) runs on a worker thread with progress while the driver is paused and the window holds
+        its views; ``restored`` is emitted when done. Returns the task."""
+        s, driver = self.session, self.driver
+        was_running = driver is not None and driver.running
+        if driver is not None:
+            driver.pause()
+        self.setEnabled(False)  # no other action while the session is being rewound
+        self.busy_changed.emit(True)
+
+        def work(report, _cancelled):
+            return s.do("restore", who="instructor", name=name, progress=lambda f: report(f, ""))
+
+        def finish() -> None:
+            self.task = None
+            self.setEnabled(True)
+            self.busy_changed.emit(False)
+            if was_running and self.driver is not None:
+                self.driver.start()
+
+        def done(rec) -> None:
+            finish()
+            self._show_result("restore", rec)
+            if rec.ok:
+                self.restored.emit(s.t)
+
+        def failed(e) -> None:
+            finish()
+            self.refresh()
+            raise e
+
+        self.task = start_task(work, self, "Restore", f"Going back to {name}…", done, failed, cancellable=False)
+        return self.task
 
     def end_session(self, reason: str = "ended by the instructor"):
         self.session.end(reason)
@@ -354,6 +402,7 @@ class InstructorConsoleWidget(QWidget):
         hid = self.hint_box.currentData()
         text = self.hint_text.text().strip() or None
         if hid is None and text is None:
+            set_severity(self.message, 0)
             self.message.setText("Type the hint's text, or pick one of the scenario's hints.")
             return
         self.send_hint(hid, None if hid is not None else text)
@@ -399,7 +448,7 @@ class InstructorConsoleWidget(QWidget):
                 for c, text in enumerate(vals):
                     item = QTableWidgetItem(text)
                     if c == 4:
-                        item.setForeground(_qcolor(_STATE_COLORS.get(f.state, "#000000")))
+                        item.setForeground(self._state_color(f.state))
                     if f.label:
                         item.setToolTip(f.label)
                     self.faults.setItem(row, c, item)
@@ -425,8 +474,3 @@ def _spin(name: str, lo: float, hi: float, value: float, step: float) -> QDouble
     w.setValue(value)
     w.setSingleStep(step)
     return w
-
-
-def _qcolor(hex_color: str):
-    from PySide6.QtGui import QColor
-    return QColor(hex_color)

@@ -33,6 +33,7 @@ from ...ops.run import SeekCancelled
 from ...ops.training import TrainingSession
 from ..long_task import start_task
 from ..sim_driver import format_clock
+from ..theme import is_dark, severity_color
 
 SYNC_GPU_STEPS = 40 * 100_352  # a seek of at most ~40 steps of the 100k-GPU facility runs at once (< ~0.1 s)
 KEY_DEBOUNCE_MS = 250
@@ -168,8 +169,9 @@ class ReplayWidget(QWidget):
         for pw in self.plots:
             for f in s.faults:
                 if f.fired_t is not None:
-                    line = pg.InfiniteLine(f.fired_t, angle=90, pen=pg.mkPen("#c62828", style=Qt.PenStyle.DashLine),
-                                           label=f.id, labelOpts={"position": 0.9, "color": "#c62828"})
+                    crit = severity_color(2, is_dark(self)).name()  # a fault fired: the theme's critical
+                    line = pg.InfiniteLine(f.fired_t, angle=90, pen=pg.mkPen(crit, style=Qt.PenStyle.DashLine),
+                                           label=f.id, labelOpts={"position": 0.9, "color": crit})
                     line.setToolTip(f"{f.id}: {f.kind} {f.address or f.target}")
                     pw.addItem(line)
                     self._markers.append(line)
@@ -206,6 +208,11 @@ class ReplayWidget(QWidget):
         return self.task is not None
 
     def _set_busy(self, busy: bool) -> None:
+        # The charts are pyqtgraph (Python) paint code: painting them while the worker holds the interpreter
+        # froze the window for 100-200 ms at a time. They show nothing new until the work is done, so they
+        # are not repainted meanwhile; the progress dialog and the rest of the window are plain Qt.
+        for pw in self.plots:
+            pw.setUpdatesEnabled(not busy)
         self.slider.setEnabled(not busy and self.session is not None)
         self.open_button.setEnabled(not busy)
         self.busy_changed.emit(busy)

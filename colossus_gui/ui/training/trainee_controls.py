@@ -15,6 +15,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ..theme import set_severity
+
 
 class TraineeControlsWidget(QWidget):
     acted = Signal(object)  # the ActionRecord
@@ -71,7 +73,8 @@ class TraineeControlsWidget(QWidget):
     def act(self, action: str, **args):
         rec = self.session.do(action, who="trainee", **args)
         self.last_error = "" if rec.ok else (rec.error or "")
-        self.message.setText(f"{action}: done" if rec.ok else f"<span style='color:#c62828'>{rec.error}</span>")
+        self.message.setText(f"{action}: done" if rec.ok else (rec.error or ""))
+        set_severity(self.message, 0 if rec.ok else 2)  # the theme's critical colour for a refusal
         self.acted.emit(rec)
         return rec
 

@@ -129,6 +129,7 @@ class TrainingController(QObject):
         self.console = InstructorConsoleWidget(session, w.driver)
         self.console.session_ended.connect(self._on_session_ended)
         self.console.message_shown.connect(lambda m: w.statusBar().showMessage(m, 8000))
+        self.console.busy_changed.connect(w.set_busy)  # a restore on a worker: the window holds its views
         self.console.restored.connect(lambda _t: w.set_engine(session.engine, ops=session.ops, run=session.run,
                                                              keep_view=True))
         cw = QWidget(None, Qt.WindowType.Window)

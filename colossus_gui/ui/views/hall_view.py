@@ -40,6 +40,7 @@ from PySide6.QtWidgets import (
 from ...model.thresholds import DEFAULT_LIMITS, Limits
 from ...sim.time_to_limit import time_to_limit_text
 from .. import colors
+from ..theme import severity_frame_color
 from .metrics import (
     BUSWAY_CONTINUOUS_FRAC,
     BUSWAY_CRIT_PCT,
@@ -640,8 +641,8 @@ class HallView(QWidget):
         if self.alarm_severity_fn is not None:
             sev = np.asarray(self.alarm_severity_fn())[self._r0:self._r0 + self._n]
             p.setBrush(Qt.BrushStyle.NoBrush)
-            for level, rgba in ((1, colors.WARNING), (2, colors.CRITICAL)):
-                p.setPen(QPen(qcolor(rgba), 2.5))
+            for level in (1, 2):  # amber warning, red critical: the theme's severity fills
+                p.setPen(QPen(severity_frame_color(level), 2.5))
                 for k in np.flatnonzero(sev == level):
                     p.drawRect(self._world_rect(*self._rack_world(self._r0 + int(k))).adjusted(-2, -2, 2, 2))
         hl = getattr(self, "highlighted_racks", None)  # a fabric leaf's racks (highlight_racks)

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import QToolTip, QWidget
 from ...model.thresholds import DEFAULT_LIMITS, Limits
 from ...sim.time_to_limit import time_to_limit_text
 from .. import colors
+from ..theme import severity_frame_color
 from .hall_view import qcolor
 from .metrics import GPU_METRICS, GPU_STATES, gpu_state_codes, tray_powered
 
@@ -275,8 +276,7 @@ class RackView(QWidget):
         frame = g["rack"]
         sev = int(self.alarm_severity_fn()[r]) if self.alarm_severity_fn is not None else 0
         if sev:
-            rgba = colors.CRITICAL if sev >= 2 else colors.WARNING
-            p.setPen(QPen(QColor(*rgba[:3]), 5))
+            p.setPen(QPen(severity_frame_color(sev), 5))
             p.setBrush(Qt.BrushStyle.NoBrush)
             p.drawRect(frame.adjusted(-4, -4, 4, 4))
         p.setPen(QPen(dim, 2))

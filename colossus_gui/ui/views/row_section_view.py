@@ -21,6 +21,7 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QToolButton, QTool
 
 from ...model.thresholds import DEFAULT_LIMITS, Limits
 from .. import colors
+from ..theme import severity_frame_color
 from .hall_view import CDU_LABELS, MetricLegendWidget, busway_color, cdu_states, pipe_range, qcolor
 from .metrics import (
     BUSWAY_CONTINUOUS_FRAC,
@@ -501,8 +502,8 @@ class RowSectionView(QWidget):
         if self.alarm_severity_fn is not None:
             sev = np.asarray(self.alarm_severity_fn())[self._racks]
             p.setBrush(Qt.BrushStyle.NoBrush)
-            for level, rgba in ((1, colors.WARNING), (2, colors.CRITICAL)):
-                p.setPen(QPen(qcolor(rgba), 2.5))
+            for level in (1, 2):  # amber warning, red critical: the theme's severity fills
+                p.setPen(QPen(severity_frame_color(level), 2.5))
                 for k in np.flatnonzero(sev == level):
                     p.drawRect(self.rack_rect(int(k)).adjusted(-2, -2, 2, 2))
         for idx, width in ((self._hover, 1), (self.selected, 3)):

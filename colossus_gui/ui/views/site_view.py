@@ -27,13 +27,12 @@ from PySide6.QtWidgets import QToolTip, QWidget
 from ...model.thresholds import DEFAULT_LIMITS, Limits
 from ..colors import text_color
 from ..figures import SWING_WINDOW_S, WARMUP_TEXT, swing_text, warming_up
+from ..theme import severity_color, severity_frame_color
 
 GT_STATES = ("off", "starting", "running", "tripped")
 POWER_COLOR = QColor("#f2b635")
 CHARGE_COLOR = QColor("#4cc3d9")
-OK_COLOR = QColor("#3fb950")
-WARN_COLOR = QColor("#f0a020")
-CRIT_COLOR = QColor("#f04848")
+OK_COLOR, WARN_COLOR, CRIT_COLOR = (severity_frame_color(s) for s in range(3))  # the theme's severity fills
 IDLE_COLOR = QColor("#7d8590")
 
 
@@ -213,8 +212,11 @@ class SiteView(QWidget):
         dark = self.palette().color(QPalette.ColorRole.Base).value() < 128
         if isinstance(color, str):
             return QColor(*text_color(color, dark))
-        key = {POWER_COLOR.rgb(): "power", CHARGE_COLOR.rgb(): "charge", OK_COLOR.rgb(): "ok",
-               WARN_COLOR.rgb(): "warning", CRIT_COLOR.rgb(): "critical"}.get(QColor(color).rgb())
+        rgb = QColor(color).rgb()
+        for sev, fill in enumerate((OK_COLOR, WARN_COLOR, CRIT_COLOR)):
+            if rgb == fill.rgb():
+                return severity_color(sev, dark)
+        key = {POWER_COLOR.rgb(): "power", CHARGE_COLOR.rgb(): "charge"}.get(rgb)
         return QColor(*text_color(key, dark)) if key else QColor(color)
 
     @staticmethod
