@@ -142,8 +142,10 @@ class Fabric:
         net, e = self.net, self.e
         ok = self.switch_ok
         self.gpu_up = self.link_ok[:net.n_gpus] & ok[self.gpu_leaf]
-        down = ~self.gpu_up
-        self.tray_gpus_down = down.reshape(-1, net.gpus_per_tray).sum(axis=1).astype(np.int32)
+        # GPUs out of the pool for the network, (trays, GPUs per tray), the engine's GPU order: a GPU here
+        # leaves its job's power swing too and idles at its tray's idle level (Engine.tray_available)
+        self.gpu_down = ~self.gpu_up.reshape(-1, net.gpus_per_tray)
+        self.tray_gpus_down = self.gpu_down.sum(axis=1).astype(np.int32)
         ls = slice(net.ls0, net.sl0)
         leaf_up = ok[self.ls_leaf]
         good = self.link_ok[ls] & ok[self.ls_spine] & leaf_up

@@ -265,3 +265,41 @@ def test_fabric_state_snapshots_and_restores_exactly():
     np.testing.assert_array_equal(eng.storage.drive_rebuild_gb, after[2])
     assert eng.goodput() == after[3]
     assert [(e.kind, e.address) for e in eng.events] == after[4]
+
+
+def test_a_gpu_off_the_fabric_idles_and_the_it_power_falls_by_what_it_no_longer_draws():
+    f = steady(small_facility())
+    gpu_w = next(m for m in f.gpu_models if m.name == f.halls[0].gpu_model)  # the H100: idle 70 W, 140 W with memory allocated (the job's restart level)
+    off, kept = Engine(f, seed=2), Engine(f, seed=2)
+    for e in (off, kept):
+        e.run(30)
+    gpu = off.parse("H1-R001-T5-G2").index
+    mate = off.parse("H1-R001-T5-G3").index
+    off.inject("link_failure", "H1-LF002-P05")  # H1-R001-T5-G2's link
+    kept._interrupt_job(0, "network", "H1-LF002-P05")  # the same interruption, the link kept
+    for e in (off, kept):
+        e.step(1.0)
+    assert off.job_interruptions.tolist() == kept.job_interruptions.tolist() == [1, 0]
+    pa, pb = off.gpu_power_w.ravel(), kept.gpu_power_w.ravel()
+    # within the step: the GPU off the fabric draws idle power, its tray-mates (and everything else) do not change
+    assert pa[gpu] / pb[gpu] == pytest.approx(gpu_w.idle_w / gpu_w.idle_mem_w, rel=1e-5)
+    others = np.arange(pa.size) != gpu
+    assert (pa[others] == pb[others]).all() and pa[mate] == pb[mate]
+    # the facility's IT power falls by exactly that GPU's drop
+    drop = float(pb[gpu] - pa[gpu])
+    assert drop > 50.0
+    assert kept.it_w - off.it_w == pytest.approx(drop, rel=1e-4)
+    # the job restarts without it: the tray-mates swing with the iterations, the lost GPU stays at idle
+    off.run(f.jobs[0].restart_s + 5)
+    seen_gpu, seen_mate = [], []
+    for _ in range(int(f.jobs[0].iteration_s) + 2):
+        off.step(1.0)
+        seen_gpu.append(float(off.gpu_power_w.ravel()[gpu]))
+        seen_mate.append(float(off.gpu_power_w.ravel()[mate]))
+    assert max(seen_mate) - min(seen_mate) > 100.0
+    assert max(seen_gpu) == pytest.approx(min(seen_gpu)) and max(seen_gpu) == pytest.approx(pa[gpu])
+    # repaired: back in the job's swing
+    assert off.repair("H1-LF002-P05")
+    off.step(1.0)
+    p = off.gpu_power_w.ravel()
+    assert p[gpu] > 2 * pa[gpu] and p[gpu] / p[mate] == pytest.approx(1.0, abs=0.1)
