@@ -759,6 +759,8 @@ class Engine:
         p3 = p.reshape(self._gain_t.shape)
         np.multiply(self._gain_t, tray_w.reshape(nr, tpr).T.astype(np.float32)[:, None, :], out=p3)
         p3 *= self._mask_t
+        if self._p_idle_t is not None:  # network: GPUs off the fabric idle instead of following their job
+            p3 += self._p_idle_t
         # caps: operator cap per hall, then facility load shedding. A capped GPU runs slower (clock ~
         # (cap / demand)^0.4, the same law as thermal capping) and a synchronous job with it.
         self._job_cap_speed[:] = 1.0
