@@ -62,13 +62,23 @@ def test_fabric_power_counts_switches_and_optics_and_is_in_the_it_load():
     optics = 2 * (net.n_gpus * fab.optic_400g_w + (net.n_ls_links + net.n_ss_links) * fab.optic_800g_w)
     switches = net.n_leaves * fab.leaf.power_w + net.n_spines * fab.spine.power_w + net.n_superspines * \
         fab.superspine.power_w
+    # the front-end network beside it: a leaf per 48 servers in each hall, optics on the servers' and uplinks' links
+    fe = fab.frontend
+    fe_leaves = sum(-(-h.racks * f.rack.trays // fe.servers_per_leaf) for h in f.halls)
+    assert net.n_fe_leaves == fe_leaves
+    frontend = fe_leaves * fe.leaf.power_w + 2 * fab.optic_400g_w * (net.n_gpus // 8 + fe_leaves * fe.leaf_uplinks)
+    assert eng.fabric.frontend_w == pytest.approx(frontend)
+    switches += frontend
     assert eng.fabric.power_w == pytest.approx(optics + switches)
     assert eng.it_w == pytest.approx(float(eng.rack_power_w.sum()) + eng.fabric.power_w + eng.storage.power_w)
     eng.inject("switch_failure", "H1-SP02")
     eng.step(1.0)
     assert eng.fabric.power_w == pytest.approx(optics + switches - fab.spine.power_w)
-    # at 100k GPUs the fabric draws some MW (switches 1.5-2.5 kW, optics 10-17 W each)
+    # at 100k GPUs the fabric draws some MW (switches 1.5-2.5 kW, optics 10-17 W each); the front-end network
+    # 264 leaves (66 a hall) and ~0.6 MW
     big = Topology(load_facility("colossus")).net
+    assert big.hall_fe_leaves.tolist() == [66] * 4
+    assert 0.4 < Engine(load_facility("colossus"), seed=1).fabric.frontend_w / 1e6 < 1.0
     assert 5.0 < (big.n_switches * 1800 + 2 * (big.n_gpus * 11 + (big.n_ls_links + big.n_ss_links) * 16)) / 1e6 < 20
 
 
