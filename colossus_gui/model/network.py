@@ -4,7 +4,9 @@ Fabric: NVIDIA Spectrum-X Ethernet in three tiers. Per hall, rail-optimised leav
 a group of ``servers_per_leaf`` servers has its own 400 GbE SuperNIC on leaf ``n`` of that group (so a group of
 64 servers, one array of 8 racks, has 8 leaves, one per rail). Leaves go up to the hall's spines, spines to a
 site-wide super-spine tier; the storage system hangs off the super-spines. Every link (port, optic or cable)
-is a failure unit.
+is a failure unit. Beside it, each hall has a small front-end (storage and management) network: every
+server's front-end NIC on a front-end leaf, whose uplinks carry the storage traffic (checkpoints are capped by
+them) and whose switches and optics draw power in the IT load.
 
 Storage: pools of nodes (NVMe flash, disk) with drives. The write bandwidth a checkpoint gets is the sum over
 the nodes in service, less what rebuilds take, capped by the storage uplinks on the super-spines.
@@ -69,8 +71,30 @@ class FabricRepairSpec(NetSpec):
     sigma: float = Field(0.35, ge=0, le=2)
 
 
+class FrontEndSpec(NetSpec):
+    """The hosts' front-end (storage and management) network, per hall: one front-end NIC port per server on a
+    front-end leaf, the leaves' uplinks to the storage core. Oversubscribed, as front-end networks are [E]."""
+
+    nic_gbps: float = Field(400.0, gt=0, description="[S] a server's ninth 400 GbE NIC, for the host (storage, "
+                                                     "management)")
+    servers_per_leaf: int = Field(48, ge=1, le=256, description="[E] servers on one front-end leaf")
+    leaf: SwitchModel = SwitchModel(name="SN5400 front-end leaf", ports=64, port_gbps=400.0, power_w=1200.0)
+    leaf_uplinks: int = Field(8, ge=0, le=256, description="[E] uplinks per front-end leaf to the storage core")
+    uplink_gbps: float = Field(400.0, gt=0, description="[E] speed of a front-end uplink")
+
+    @model_validator(mode="after")
+    def _ports_fit(self) -> FrontEndSpec:
+        need = self.servers_per_leaf * self.nic_gbps + self.leaf_uplinks * self.uplink_gbps
+        if need > self.leaf.capacity_gbps + 1e-6:
+            raise ValueError(f"fabric.frontend.leaf: {self.servers_per_leaf} x {self.nic_gbps:g}G down + "
+                             f"{self.leaf_uplinks} x {self.uplink_gbps:g}G up exceed its "
+                             f"{self.leaf.capacity_gbps:g} Gb/s")
+        return self
+
+
 class FabricSpec(NetSpec):
-    """Three-tier Spectrum-X fabric, sized from the facility (non-blocking by default)."""
+    """Three-tier Spectrum-X fabric, sized from the facility (non-blocking by default), and the front-end
+    network beside it."""
 
     leaf: SwitchModel = SwitchModel(name="SN5600 leaf")
     spine: SwitchModel = SwitchModel(name="SN5600 spine")
@@ -90,6 +114,7 @@ class FabricSpec(NetSpec):
                                                            "(each gap 0.5-1.5 x this)")
     failures: FabricFailureSpec = FabricFailureSpec()
     repairs: FabricRepairSpec = FabricRepairSpec()
+    frontend: FrontEndSpec = FrontEndSpec()
 
     @model_validator(mode="after")
     def _ports_fit(self) -> FabricSpec:
@@ -227,6 +252,12 @@ class NetLayout:
         self.ls0 = self.n_gpus
         self.sl0 = self.n_gpus + self.n_ls_links
         self.n_links = self.sl0 + self.n_ss_links
+        # front-end network (not addressed: its leaves and links are not failure units here)
+        fe = fab.frontend
+        self.hall_fe_leaves = -(-servers // fe.servers_per_leaf)
+        self.n_fe_leaves = int(self.hall_fe_leaves.sum())
+        self.n_fe_uplinks = self.n_fe_leaves * fe.leaf_uplinks
+        self.n_fe_server_links = n_trays
         # storage
         st = self.storage = f.storage
         self.pool_names = [p.name for p in st.pools]

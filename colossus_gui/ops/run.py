@@ -84,6 +84,8 @@ class Run:
         self._fingerprint = None
         self._tel_valid = self._tel_counts()  # rows of each ring that belong to the current timeline
         self.listeners: list[Callable[[str, object], None]] = []  # (what, payload): "restored", "branched"
+        # called after every step, before the keyframe (observers that only read: a study's per-step figures)
+        self.after_step: list[Callable[[], None]] = []
         self._maybe_keyframe()
 
     # ------------------------------------------------------------------ what the run is made of
@@ -120,6 +122,8 @@ class Run:
             if self._ops is not None:
                 self._ops.step(self.dt)
         self.steps_simulated += 1
+        for fn in self.after_step:
+            fn()
         self._maybe_keyframe()
         self._fingerprint = self._fp()
 

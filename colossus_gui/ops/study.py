@@ -1,8 +1,8 @@
 """Run a study: many independent seeded runs on a Dask cluster (a LocalCluster of processes by default, or a
 scheduler at ``tcp://HOST:8786``), each result stored as soon as it arrives.
 
-``simulate`` is the one headless run (facility + scenario + seed + duration -> summary dict), the same as
-``colossus-gui run`` does without its files; ``run_task`` is what a worker executes. ``StudyRunner`` plans the
+``simulate`` is the one headless run (facility + scenario + seed + duration -> summary dict): the same
+:class:`~colossus_gui.ops.run.Run` ``colossus-gui run`` and the GUI drive, without the files; ``run_task`` is what a worker executes. ``StudyRunner`` plans the
 runs, skips those already in the results store (resume), submits the rest and writes each result as it
 finishes. Results depend only on each run's inputs and seed, never on which worker ran it or when: the same
 study gives the same numbers on one worker or fifty. A worker lost mid-run (killed, out of memory) has its run
@@ -27,6 +27,7 @@ from ..model.facility import Facility
 from ..model.ops_config import OpsConfig
 from ..model.scenario import Scenario
 from ..sim.engine import CHECKPOINTING, Engine
+from .run import Run
 
 DEFAULT_MEMORY_LIMIT = "3GiB"  # per worker; the 200k facility with operations peaks near 0.6 GB
 
@@ -46,7 +47,9 @@ def simulate(facility: Facility, scenario: Scenario | None, seed: int, duration_
 
 class StudyRun:
     """The body of :func:`simulate`, in pieces, so the GUI can re-simulate a study's run with progress and
-    show the very engine it produced."""
+    show the very engine it produced. It drives the project's one :class:`~colossus_gui.ops.run.Run` (no
+    keyframes: a study keeps figures, not history), so a study's run steps exactly as ``colossus-gui run``
+    and the GUI do; the figures only studies ask for are read after each step."""
 
     def __init__(self, facility: Facility, scenario: Scenario | None, seed: int, dt: float = 1.0,
                  ops: OpsConfig | None = None, telemetry_capacity: int = 64):
@@ -58,27 +61,29 @@ class StudyRun:
         if ops is not None:
             from .workflow import OpsManager
             self.ops = OpsManager(eng, ops, seed=seed)
+        self.run = Run(eng, ops=self.ops, dt=dt, keyframes=False)
+        self.run.after_step.append(self._observe)
         self.throttled_s = self.shed_s = 0.0
         # checkpoint cost as the engine actually charged it (time in the checkpoint state per checkpoint)
         self.ckpt_s = np.zeros(eng.n_jobs)
         self.ckpts = np.zeros(eng.n_jobs, dtype=np.int64)
         self._was = eng.job_state == CHECKPOINTING
 
-    def advance(self, steps: int) -> None:
-        eng, manager, dt = self.engine, self.ops, self.dt
-        for _ in range(steps):
-            eng.step(dt)
-            if manager is not None:
-                manager.step(dt)
-            if eng.rack_throttled.any():
-                self.throttled_s += dt
-            if eng.shed_frac > 0:
-                self.shed_s += dt
-            now = eng.job_state == CHECKPOINTING
-            if now.any() or self._was.any():
-                self.ckpt_s += (now & self._was) * dt  # a step that began and ended checkpointing did no work
-                self.ckpts += now & ~self._was
-                self._was = now
+    def advance(self, steps: int) -> int:
+        """Advance ``steps`` steps of the run; returns the steps taken."""
+        return self.run.advance(steps * self.dt)
+
+    def _observe(self) -> None:
+        eng, dt = self.engine, self.dt
+        if eng.rack_throttled.any():
+            self.throttled_s += dt
+        if eng.shed_frac > 0:
+            self.shed_s += dt
+        now = eng.job_state == CHECKPOINTING
+        if now.any() or self._was.any():
+            self.ckpt_s += (now & self._was) * dt  # a step that began and ended checkpointing did no work
+            self.ckpts += now & ~self._was
+            self._was = now
 
     def summary(self) -> dict:
         eng = self.engine

@@ -300,6 +300,7 @@ class Engine:
         self._tray_avail = np.ones(nt, dtype=bool)
         self._mask_t = np.ones((topo.trays_per_rack, topo.gpus_per_tray, nr), dtype=np.float32)
         self._gm_t[...] = self._gain_t
+        self._p_idle_t = None  # per-GPU idle power of GPUs out of their job for the network (tray_available)
         self._hot_racks = np.zeros(0, dtype=np.int64)
         self._any_tripped = False
         self.fabric.reset()  # network/storage
@@ -715,12 +716,20 @@ class Engine:
             powered = psus & ~self.tray_slid_out & ~iso
             # GPUs that draw power: powered tray, GPU not failed, not tripped.
             mask = (self.gpu_ok & ~self.gpu_tripped).reshape(self.n_trays, topo.gpus_per_tray) & powered[:, None]
-            self._mask_t = np.ascontiguousarray(
-                mask.reshape(self.n_racks, topo.gpus_per_rack).T, dtype=np.float32).reshape(self._gain_t.shape)
-            np.multiply(self._gain_t, self._mask_t, out=self._gm_t)  # the step's power: one multiply
             self._tray_powered = powered
             self._rack_trays_powered = powered.reshape(self.n_racks, topo.trays_per_rack) @ self._ones_trays
             self._tray_in_job = self._tray_avail & (self.tray_job < self.n_jobs)
+            # network: a GPU whose link or leaf is down is out of its job, so out of the job's power swing too:
+            # it draws its tray's idle level (chip gain included) while its tray-mates follow the job. The
+            # step adds ``_p_idle_t`` after applying the mask (None: no such GPU, nothing to add).
+            idle = mask & self.fabric.gpu_down & self._tray_in_job[:, None]
+            if idle.any():
+                mask &= ~idle
+                self._p_idle_t = self._gain_t * self._gpu_t(idle * self._tray_idle_w[:, None])
+            else:
+                self._p_idle_t = None
+            self._mask_t = self._gpu_t(mask)
+            np.multiply(self._gain_t, self._mask_t, out=self._gm_t)  # the step's power: one multiply
             self.job_gpus = np.bincount(self.tray_job[self._tray_in_job], minlength=self.n_jobs + 1)[
                 :self.n_jobs].astype(np.float64) * topo.gpus_per_tray
             self.rack_gpus_up = (self._tray_avail.reshape(self.n_racks, topo.trays_per_rack).sum(axis=1)
@@ -733,6 +742,11 @@ class Engine:
                 self.rack_gpus_up -= down.reshape(self.n_racks, topo.trays_per_rack).sum(axis=1).astype(np.int32)
             self._tray_avail_dirty = False
         return self._tray_avail
+
+    def _gpu_t(self, a: np.ndarray) -> np.ndarray:
+        """A per-GPU array (trays, GPUs per tray) in the step's transposed float32 layout (``_gain_t``)."""
+        return np.ascontiguousarray(a.reshape(self.n_racks, self.topo.gpus_per_rack).T,
+                                    dtype=np.float32).reshape(self._gain_t.shape)
 
     # ====================================================================== the step
     def step(self, dt: float = 1.0) -> None:
@@ -753,6 +767,8 @@ class Engine:
         p3 = p.reshape(self._gain_t.shape)
         tw = np.ascontiguousarray(tray_w.reshape(nr, tpr).T, dtype=np.float32)  # contiguous: the fast loop
         np.multiply(self._gm_t, tw[:, None, :], out=p3)
+        if self._p_idle_t is not None:  # network: GPUs off the fabric idle instead of following their job
+            p3 += self._p_idle_t
         # caps: operator cap per hall, then facility load shedding. A capped GPU runs slower (clock ~
         # (cap / demand)^0.4, the same law as thermal capping) and a synchronous job with it.
         self._job_cap_speed[:] = 1.0

@@ -90,6 +90,12 @@ class Fabric:
         # static power: optics on both ends of every link; switches when up
         self.optics_w = 2.0 * (n_gpus * fab.optic_w(fab.gpu_link_gbps)
                                + (net.n_ls_links + net.n_ss_links) * fab.optic_w(fab.spine.port_gbps))
+        # front-end network: its leaves, and optics on both ends of the servers' and the uplinks' links
+        fe = fab.frontend
+        self.frontend_w = (net.n_fe_leaves * fe.leaf.power_w
+                           + 2.0 * (net.n_fe_server_links * fab.optic_w(fe.nic_gbps)
+                                    + net.n_fe_uplinks * fab.optic_w(fe.uplink_gbps)))
+        self.frontend_uplink_gbs = net.n_fe_uplinks * fe.uplink_gbps / 8.0  # storage traffic's way out of the halls
         self.switch_w = np.concatenate([np.full(net.n_leaves, fab.leaf.power_w),
                                         np.full(net.n_spines, fab.spine.power_w),
                                         np.full(net.n_superspines, fab.superspine.power_w)])
@@ -142,8 +148,10 @@ class Fabric:
         net, e = self.net, self.e
         ok = self.switch_ok
         self.gpu_up = self.link_ok[:net.n_gpus] & ok[self.gpu_leaf]
-        down = ~self.gpu_up
-        self.tray_gpus_down = down.reshape(-1, net.gpus_per_tray).sum(axis=1).astype(np.int32)
+        # GPUs out of the pool for the network, (trays, GPUs per tray), the engine's GPU order: a GPU here
+        # leaves its job's power swing too and idles at its tray's idle level (Engine.tray_available)
+        self.gpu_down = ~self.gpu_up.reshape(-1, net.gpus_per_tray)
+        self.tray_gpus_down = self.gpu_down.sum(axis=1).astype(np.int32)
         ls = slice(net.ls0, net.sl0)
         leaf_up = ok[self.ls_leaf]
         good = self.link_ok[ls] & ok[self.ls_spine] & leaf_up
@@ -163,10 +171,12 @@ class Fabric:
         self.job_bw = bw
         n_ss_up = int(ok[net.ss0:].sum())
         fab = self.spec
-        self.storage_uplink_gbs = n_ss_up * fab.storage_uplinks_per_superspine * e.facility.storage.uplink_gbps / 8.0
-        self.storage_uplink_design_gbs = (net.n_superspines * fab.storage_uplinks_per_superspine
-                                          * e.facility.storage.uplink_gbps / 8.0)
-        self.power_w = float(self.switch_w @ ok) + self.optics_w
+        # the storage traffic is capped by the super-spines' storage uplinks and the front-end network's uplinks
+        self.storage_uplink_gbs = min(n_ss_up * fab.storage_uplinks_per_superspine
+                                      * e.facility.storage.uplink_gbps / 8.0, self.frontend_uplink_gbs)
+        self.storage_uplink_design_gbs = min(net.n_superspines * fab.storage_uplinks_per_superspine
+                                             * e.facility.storage.uplink_gbps / 8.0, self.frontend_uplink_gbs)
+        self.power_w = float(self.switch_w @ ok) + self.optics_w + self.frontend_w
         self.n_links_down = int((~self.link_ok).sum())
         self.n_switches_down = int((~ok).sum())
         self._dirty = False
@@ -345,6 +355,8 @@ class Fabric:
             "leaves": net.n_leaves, "spines": net.n_spines, "superspines": net.n_superspines,
             "links": net.n_links, "links_down": self.n_links_down, "links_flapping": len(self.flap_next),
             "switches_down": self.n_switches_down, "power_mw": self.power_w / 1e6,
+            "frontend_leaves": net.n_fe_leaves, "frontend_power_mw": self.frontend_w / 1e6,
+            "frontend_uplink_gbs": self.frontend_uplink_gbs,
             "bisection_min": self.bisection_frac(),
             "bisection_lost_hours": self.acc["bisection_lost_s"] / 3600.0,
             "comm_slowdown_gpu_hours": self.acc["lost_comm_gpu_s"] / 3600.0,

@@ -62,13 +62,23 @@ def test_fabric_power_counts_switches_and_optics_and_is_in_the_it_load():
     optics = 2 * (net.n_gpus * fab.optic_400g_w + (net.n_ls_links + net.n_ss_links) * fab.optic_800g_w)
     switches = net.n_leaves * fab.leaf.power_w + net.n_spines * fab.spine.power_w + net.n_superspines * \
         fab.superspine.power_w
+    # the front-end network beside it: a leaf per 48 servers in each hall, optics on the servers' and uplinks' links
+    fe = fab.frontend
+    fe_leaves = sum(-(-h.racks * f.rack.trays // fe.servers_per_leaf) for h in f.halls)
+    assert net.n_fe_leaves == fe_leaves
+    frontend = fe_leaves * fe.leaf.power_w + 2 * fab.optic_400g_w * (net.n_gpus // 8 + fe_leaves * fe.leaf_uplinks)
+    assert eng.fabric.frontend_w == pytest.approx(frontend)
+    switches += frontend
     assert eng.fabric.power_w == pytest.approx(optics + switches)
     assert eng.it_w == pytest.approx(float(eng.rack_power_w.sum()) + eng.fabric.power_w + eng.storage.power_w)
     eng.inject("switch_failure", "H1-SP02")
     eng.step(1.0)
     assert eng.fabric.power_w == pytest.approx(optics + switches - fab.spine.power_w)
-    # at 100k GPUs the fabric draws some MW (switches 1.5-2.5 kW, optics 10-17 W each)
+    # at 100k GPUs the fabric draws some MW (switches 1.5-2.5 kW, optics 10-17 W each); the front-end network
+    # 264 leaves (66 a hall) and ~0.6 MW
     big = Topology(load_facility("colossus")).net
+    assert big.hall_fe_leaves.tolist() == [66] * 4
+    assert 0.4 < Engine(load_facility("colossus"), seed=1).fabric.frontend_w / 1e6 < 1.0
     assert 5.0 < (big.n_switches * 1800 + 2 * (big.n_gpus * 11 + (big.n_ls_links + big.n_ss_links) * 16)) / 1e6 < 20
 
 
@@ -265,3 +275,41 @@ def test_fabric_state_snapshots_and_restores_exactly():
     np.testing.assert_array_equal(eng.storage.drive_rebuild_gb, after[2])
     assert eng.goodput() == after[3]
     assert [(e.kind, e.address) for e in eng.events] == after[4]
+
+
+def test_a_gpu_off_the_fabric_idles_and_the_it_power_falls_by_what_it_no_longer_draws():
+    f = steady(small_facility())
+    gpu_w = next(m for m in f.gpu_models if m.name == f.halls[0].gpu_model)  # the H100: idle 70 W, 140 W with memory allocated (the job's restart level)
+    off, kept = Engine(f, seed=2), Engine(f, seed=2)
+    for e in (off, kept):
+        e.run(30)
+    gpu = off.parse("H1-R001-T5-G2").index
+    mate = off.parse("H1-R001-T5-G3").index
+    off.inject("link_failure", "H1-LF002-P05")  # H1-R001-T5-G2's link
+    kept._interrupt_job(0, "network", "H1-LF002-P05")  # the same interruption, the link kept
+    for e in (off, kept):
+        e.step(1.0)
+    assert off.job_interruptions.tolist() == kept.job_interruptions.tolist() == [1, 0]
+    pa, pb = off.gpu_power_w.ravel(), kept.gpu_power_w.ravel()
+    # within the step: the GPU off the fabric draws idle power, its tray-mates (and everything else) do not change
+    assert pa[gpu] / pb[gpu] == pytest.approx(gpu_w.idle_w / gpu_w.idle_mem_w, rel=1e-5)
+    others = np.arange(pa.size) != gpu
+    assert (pa[others] == pb[others]).all() and pa[mate] == pb[mate]
+    # the facility's IT power falls by exactly that GPU's drop
+    drop = float(pb[gpu] - pa[gpu])
+    assert drop > 50.0
+    assert kept.it_w - off.it_w == pytest.approx(drop, rel=1e-4)
+    # the job restarts without it: the tray-mates swing with the iterations, the lost GPU stays at idle
+    off.run(f.jobs[0].restart_s + 5)
+    seen_gpu, seen_mate = [], []
+    for _ in range(int(f.jobs[0].iteration_s) + 2):
+        off.step(1.0)
+        seen_gpu.append(float(off.gpu_power_w.ravel()[gpu]))
+        seen_mate.append(float(off.gpu_power_w.ravel()[mate]))
+    assert max(seen_mate) - min(seen_mate) > 100.0
+    assert max(seen_gpu) == pytest.approx(min(seen_gpu)) and max(seen_gpu) == pytest.approx(pa[gpu])
+    # repaired: back in the job's swing
+    assert off.repair("H1-LF002-P05")
+    off.step(1.0)
+    p = off.gpu_power_w.ravel()
+    assert p[gpu] > 2 * pa[gpu] and p[gpu] / p[mate] == pytest.approx(1.0, abs=0.1)

@@ -116,6 +116,27 @@ def test_storage_uplinks_cap_the_checkpoint_bandwidth_when_super_spines_are_lost
     assert eng.storage.write_bw_gbs < eng.storage.design_gbs
 
 
+def test_front_end_uplinks_cap_the_storage_bandwidth_and_a_checkpoint_takes_longer_through_them():
+    f = ckpt_facility(halls=1, rows=1, racks_per_row=8)  # 64 servers: two front-end leaves of 48
+    for j in f.jobs:
+        j.checkpoint_tb = 2.4  # a fixed size: the stall follows the bandwidth the store gets
+    full = Engine(f, seed=3)
+    assert full.topo.net.hall_fe_leaves.tolist() == [2]
+    assert full.fabric.frontend_uplink_gbs == 2 * 8 * 400 / 8  # 800 GB/s: not the bottleneck by default
+    pool = full.storage.write_bw_gbs
+    assert pool < full.fabric.frontend_uplink_gbs
+    thin = f.model_copy(deep=True)
+    thin.fabric.frontend.leaf_uplinks = 1  # one 400G uplink per front-end leaf: 100 GB/s out of the hall
+    eng = Engine(thin, seed=3)
+    assert eng.fabric.storage_uplink_gbs == pytest.approx(100.0) and 100.0 < pool
+    assert eng.storage.write_bw_gbs == pytest.approx(100.0)
+    # the same checkpoint takes pool / 100 times as long
+    assert eng.storage.checkpoint_full_s(0) / full.storage.checkpoint_full_s(0) == pytest.approx(pool / 100.0)
+    # fewer uplinks, less optic power: 7 uplinks a leaf x 2 leaves x 2 optics
+    fe = f.fabric.frontend
+    assert full.fabric.power_w - eng.fabric.power_w == pytest.approx(2 * 7 * 2 * f.fabric.optic_w(fe.uplink_gbps))
+
+
 def test_random_drive_failures_follow_the_annual_failure_rate():
     f = ckpt_facility(interval_s=1e6)
     for p in f.storage.pools:

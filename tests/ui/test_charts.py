@@ -116,3 +116,38 @@ def test_dense_data_is_peak_downsampled_keeping_extremes(panel, qtbot):
     panel.set_range(60.0)
     x, _ = panel.curves["power"][0].getData()
     assert len(x) >= 60  # a short window: every sample drawn
+
+
+def test_fabric_and_storage_charts_follow_a_spine_and_a_storage_node_failure(panel):
+    eng = panel.engine
+    eng.run(120)
+    panel.redraw()
+    _, bis = panel.curves["fabric"][1].getData()
+    t, tp = panel.curves["fabric"][0].getData()
+    assert t[-1] == eng.t and (bis == 100.0).all()
+    # throughput: a share of every GPU link's line rate, swinging with the jobs' compute and communication phases
+    tp_before = tp[-60:].max()
+    assert 0 < tp.min() < tp_before <= 100.0
+    _, bw = panel.curves["storage"][0].getData()
+    bw_before = bw[-1]
+    assert bw_before == pytest.approx(eng.storage.design_gbs)
+    n_spines = int(eng.topo.net.hall_spines[0])
+    eng.inject("switch_failure", "H1-SP03")
+    eng.inject("storage_node_failure", "ST001")
+    eng.run(120)
+    panel.redraw()
+    panel.refresh_text()
+    t, bis = panel.curves["fabric"][1].getData()
+    assert t[-1] == eng.t
+    assert bis[-1] == pytest.approx(100.0 * (n_spines - 1) / n_spines)  # one spine of the hall's lost
+    assert bis[t < eng.t - 120].max() == 100.0  # before the failure: all of it
+    _, tp = panel.curves["fabric"][0].getData()
+    # the communication phase now runs at the bisection left: the throughput's peaks fall by that share
+    assert tp[-60:].max() < tp_before
+    _, bw = panel.curves["storage"][0].getData()
+    assert bw[-1] < bw_before and bw[-1] == pytest.approx(eng.storage.write_bw_gbs)
+    t, stall = panel.curves["stall"][0].getData()
+    assert len(stall) == len(t) and t[-1] == eng.t and (stall >= 0).all()
+    title = panel.plots["fabric"].titleLabel.text
+    assert "bisection available" in title and f"{100.0 * (n_spines - 1) / n_spines:.1f}" in title
+    assert "Tb/s" in title

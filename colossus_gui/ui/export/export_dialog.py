@@ -476,6 +476,13 @@ class ExportDialog(QDialog):
         if name == "water" and rack is not None:  # the chart follows one rack: its own 10-s telemetry
             tables.write_rack_history_csv(self.engine, path, int(rack))
             return
+        spec = next((s for s in chart_specs(self.charts) if s.name == name), None)
+        source = getattr(spec, "source", "facility")
+        if source in ("fabric", "storage"):  # the part's own series, every channel it records
+            from ...io import network_tables
+            (network_tables.write_fabric_csv if source == "fabric" else network_tables.write_storage_csv)(
+                self.engine, path)
+            return
         t0, t1 = self._chart_range()
         tables.write_chart_csv(self.engine, path, self.chart_channels(), t0, t1)
 

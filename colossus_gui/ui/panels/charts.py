@@ -1,5 +1,6 @@
 """Live charts of the facility (pyqtgraph): power balance, Megapack SoC, water, GPU temperatures, PUE,
-GPUs in service and goodput.
+GPUs in service and goodput; the fabric (throughput, bisection available) and the storage (checkpoint
+bandwidth and stall), fed from the rings the fabric and the storage record every step.
 
 Data arrival is separate from redraw (PyDM's lesson): the engine fills its telemetry rings every step; this
 panel reads views of the rings at a capped rate, only when visible and only when new rows arrived. Curves,
@@ -33,13 +34,17 @@ _COLORS = {
              "grid_avail": "#8c8c8c", "soc": "#4cd964", "supply": "#4fa3ff", "return": "#ff6b6b",
              "hot": "#ffb347", "max": "#ff6b6b", "p99": "#ffb347", "mean": "#5aa9ff", "pue": "#c792ea",
              "in_service": "#5aa9ff", "goodput": "#4cd964", "warn": "#ffb347", "crit": "#ff5252",
-             "marker": "#ff9f40", "bg": "#1b1e23", "fg": "#c8ccd2", "grid_lines": 60},
+             "marker": "#ff9f40", "bg": "#1b1e23", "fg": "#c8ccd2", "grid_lines": 60,
+             "fabric": "#5aa9ff", "bisection": "#c792ea", "store_bw": "#4cd964", "ckpt_bw": "#ff9f40",
+             "stall": "#ff6b6b"},
     # light: every colour is also text (the legend in each chart's title): WCAG AA 4.5:1 on white
     "light": {"it": "#1f5fbf", "grid": "#444444", "battery": "#177a33", "turbine": "#a84f00",
               "grid_avail": "#6b6b6b", "soc": "#177a33", "supply": "#1565c0", "return": "#c62828",
               "hot": "#b23c00", "max": "#c62828", "p99": "#b23c00", "mean": "#1565c0", "pue": "#6a1b9a",
               "in_service": "#1565c0", "goodput": "#177a33", "warn": "#b23c00", "crit": "#c62828",
-              "marker": "#b54500", "bg": "#ffffff", "fg": "#303030", "grid_lines": 40},
+              "marker": "#b54500", "bg": "#ffffff", "fg": "#303030", "grid_lines": 40,
+              "fabric": "#1565c0", "bisection": "#6a1b9a", "store_bw": "#177a33", "ckpt_bw": "#a84f00",
+              "stall": "#c62828"},
 }
 
 
@@ -110,6 +115,7 @@ class _ChartSpec:
     curves: list[_CurveSpec]
     zero_line: bool = False
     min_span: float = 1.0  # smallest y span shown (a flat line must not fill the plot with noise)
+    source: str = "facility"  # the ring: the facility telemetry, or the engine's "fabric" or "storage" part
 
 
 def _chart_specs() -> list[_ChartSpec]:
@@ -133,7 +139,32 @@ def _chart_specs() -> list[_ChartSpec]:
             _CurveSpec("gpus_in_service", "GPUs in service", "in_service", fmt="{:.2f}"),
             _CurveSpec("goodput", f"goodput {GOODPUT_WINDOW_S / 60:g} min", "goodput", scale=100.0,
                        fmt="{:.2f}")], min_span=2.0),
+        # throughput as a share of every GPU link's line rate (the Tb/s in the title), beside the bisection left
+        _ChartSpec("fabric", "Fabric %", [
+            _CurveSpec("throughput_tbps", "throughput", "fabric", fmt="{:.1f}"),
+            _CurveSpec("bisection_frac", "bisection available", "bisection", scale=100.0, fmt="{:.1f}")],
+            min_span=5.0, source="fabric"),
+        _ChartSpec("storage", "Storage GB/s", [
+            _CurveSpec("write_bw_gbs", "write available", "store_bw", fmt="{:,.0f}"),
+            _CurveSpec("checkpoint_bw_gbs", "checkpoint", "ckpt_bw", fmt="{:,.0f}")], min_span=10.0,
+            source="storage"),
+        _ChartSpec("stall", "Checkpoint stall s", [
+            _CurveSpec("checkpoint_stall_s", "stall", "stall", fmt="{:.0f}")], min_span=10.0, source="storage"),
     ]
+
+
+def part_ring(engine, source: str):
+    """(ring, channel index) of a chart's source, None when the engine has no such part (a recording)."""
+    if source == "facility":
+        return engine.telemetry.facility, engine.telemetry.index
+    part = getattr(engine, source, None)
+    ring = getattr(part, "ring", None)
+    return (ring, part.index) if ring is not None else None
+
+
+def fabric_capacity_tbps(engine) -> float:
+    """Every GPU link at line rate, Tb/s (the fabric chart's 100 %)."""
+    return max(1e-9, engine.topo.net.n_gpus * engine.facility.fabric.gpu_link_gbps / 1e3)
 
 
 # In rack mode the water chart shows the selected rack's own figures (rack telemetry, every 10 s).
@@ -447,13 +478,29 @@ class ChartPanelWidget(QWidget):
                 self.master.setXRange(t_start, t_stop, padding=0.0)
             finally:
                 self._setting_range = False
+        parts = {"facility": (rows, idx)}
         for spec in self.specs:
             curves = self.curves[spec.name]
             if spec.name == "water" and self._rack is not None:
                 self._fed[spec.name] = self._draw_rack_water(curves)
                 continue
+            if spec.source not in parts:  # the same span of the part's own ring (one row per step, like the facility's)
+                src = part_ring(eng, spec.source)
+                parts[spec.source] = (ring_tail(src[0], None if self._range_s is None or not self._follow
+                                                else len(rows)), src[1]) if src is not None else None
+            if parts[spec.source] is None:
+                for c in curves:
+                    c.setData([], [])
+                self._fed[spec.name] = []
+                continue
+            src_rows, src_idx = parts[spec.source]
             fed = []
             for curve, cs in zip(curves, spec.curves, strict=True):
+                if spec.source != "facility":
+                    tt, y = src_rows[:, src_idx["t_s"]], src_rows[:, src_idx[cs.key]] * self._scale(cs)
+                    curve.setData(tt, y, skipFiniteCheck=True)
+                    fed.append((tt, y))
+                    continue
                 y = rows[:, idx[cs.key]]
                 if cs.key == "goodput":  # the rolling window, from enough history before the first point
                     y = self._rolling_goodput(ring, len(rows))
@@ -467,6 +514,18 @@ class ChartPanelWidget(QWidget):
         self._fit_all_y()
         self.redraw_count += 1
         return True
+
+    def _scale(self, cs: _CurveSpec) -> float:
+        if cs.key == "throughput_tbps":
+            return 100.0 / fabric_capacity_tbps(self.engine)
+        return cs.scale
+
+    def _latest(self, source: str) -> dict:
+        src = part_ring(self.engine, source)
+        if src is None or len(src[0]) == 0:
+            return {}
+        row = ring_tail(src[0], 1)[0]
+        return {k: float(row[i]) for k, i in src[1].items()}
 
     def _rolling_goodput(self, ring, n: int) -> np.ndarray:
         idx = self.engine.telemetry.index
@@ -538,14 +597,17 @@ class ChartPanelWidget(QWidget):
                     parts.append(self._swatch(c[cs.color], label, f"{now[ch]:.1f}"))
             else:
                 title = spec.title
+                now = latest if spec.source == "facility" or eng is None else self._latest(spec.source)
                 for cs in spec.curves:
-                    v = latest.get(cs.key)
+                    v = now.get(cs.key)
                     if cs.key == "goodput" and v is not None:
                         v = goodput_now(eng)
                     if v is None:
                         val = "–"
                     elif cs.key == "gpus_in_service":
                         val = f"{v * 100.0 / n_gpus:.2f} ({v:,.0f})"
+                    elif cs.key == "throughput_tbps":
+                        val = f"{v * self._scale(cs):.1f} ({v:,.0f} Tb/s)"
                     else:
                         val = cs.fmt.format(v * cs.scale)
                     parts.append(self._swatch(c[cs.color], cs.label, val))
