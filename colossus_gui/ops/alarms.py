@@ -94,10 +94,17 @@ class Alarm:
         """Plain data for the store and for exports."""
         return {"id": self.id, "rule": self.rule, "component": self.component, "severity": self.severity,
                 "state": self.state, "raised_t": self.raised_t, "acked_t": self.acked_t,
-                "acked_by": self.acked_by, "cleared_t": self.cleared_t, "value": float(self.value),
-                "limit_value": float(self.limit), "unit": self.unit, "detail": self.detail,
+                "acked_by": self.acked_by, "cleared_t": self.cleared_t, "value": _finite(self.value),
+                "limit_value": _finite(self.limit), "unit": self.unit, "detail": self.detail,
                 "shelved_until": self.shelved_until, "archived": self.archived, "peak_severity": self.peak_severity,
-                "raised_value": float(self.raised_value), "peak_value": float(self.peak_value)}
+                "raised_value": _finite(self.raised_value), "peak_value": _finite(self.peak_value)}
+
+
+def _finite(x) -> float | None:
+    """A reading as plain data: None where there is no number (a time-to-limit alarm whose estimate has
+    gone to 'none' is infinite; the store and CSV keep numbers only)."""
+    x = float(x)
+    return x if math.isfinite(x) else None
 
 
 @dataclass

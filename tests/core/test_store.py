@@ -257,3 +257,20 @@ def test_opening_a_database_of_10000_work_orders_takes_under_a_second(tmp_path):
         ops2 = OpsManager(Engine(small_facility(), seed=2), OpsConfig(), store=st, run_id=ops.run_id)
         assert len(ops2.work_orders) == 1000
     assert time.perf_counter() - t0 <= 2.0
+
+
+def test_an_alarm_whose_reading_went_to_none_reopens_without_a_damaged_row(tmp_path):
+    """A time-to-limit alarm's reading is infinite once the estimate says 'none'. It is stored as no number,
+    so the next session opens the workspace without a 'damaged row' warning and the value reads as missing."""
+    eng, ops, store = ops_with_store(tmp_path / "ops.sqlite", dispatch="manual")
+    eng.inject("fan_failure", "H2-R006-RDHX-F4")
+    run(eng, ops, 2)
+    a = ops.alarms.find("H2-R006-RDHX", "fan_state")
+    a.value = a.peak_value = float("inf")
+    store.save_alarm(a.to_row() | {"run_id": ops.run_id})
+    store.close()
+    again = Store(tmp_path / "ops.sqlite")
+    assert again.quarantine_bad_rows(eng.topo) == []
+    row = {r["id"]: r for r in again.alarms()}[a.id]
+    assert row["value"] is None
+    again.close()

@@ -90,7 +90,8 @@ class MiniChartWidget(QWidget):
                 mx = np.maximum.reduceat(yy, starts)
                 x = np.repeat(x[starts], 2)
                 yy = np.column_stack([mn, mx]).ravel()
-            ok = np.isfinite(yy)
+            # only finite points, kept near the widget: Qt's raster engine may crash on NaN or huge coordinates
+            ok = np.isfinite(x) & np.isfinite(yy) & (np.abs(x) < 1e6) & (np.abs(yy) < 1e6)
             poly = QPolygonF([QPointF(float(a), float(b)) for a, b in zip(x[ok], yy[ok], strict=True)])
             p.setPen(QPen(color, 1.5))
             p.drawPolyline(poly)
