@@ -18,6 +18,7 @@ from PySide6.QtGui import QColor, QImage, QPainter, QPalette, QPen, QPolygonF
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QToolTip, QVBoxLayout, QWidget
 
 from .. import colors
+from .lazy_refresh import LazyRefreshMixin
 from .mini_chart import MiniChartWidget, ring_tail
 
 DOWN_RGB = colors.CRITICAL[:3]
@@ -103,7 +104,7 @@ def pixel_colors(status: np.ndarray, load: np.ndarray, width, counts=None) -> np
     return out
 
 
-class FabricView(QWidget):
+class FabricView(LazyRefreshMixin, QWidget):
     """Signals: ``component_selected(str)`` on a click on a switch, ``context_menu_requested(str, QPoint)``
     on right-click (the fault menu), ``gpus_highlighted(object)`` with the GPUs of a selected leaf (None to
     clear)."""
@@ -116,8 +117,6 @@ class FabricView(QWidget):
         super().__init__(parent)
         self.setObjectName("fabricView")
         self.engine = None
-        self._sig = None
-        self._dirty = True
         self.selected: str | None = None
         self._sel_switch = -1
         self._sel_gpu = -1
@@ -191,13 +190,8 @@ class FabricView(QWidget):
         eng = self.engine
         if eng is None:
             return
-        if not self.isVisible() and not force:
-            self._dirty = True
+        if not self._refresh_due(force, (eng.t, len(eng.events))):
             return
-        sig = (eng.t, len(eng.events))
-        if sig == self._sig and not force and not self._dirty:
-            return
-        self._sig, self._dirty = sig, False
         self._state = fabric_state(eng)
         self._rows = {}
         self._update_text()
@@ -276,11 +270,6 @@ class FabricView(QWidget):
         from ...io.network_tables import write_fabric_csv
         from ..export.csv_export import export_csv
         export_csv(self, "Export fabric time series", "fabric.csv", lambda path: write_fabric_csv(self.engine, path))
-
-    def showEvent(self, ev) -> None:  # noqa: N802
-        super().showEvent(ev)
-        if self._dirty:
-            self.refresh()
 
 
 class _FabricCanvas(QWidget):

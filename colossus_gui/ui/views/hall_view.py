@@ -41,6 +41,7 @@ from ...model.thresholds import DEFAULT_LIMITS, Limits
 from ...sim.time_to_limit import time_to_limit_text
 from .. import colors
 from ..theme import severity_frame_color
+from .lazy_refresh import LazyRefreshMixin
 from .metrics import (
     BUSWAY_CONTINUOUS_FRAC,
     BUSWAY_CRIT_PCT,
@@ -186,7 +187,7 @@ class MetricLegendWidget(QWidget):
 
 
 # ======================================================================================= the hall view
-class HallView(QWidget):
+class HallView(LazyRefreshMixin, QWidget):
     """One hall, three tiers. ``refresh()`` is cheap and repaints only when visible and changed."""
 
     limits: Limits = DEFAULT_LIMITS  # alarm thresholds: colours and legends use the same limits
@@ -216,8 +217,6 @@ class HallView(QWidget):
         self._pan = QPointF(0, 0)
         self._press: QPointF | None = None
         self._panning = False
-        self._dirty = True
-        self._sig = None
         self._rows = self._per_row = 0
         self._r0 = 0  # first global rack of the hall
         self._rack_img = self._cdu_img = self._sup_img = self._ret_img = None
@@ -318,14 +317,8 @@ class HallView(QWidget):
         eng = self.engine
         if eng is None:
             return
-        if not self.isVisible() and not force:
-            self._dirty = True
+        if not self._refresh_due(force, (eng.revision, self._metric_name, self.hall)):
             return
-        sig = (eng.revision, self._metric_name, self.hall)
-        if sig == self._sig and not force and not self._dirty:
-            return
-        self._sig = sig
-        self._dirty = False
         self._recolor()
         self.update()
 
@@ -875,11 +868,6 @@ class HallView(QWidget):
             self.rack_activated.emit(self.selected)
             return
         super().keyPressEvent(ev)
-
-    def showEvent(self, ev) -> None:  # noqa: N802
-        super().showEvent(ev)
-        if self._dirty:
-            self.refresh()
 
     # ------------------------------------------------------------------ slots
     def _on_metric_combo_changed(self, i: int) -> None:

@@ -23,6 +23,7 @@ from ...model.thresholds import DEFAULT_LIMITS, Limits
 from .. import colors
 from ..theme import severity_frame_color
 from .hall_view import CDU_LABELS, MetricLegendWidget, busway_color, cdu_states, pipe_range, qcolor
+from .lazy_refresh import LazyRefreshMixin
 from .metrics import (
     BUSWAY_CONTINUOUS_FRAC,
     RACK_METRICS,
@@ -42,7 +43,7 @@ _DOOR_FRAC = 0.16  # rear-door strip: this share of the rack's width, on its rig
 _RACK_FRAC = 0.82  # rack width / rack pitch
 
 
-class RowSectionView(QWidget):
+class RowSectionView(LazyRefreshMixin, QWidget):
     """Signals: ``rack_selected(int)`` on click, ``rack_activated(int)`` on double-click (open the rack),
     ``context_menu_requested(str, QPoint)`` on right-click (the rack, its CDU or its door)."""
 
@@ -64,8 +65,6 @@ class RowSectionView(QWidget):
         self._hover = -1
         self._metric_name = "hottest_gpu"
         self.current_metric: Metric = RACK_METRICS["hottest_gpu"]
-        self._sig = None
-        self._dirty = True
         self._racks = np.zeros(0, dtype=np.int64)
         self._texts: list[tuple[QRectF, str, QRectF]] = []  # (drawn rect, text, the box it had to fit)
         self.data: dict[str, np.ndarray] = {}
@@ -165,14 +164,8 @@ class RowSectionView(QWidget):
         eng = self.engine
         if eng is None:
             return
-        if not self.isVisible() and not force:
-            self._dirty = True
+        if not self._refresh_due(force, (eng.t, len(eng.events), self._metric_name, self.hall, self.row)):
             return
-        sig = (eng.t, len(eng.events), self._metric_name, self.hall, self.row)
-        if sig == self._sig and not force and not self._dirty:
-            return
-        self._sig = sig
-        self._dirty = False
         self._compute()
         self.update()
 
@@ -621,11 +614,6 @@ class RowSectionView(QWidget):
             self.step_row(1 if ev.key() == Qt.Key.Key_PageDown else -1)
             return
         super().keyPressEvent(ev)
-
-    def showEvent(self, ev) -> None:  # noqa: N802
-        super().showEvent(ev)
-        if self._dirty:
-            self.refresh()
 
     def resizeEvent(self, ev) -> None:  # noqa: N802
         super().resizeEvent(ev)

@@ -15,6 +15,7 @@ from PySide6.QtGui import QColor, QImage, QPainter, QPalette
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QToolTip, QVBoxLayout, QWidget
 
 from .. import colors
+from .lazy_refresh import LazyRefreshMixin
 from .mini_chart import MiniChartWidget, ring_tail
 
 NODE_OK, NODE_DRIVES, NODE_REBUILD, NODE_DOWN = 0, 1, 2, 3
@@ -38,7 +39,7 @@ def node_states(engine) -> np.ndarray:
     return out
 
 
-class StorageView(QWidget):
+class StorageView(LazyRefreshMixin, QWidget):
     """Signals: ``component_selected(str)`` on a click on a node, ``context_menu_requested(str, QPoint)``."""
 
     component_selected = Signal(str)
@@ -48,8 +49,6 @@ class StorageView(QWidget):
         super().__init__(parent)
         self.setObjectName("storageView")
         self.engine = None
-        self._sig = None
-        self._dirty = True
         self.selected = -1
         self.states = np.zeros(0, dtype=np.int8)
         self.summary = QLabel(self)
@@ -94,13 +93,8 @@ class StorageView(QWidget):
         eng = self.engine
         if eng is None:
             return
-        if not self.isVisible() and not force:
-            self._dirty = True
+        if not self._refresh_due(force, (eng.t, len(eng.events))):
             return
-        sig = (eng.t, len(eng.events))
-        if sig == self._sig and not force and not self._dirty:
-            return
-        self._sig, self._dirty = sig, False
         self.states = node_states(eng)
         st = eng.storage
         stalls = ", ".join(f"{job.name} {s:.0f} s" for job, s in zip(eng.jobs, st.last_stall_s, strict=True)
@@ -126,11 +120,6 @@ class StorageView(QWidget):
         from ...io.network_tables import write_storage_csv
         from ..export.csv_export import export_csv
         export_csv(self, "Export storage time series", "storage.csv", lambda path: write_storage_csv(self.engine, path))
-
-    def showEvent(self, ev) -> None:  # noqa: N802
-        super().showEvent(ev)
-        if self._dirty:
-            self.refresh()
 
 
 class _StorageCanvas(QWidget):
