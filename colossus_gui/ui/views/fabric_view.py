@@ -13,12 +13,13 @@ One ``paintEvent``; ``refresh()`` computes the per-pixel colours with a few nump
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QPainter, QPalette, QPen, QPolygonF
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QToolTip, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QWidget
 
 from .. import colors
 from .mini_chart import MiniChartWidget, ring_tail
+from .network_view_base import NetworkPanelView, PickCanvas
 
 DOWN_RGB = colors.CRITICAL[:3]
 BAD_RGB = colors.WARNING[:3]
@@ -103,21 +104,17 @@ def pixel_colors(status: np.ndarray, load: np.ndarray, width, counts=None) -> np
     return out
 
 
-class FabricView(QWidget):
+class FabricView(NetworkPanelView):
     """Signals: ``component_selected(str)`` on a click on a switch, ``context_menu_requested(str, QPoint)``
     on right-click (the fault menu), ``gpus_highlighted(object)`` with the GPUs of a selected leaf (None to
     clear)."""
 
-    component_selected = Signal(str)
-    context_menu_requested = Signal(str, QPoint)
     gpus_highlighted = Signal(object)
 
+    CSV_TITLE, CSV_FILE = "Export fabric time series", "fabric.csv"
+
     def __init__(self, parent: QWidget | None = None):
-        super().__init__(parent)
-        self.setObjectName("fabricView")
-        self.engine = None
-        self._sig = None
-        self._dirty = True
+        super().__init__("fabric", _FabricCanvas, parent)
         self.selected: str | None = None
         self._sel_switch = -1
         self._sel_gpu = -1
@@ -125,26 +122,10 @@ class FabricView(QWidget):
         self._rows: dict = {}
         self._hall_widths: list[int] = []
         self._state: dict = {}
-        self.summary = QLabel(self)
-        self.summary.setObjectName("fabricSummary")
-        self.summary.setContentsMargins(6, 4, 6, 2)
-        self.summary.setWordWrap(True)
-        self.canvas = _FabricCanvas(self)
         self.chart = MiniChartWidget("% of design", self)
         self.chart.setObjectName("fabricChart")
-        self.csv_button = QPushButton("Export CSV…", self)
-        self.csv_button.setObjectName("fabricCsvButton")
         self.csv_button.setToolTip("Fabric throughput, bisection, links and switches down, power (one row a step)")
-        self.csv_button.clicked.connect(self._on_csv_button_clicked)
-        top = QHBoxLayout()
-        top.addWidget(self.summary, 1)
-        top.addWidget(self.csv_button)
-        lay = QVBoxLayout(self)
-        lay.setContentsMargins(0, 0, 0, 0)
-        lay.setSpacing(0)
-        lay.addLayout(top)
-        lay.addWidget(self.canvas, 1)
-        lay.addWidget(self.chart)
+        self.layout().addWidget(self.chart)
 
     # ------------------------------------------------------------------ API
     def set_engine(self, engine) -> None:
@@ -191,13 +172,8 @@ class FabricView(QWidget):
         eng = self.engine
         if eng is None:
             return
-        if not self.isVisible() and not force:
-            self._dirty = True
+        if not self._refresh_due(force, self.refresh_signature()):
             return
-        sig = (eng.t, len(eng.events))
-        if sig == self._sig and not force and not self._dirty:
-            return
-        self._sig, self._dirty = sig, False
         self._state = fabric_state(eng)
         self._rows = {}
         self._update_text()
@@ -272,28 +248,18 @@ class FabricView(QWidget):
         hit = self.canvas.hit(pos)
         return None if hit is None else self.engine.topo.net.switch_address(hit)
 
-    def _on_csv_button_clicked(self) -> None:
+    def write_csv(self, path) -> None:
         from ...io.network_tables import write_fabric_csv
-        from ..export.csv_export import export_csv
-        export_csv(self, "Export fabric time series", "fabric.csv", lambda path: write_fabric_csv(self.engine, path))
-
-    def showEvent(self, ev) -> None:  # noqa: N802
-        super().showEvent(ev)
-        if self._dirty:
-            self.refresh()
+        write_fabric_csv(self.engine, path)
 
 
-class _FabricCanvas(QWidget):
+class _FabricCanvas(PickCanvas):
     """The drawing: tiers as rows, links as bands, the selected path as lines."""
 
     MARGIN_L = 96
 
     def __init__(self, view: FabricView):
-        super().__init__(view)
-        self.view = view
-        self.setObjectName("fabricCanvas")
-        self.setMouseTracking(True)
-        self.setMinimumSize(480, 180)  # the window fits 1280x720 with every dock open
+        super().__init__(view, "fabricCanvas", 480, 180)
         self._geom: dict = {}
 
     # geometry: x range per hall (leaves and spines), y of each tier
@@ -470,13 +436,12 @@ class _FabricCanvas(QWidget):
         img = QImage(px.data, px.size, 1, px.size * 4, QImage.Format.Format_ARGB32)
         p.drawImage(rect, img)
 
-    # ------------------------------------------------------------------ mouse
-    def mouseMoveEvent(self, ev) -> None:  # noqa: N802
-        s = self.hit(ev.position())
-        if s is None:
-            QToolTip.hideText()
-            return
-        QToolTip.showText(ev.globalPosition().toPoint(), self.describe(s), self)
+    # ------------------------------------------------------------------ mouse (tooltip and clicks: PickCanvas)
+    def item_at(self, pos: QPointF) -> int | None:
+        return self.hit(pos)
+
+    def item_address(self, s: int) -> str:
+        return self.view.engine.topo.net.switch_address(s)
 
     def describe(self, s: int) -> str:
         eng = self.view.engine
@@ -489,15 +454,3 @@ class _FabricCanvas(QWidget):
             gpus = net.gpus_of_leaf(s)
             extra = f"\nGPUs {eng.topo.gpu_address(int(gpus[0]))} … {eng.topo.gpu_address(int(gpus[-1]))}"
         return f"{net.switch_address(s)} ({net.switch_tier(s)}): {state}, load {st['load'][s]:.0%}{extra}"
-
-    def mousePressEvent(self, ev) -> None:  # noqa: N802
-        s = self.hit(ev.position())
-        if s is None:
-            return
-        addr = self.view.engine.topo.net.switch_address(s)
-        if ev.button() == Qt.MouseButton.RightButton:
-            self.view.context_menu_requested.emit(addr, ev.globalPosition().toPoint())
-            return
-        if ev.button() == Qt.MouseButton.LeftButton:
-            self.view.set_selected(addr)
-            self.view.component_selected.emit(addr)

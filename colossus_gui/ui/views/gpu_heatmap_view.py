@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 from ...model.thresholds import DEFAULT_LIMITS, Limits
 from .. import colors
 from .hall_view import MetricLegendWidget
+from .lazy_refresh import LazyRefreshMixin
 from .metrics import GPU_METRICS, GPU_STATES, Metric, gpu_overlay_index, gpu_state_codes
 
 RACK_GAP = 1  # pixels between rack blocks
@@ -96,7 +97,7 @@ def heatmap_layout(topo, halls, aspect: float = 16 / 9) -> HeatmapLayout:
     return HeatmapLayout(src, take, gx, gy, rects, px, py, width, height)
 
 
-class GpuHeatmapView(QWidget):
+class GpuHeatmapView(LazyRefreshMixin, QWidget):
     """All GPUs, one image. Hover names the GPU; click selects its rack; double-click opens it."""
 
     limits: Limits = DEFAULT_LIMITS  # alarm thresholds: colours and legends use the same limits
@@ -114,8 +115,6 @@ class GpuHeatmapView(QWidget):
         self.current_metric: Metric = GPU_METRICS["gpu_temp"]
         self._metric_name = "gpu_temp"
         self.selected = -1
-        self._sig = None
-        self._dirty = True
         self._idx_ext: np.ndarray | None = None
         self._img: np.ndarray | None = None
         self._values: np.ndarray | None = None
@@ -252,13 +251,8 @@ class GpuHeatmapView(QWidget):
         eng = self.engine
         if eng is None:
             return
-        if not self.isVisible() and not force:
-            self._dirty = True
+        if not self._refresh_due(force, (eng.revision, self._metric_name)):
             return
-        sig = (eng.revision, self._metric_name)
-        if sig == self._sig and not force and not self._dirty:
-            return
-        self._sig, self._dirty = sig, False
         self.update_image()
 
     def update_image(self) -> None:
@@ -390,9 +384,7 @@ class GpuHeatmapView(QWidget):
         super().changeEvent(ev)
 
     def showEvent(self, ev) -> None:  # noqa: N802
-        super().showEvent(ev)
-        if self._dirty:
-            self.refresh()
+        super().showEvent(ev)  # brings the image up to date if a refresh was skipped while hidden
         if not self._fitted_on_show and self.layout_map is not None:  # now the view knows its size
             self._fitted_on_show = True
             QTimer.singleShot(0, self.fit)

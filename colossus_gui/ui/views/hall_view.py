@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from PySide6.QtCore import QEvent, QPoint, QPointF, QRect, QRectF, QSize, Qt, Signal
+from PySide6.QtCore import QPoint, QPointF, QRect, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import (
     QBrush,
     QColor,
@@ -32,7 +32,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QSizePolicy,
     QToolButton,
-    QToolTip,
     QVBoxLayout,
     QWidget,
 )
@@ -41,6 +40,7 @@ from ...model.thresholds import DEFAULT_LIMITS, Limits
 from ...sim.time_to_limit import time_to_limit_text
 from .. import colors
 from ..theme import severity_frame_color
+from .lazy_refresh import LazyRefreshMixin
 from .metrics import (
     BUSWAY_CONTINUOUS_FRAC,
     BUSWAY_CRIT_PCT,
@@ -52,6 +52,7 @@ from .metrics import (
     rack_key_figures,
     row_busway_load,
 )
+from .rack_pointer import RackPointerMixin
 
 # ---- world layout, in rack pitches ---------------------------------------------------------------------------
 CELL_W = 0.84  # rack cell width (the rest is the gap to the next rack)
@@ -186,7 +187,7 @@ class MetricLegendWidget(QWidget):
 
 
 # ======================================================================================= the hall view
-class HallView(QWidget):
+class HallView(RackPointerMixin, LazyRefreshMixin, QWidget):
     """One hall, three tiers. ``refresh()`` is cheap and repaints only when visible and changed."""
 
     limits: Limits = DEFAULT_LIMITS  # alarm thresholds: colours and legends use the same limits
@@ -216,8 +217,6 @@ class HallView(QWidget):
         self._pan = QPointF(0, 0)
         self._press: QPointF | None = None
         self._panning = False
-        self._dirty = True
-        self._sig = None
         self._rows = self._per_row = 0
         self._r0 = 0  # first global rack of the hall
         self._rack_img = self._cdu_img = self._sup_img = self._ret_img = None
@@ -293,9 +292,6 @@ class HallView(QWidget):
         self._metric_resolved()
         self.refresh(force=True)
 
-    def metric_name(self) -> str:
-        return self._metric_name
-
     def highlight_racks(self, racks) -> None:
         """Frame these racks (the racks of a fabric leaf's GPUs); None clears."""
         self.highlighted_racks = None if racks is None else np.asarray(racks, dtype=np.int64)
@@ -318,14 +314,8 @@ class HallView(QWidget):
         eng = self.engine
         if eng is None:
             return
-        if not self.isVisible() and not force:
-            self._dirty = True
+        if not self._refresh_due(force, (eng.revision, self._metric_name, self.hall)):
             return
-        sig = (eng.revision, self._metric_name, self.hall)
-        if sig == self._sig and not force and not self._dirty:
-            return
-        self._sig = sig
-        self._dirty = False
         self._recolor()
         self.update()
 
@@ -733,17 +723,9 @@ class HallView(QWidget):
         p.setRenderHint(QPainter.RenderHint.Antialiasing, False)
 
     # ------------------------------------------------------------------ tooltips
-    def event(self, ev) -> bool:  # noqa: D401
-        if ev.type() == QEvent.Type.ToolTip:
-            hit = self._hit(QPointF(ev.pos()))
-            html = self._tooltip(hit) if hit else ""
-            if html:
-                QToolTip.showText(ev.globalPos(), html, self)
-            else:
-                QToolTip.hideText()
-                ev.ignore()
-            return True
-        return super().event(ev)
+    def tooltip_at(self, pos: QPointF) -> str:
+        hit = self._hit(pos)
+        return self._tooltip(hit) if hit else ""
 
     def _tooltip(self, hit) -> str:
         eng, m = self.engine, self.current_metric
@@ -809,17 +791,8 @@ class HallView(QWidget):
             elif not was_pan:
                 r = self.rack_at(ev.position())
                 if r >= 0:
-                    self.selected = r
-                    self.update()
-                    self.rack_selected.emit(r)
+                    self._pick_rack(r, self.rack_selected)
         super().mouseReleaseEvent(ev)
-
-    def mouseDoubleClickEvent(self, ev) -> None:  # noqa: N802
-        r = self.rack_at(ev.position())
-        if r >= 0:
-            self.selected = r
-            self.update()
-            self.rack_activated.emit(r)
 
     def leaveEvent(self, ev) -> None:  # noqa: N802
         if self._hover >= 0:
@@ -875,16 +848,3 @@ class HallView(QWidget):
             self.rack_activated.emit(self.selected)
             return
         super().keyPressEvent(ev)
-
-    def showEvent(self, ev) -> None:  # noqa: N802
-        super().showEvent(ev)
-        if self._dirty:
-            self.refresh()
-
-    # ------------------------------------------------------------------ slots
-    def _on_metric_combo_changed(self, i: int) -> None:
-        name = self.metric_combo.itemData(i)
-        if name:
-            self._metric_name = name
-            self._metric_resolved()
-            self.refresh(force=True)

@@ -20,6 +20,7 @@ from ...sim.time_to_limit import time_to_limit_text
 from .. import colors
 from ..theme import severity_frame_color
 from .hall_view import qcolor
+from .lazy_refresh import LazyRefreshMixin
 from .metrics import GPU_METRICS, GPU_STATES, gpu_state_codes, tray_powered
 
 TRAY_OK, TRAY_WARN, TRAY_CRIT, TRAY_OUT, TRAY_SLID = range(5)
@@ -95,7 +96,7 @@ def _na(v: float, unit: str, decimals: int = 1) -> str:
 def _c(v: float, decimals: int = 1) -> str:
     return _na(v, "°C", decimals)
 
-class RackView(QWidget):
+class RackView(LazyRefreshMixin, QWidget):
     """Front elevation with the rear door beside it. ``tray_activated`` carries the flat tray index."""
 
     limits: Limits = DEFAULT_LIMITS  # alarm thresholds: colours and legends use the same limits
@@ -116,8 +117,6 @@ class RackView(QWidget):
         self.alarm_text_fn = None
         self._regions: list[Region] = []
         self._geom: dict = {}
-        self._sig = None
-        self._dirty = True
         self._hover: Region | None = None
 
     def sizeHint(self) -> QSize:  # noqa: N802
@@ -143,13 +142,8 @@ class RackView(QWidget):
         eng = self.engine
         if eng is None or self.rack < 0:
             return
-        if not self.isVisible() and not force:
-            self._dirty = True
+        if not self._refresh_due(force, (eng.revision, self.rack)):
             return
-        sig = (eng.revision, self.rack)
-        if sig == self._sig and not force and not self._dirty:
-            return
-        self._sig, self._dirty = sig, False
         self._layout()  # slid-out trays move
         self.update()
 
@@ -508,8 +502,3 @@ class RackView(QWidget):
         reg = self.region_at(QPointF(ev.pos()))
         addr = reg.address if reg is not None else self.engine.topo.rack_address(self.rack)
         self.context_menu_requested.emit(addr, ev.globalPos())
-
-    def showEvent(self, ev) -> None:  # noqa: N802
-        super().showEvent(ev)
-        if self._dirty:
-            self.refresh()

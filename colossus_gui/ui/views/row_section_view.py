@@ -15,14 +15,15 @@ hall air), ``pump_ok``, ``fan_ok``, ``leak``; per tray ``tray_slid_out``/``tray_
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPainterPath, QPalette, QPen, QPolygonF
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QToolButton, QToolTip, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWidget
 
 from ...model.thresholds import DEFAULT_LIMITS, Limits
 from .. import colors
 from ..theme import severity_frame_color
 from .hall_view import CDU_LABELS, MetricLegendWidget, busway_color, cdu_states, pipe_range, qcolor
+from .lazy_refresh import LazyRefreshMixin
 from .metrics import (
     BUSWAY_CONTINUOUS_FRAC,
     RACK_METRICS,
@@ -33,6 +34,7 @@ from .metrics import (
     rack_key_figures,
     tray_powered,
 )
+from .rack_pointer import RackPointerMixin
 
 # vertical layout, as shares of the drawing height (top to bottom)
 _BANDS = (("air", 0.07), ("busway", 0.07), ("tapoff", 0.07), ("racks", 0.47), ("cdu", 0.11), ("drops", 0.05),
@@ -42,7 +44,7 @@ _DOOR_FRAC = 0.16  # rear-door strip: this share of the rack's width, on its rig
 _RACK_FRAC = 0.82  # rack width / rack pitch
 
 
-class RowSectionView(QWidget):
+class RowSectionView(RackPointerMixin, LazyRefreshMixin, QWidget):
     """Signals: ``rack_selected(int)`` on click, ``rack_activated(int)`` on double-click (open the rack),
     ``context_menu_requested(str, QPoint)`` on right-click (the rack, its CDU or its door)."""
 
@@ -64,8 +66,6 @@ class RowSectionView(QWidget):
         self._hover = -1
         self._metric_name = "hottest_gpu"
         self.current_metric: Metric = RACK_METRICS["hottest_gpu"]
-        self._sig = None
-        self._dirty = True
         self._racks = np.zeros(0, dtype=np.int64)
         self._texts: list[tuple[QRectF, str, QRectF]] = []  # (drawn rect, text, the box it had to fit)
         self.data: dict[str, np.ndarray] = {}
@@ -158,21 +158,12 @@ class RowSectionView(QWidget):
             raise ValueError(f"unknown rack metric {name!r} (known: {', '.join(RACK_METRICS)})")
         self.metric_combo.setCurrentIndex(self.metric_combo.findData(name))
 
-    def metric_name(self) -> str:
-        return self._metric_name
-
     def refresh(self, force: bool = False) -> None:
         eng = self.engine
         if eng is None:
             return
-        if not self.isVisible() and not force:
-            self._dirty = True
+        if not self._refresh_due(force, (eng.t, len(eng.events), self._metric_name, self.hall, self.row)):
             return
-        sig = (eng.t, len(eng.events), self._metric_name, self.hall, self.row)
-        if sig == self._sig and not force and not self._dirty:
-            return
-        self._sig = sig
-        self._dirty = False
         self._compute()
         self.update()
 
@@ -535,17 +526,6 @@ class RowSectionView(QWidget):
         p.setRenderHint(QPainter.RenderHint.Antialiasing, False)
 
     # ------------------------------------------------------------------ tooltips and mouse
-    def event(self, ev) -> bool:  # noqa: D401
-        if ev.type() == QEvent.Type.ToolTip:
-            html = self.tooltip_at(QPointF(ev.pos()))
-            if html:
-                QToolTip.showText(ev.globalPos(), html, self)
-            else:
-                QToolTip.hideText()
-                ev.ignore()
-            return True
-        return super().event(ev)
-
     def tooltip_at(self, pos: QPointF) -> str:
         hit = self._hit(pos)
         if hit is None or not self.data:
@@ -590,16 +570,8 @@ class RowSectionView(QWidget):
         if ev.button() == Qt.MouseButton.LeftButton:
             r = self.rack_at(ev.position())
             if r >= 0:
-                self.selected = r
-                self.update()
-                self.rack_selected.emit(r)
+                self._pick_rack(r, self.rack_selected)
         super().mouseReleaseEvent(ev)
-
-    def mouseDoubleClickEvent(self, ev) -> None:  # noqa: N802
-        r = self.rack_at(ev.position())
-        if r >= 0:
-            self.selected = r
-            self.rack_activated.emit(r)
 
     def mouseMoveEvent(self, ev) -> None:  # noqa: N802
         r = self.rack_at(ev.position())
@@ -622,21 +594,9 @@ class RowSectionView(QWidget):
             return
         super().keyPressEvent(ev)
 
-    def showEvent(self, ev) -> None:  # noqa: N802
-        super().showEvent(ev)
-        if self._dirty:
-            self.refresh()
-
     def resizeEvent(self, ev) -> None:  # noqa: N802
         super().resizeEvent(ev)
         self.update()
 
     def set_dark(self, _dark: bool) -> None:
         self.update()
-
-    def _on_metric_combo_changed(self, i: int) -> None:
-        name = self.metric_combo.itemData(i)
-        if name:
-            self._metric_name = name
-            self._metric_resolved()
-            self.refresh(force=True)

@@ -10,12 +10,13 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QImage, QPainter, QPalette
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QToolTip, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QWidget
 
 from .. import colors
 from .mini_chart import MiniChartWidget, ring_tail
+from .network_view_base import NetworkPanelView, PickCanvas
 
 NODE_OK, NODE_DRIVES, NODE_REBUILD, NODE_DOWN = 0, 1, 2, 3
 NODE_COLORS = {NODE_OK: colors.OK[:3], NODE_DRIVES: colors.WARNING[:3], NODE_REBUILD: (90, 130, 200),
@@ -38,44 +39,23 @@ def node_states(engine) -> np.ndarray:
     return out
 
 
-class StorageView(QWidget):
+class StorageView(NetworkPanelView):
     """Signals: ``component_selected(str)`` on a click on a node, ``context_menu_requested(str, QPoint)``."""
 
-    component_selected = Signal(str)
-    context_menu_requested = Signal(str, QPoint)
+    CSV_TITLE, CSV_FILE = "Export storage time series", "storage.csv"
 
     def __init__(self, parent: QWidget | None = None):
-        super().__init__(parent)
-        self.setObjectName("storageView")
-        self.engine = None
-        self._sig = None
-        self._dirty = True
+        super().__init__("storage", _StorageCanvas, parent)
         self.selected = -1
         self.states = np.zeros(0, dtype=np.int8)
-        self.summary = QLabel(self)
-        self.summary.setObjectName("storageSummary")
-        self.summary.setContentsMargins(6, 4, 6, 2)
-        self.summary.setWordWrap(True)
-        self.canvas = _StorageCanvas(self)
         self.chart = MiniChartWidget("checkpoint write bandwidth", self)
         self.chart.setObjectName("storageChart")
         self.stall_chart = MiniChartWidget("checkpoint stall", self)
         self.stall_chart.setObjectName("storageStallChart")
-        self.csv_button = QPushButton("Export CSV…", self)
-        self.csv_button.setObjectName("storageCsvButton")
-        self.csv_button.clicked.connect(self._on_csv_button_clicked)
-        top = QHBoxLayout()
-        top.addWidget(self.summary, 1)
-        top.addWidget(self.csv_button)
-        lay = QVBoxLayout(self)
-        lay.setContentsMargins(0, 0, 0, 0)
-        lay.setSpacing(0)
-        lay.addLayout(top)
-        lay.addWidget(self.canvas, 1)
         charts = QHBoxLayout()
         charts.addWidget(self.chart, 2)
         charts.addWidget(self.stall_chart, 1)
-        lay.addLayout(charts)
+        self.layout().addLayout(charts)
 
     def set_engine(self, engine) -> None:
         self.engine = engine
@@ -94,13 +74,8 @@ class StorageView(QWidget):
         eng = self.engine
         if eng is None:
             return
-        if not self.isVisible() and not force:
-            self._dirty = True
+        if not self._refresh_due(force, self.refresh_signature()):
             return
-        sig = (eng.t, len(eng.events))
-        if sig == self._sig and not force and not self._dirty:
-            return
-        self._sig, self._dirty = sig, False
         self.states = node_states(eng)
         st = eng.storage
         stalls = ", ".join(f"{job.name} {s:.0f} s" for job, s in zip(eng.jobs, st.last_stall_s, strict=True)
@@ -122,28 +97,18 @@ class StorageView(QWidget):
                                           "{:.0f} s")])
         self.canvas.update()
 
-    def _on_csv_button_clicked(self) -> None:
+    def write_csv(self, path) -> None:
         from ...io.network_tables import write_storage_csv
-        from ..export.csv_export import export_csv
-        export_csv(self, "Export storage time series", "storage.csv", lambda path: write_storage_csv(self.engine, path))
-
-    def showEvent(self, ev) -> None:  # noqa: N802
-        super().showEvent(ev)
-        if self._dirty:
-            self.refresh()
+        write_storage_csv(self.engine, path)
 
 
-class _StorageCanvas(QWidget):
+class _StorageCanvas(PickCanvas):
     """Pools side by side: a grid of node cells, a bandwidth bar and the rebuilds under way."""
 
     BAR_H = 18
 
     def __init__(self, view: StorageView):
-        super().__init__(view)
-        self.view = view
-        self.setObjectName("storageCanvas")
-        self.setMouseTracking(True)
-        self.setMinimumSize(420, 180)  # the window fits 1280x720 with every dock open
+        super().__init__(view, "storageCanvas", 420, 180)
         self._grids: list[tuple[QRectF, int, int, int]] = []  # rect, first node, n nodes, columns
 
     def paintEvent(self, ev) -> None:  # noqa: N802
@@ -238,25 +203,14 @@ class _StorageCanvas(QWidget):
                     return first + k
         return None
 
-    def mouseMoveEvent(self, ev) -> None:  # noqa: N802
-        node = self.node_at(ev.position())
-        if node is None:
-            QToolTip.hideText()
-            return
+    item_at = node_at
+
+    def item_address(self, node: int) -> str:
+        return self.view.engine.topo.net.node_address(node)
+
+    def describe(self, node: int) -> str:
         eng = self.view.engine
         st = eng.storage
         down = int((~st.drive_ok[st.drive_node == node]).sum())
-        QToolTip.showText(ev.globalPosition().toPoint(),
-                          f"{eng.topo.net.node_address(node)}: {NODE_LABELS[int(self.view.states[node])]}, "
-                          f"{down} drive(s) down, {st.node_bw_gbs[node]:.1f} GB/s", self)
-
-    def mousePressEvent(self, ev) -> None:  # noqa: N802
-        node = self.node_at(ev.position())
-        if node is None:
-            return
-        addr = self.view.engine.topo.net.node_address(node)
-        if ev.button() == Qt.MouseButton.RightButton:
-            self.view.context_menu_requested.emit(addr, ev.globalPosition().toPoint())
-        elif ev.button() == Qt.MouseButton.LeftButton:
-            self.view.set_selected(addr)
-            self.view.component_selected.emit(addr)
+        return (f"{eng.topo.net.node_address(node)}: {NODE_LABELS[int(self.view.states[node])]}, "
+                f"{down} drive(s) down, {st.node_bw_gbs[node]:.1f} GB/s")

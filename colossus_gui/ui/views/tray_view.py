@@ -18,6 +18,7 @@ from PySide6.QtWidgets import QLabel, QSizePolicy, QToolTip, QVBoxLayout, QWidge
 from ...model.thresholds import DEFAULT_LIMITS, Limits
 from .. import colors
 from .hall_view import qcolor
+from .lazy_refresh import LazyRefreshMixin
 from .metrics import (
     GPU_FAILED,
     GPU_METRICS,
@@ -281,7 +282,7 @@ class TrayTilesWidget(QWidget):
         o.context_menu_requested.emit(addr, ev.globalPos())
 
 
-class TrayView(QWidget):
+class TrayView(LazyRefreshMixin, QWidget):
     """A tray's GPUs, CPUs, PSUs and NICs with live values, and 5 minutes of GPU temperature and power."""
 
     limits: Limits = DEFAULT_LIMITS  # alarm thresholds: colours and legends use the same limits
@@ -301,8 +302,6 @@ class TrayView(QWidget):
         self._histories: OrderedDict[int, tuple] = OrderedDict()
         self._hist_owner = -1  # the tray the history arrays below belong to
         self._text_driven = False  # True once a window drives the figures with refresh_text()
-        self._sig = None
-        self._dirty = True
         self.gpu_text: list[str] = []
         self.gpu_fill: list = []
         self.gpu_state = np.zeros(0, dtype=np.int8)
@@ -445,13 +444,8 @@ class TrayView(QWidget):
         if eng is None or self.tray < 0:
             return
         self._sample()
-        if not self.isVisible() and not force:
-            self._dirty = True
+        if not self._refresh_due(force, (eng.revision, self.tray)):
             return
-        sig = (eng.revision, self.tray)
-        if sig == self._sig and not force and not self._dirty:
-            return
-        self._sig, self._dirty = sig, False
         if force or not self.gpu_text or not self._text_driven:
             self._update_values()
         self.tiles.update()
@@ -587,8 +581,3 @@ class TrayView(QWidget):
         if ev.type() == QEvent.Type.PaletteChange:
             self._apply_palette()
         super().changeEvent(ev)
-
-    def showEvent(self, ev) -> None:  # noqa: N802
-        super().showEvent(ev)
-        if self._dirty:
-            self.refresh()
