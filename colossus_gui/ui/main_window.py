@@ -501,8 +501,9 @@ class MainWindow(QMainWindow):
         self.speed_label = label("speedLabel", "Set speed and the speed actually achieved on this machine", 22)
         self.it_label = label("itLabel", "IT load of the facility: mean, lowest–highest over the last 10 s", 20)
         self.pue_label = label("pueLabel", "Power usage effectiveness: facility power / IT power", 10)
-        self.alarm_label = label("alarmLabel", "Throttled GPUs and failed parts (GPUs, PSUs, NICs, pumps, fans, "
-                                 "leaks, chillers, turbines)", 36)
+        self.alarm_label = label("alarmLabel", "Alarms (critical, warning, not yet acknowledged), open work orders, "
+                                 "throttled GPUs and failed parts (GPUs, PSUs, NICs, pumps, fans, leaks, chillers, "
+                                 "turbines, switches, links, storage)", 36)
 
     # ================================================================== engine
     def set_engine(self, engine: Engine, ops=None, keep_view: bool = False, run=None, ops_state: dict | None = None
@@ -1032,15 +1033,15 @@ class MainWindow(QMainWindow):
         self.pue_label.setText(f"PUE {pue[0]:.3f}" if pue is not None and pue[0] > 0 else "PUE –")
         throttled = int(eng.rack_throttled.sum())
         failed = self.failed_parts()
-        text = f"throttled GPUs {throttled:,} · failed parts {failed:,}"
+        text = f"throttled {throttled:,} · failed {failed:,}"
         bad = throttled > 0 or failed > 0
         critical = False
         if self.ops is not None:
             c = self.ops.alarms.counts()
             wo = self.ops.backlog()
             open_wo = sum(wo.get(k, 0) for k in ("open", "assigned", "in_progress", "testing"))
-            text = (f"alarms {c['critical']} critical · {c['warning']} warning · {c['unacknowledged']} unack · "
-                    f"work orders {open_wo} · " + text)
+            text = (f"alarms {c['critical']} critical · {c['warning']} warning · {c['unacknowledged']} unacked · "
+                    f"orders {open_wo} · " + text)
             bad = bad or c["critical"] > 0 or c["unacknowledged"] > 0
             critical = c["critical"] > 0
         self.alarm_label.setText(text)
