@@ -20,7 +20,7 @@ from pathlib import Path
 from .. import __version__
 from .atomic import atomic_open
 
-FORMAT = "colossus-gui-keyframes/1"
+FORMAT = "colossus-gui-keyframes/2"  # 2: the operations' events are in the event log
 FILE_NAME = "keyframes.bin"
 
 # what a keyframe is made of: the app's own state classes, numpy, plain containers

@@ -102,8 +102,8 @@ class Run:
     @property
     def revision(self) -> int:
         """Moves whenever anything a view shows may have changed (steps, actions, restores)."""
-        ops = self.ops
-        return self.engine.revision + (len(ops.events) + ops.alarms.revision if ops is not None else 0)
+        ops = self.ops  # the operations' events are in the engine's log: each one moves the engine's revision
+        return self.engine.revision + (ops.alarms.revision if ops is not None else 0)
 
     # ------------------------------------------------------------------ advancing
     def step(self) -> None:
@@ -142,8 +142,8 @@ class Run:
     def _fp(self):
         ops = self.ops
         s = self.session
-        return (self.engine.revision, len(ops.events) if ops is not None else 0,
-                ops.alarms.revision if ops is not None else 0, s._seq if s is not None else 0)
+        # an operations action (a work order created, assigned, cancelled...) logs an event: engine.revision moves
+        return (self.engine.revision, ops.alarms.revision if ops is not None else 0, s._seq if s is not None else 0)
 
     def _check_branch(self) -> None:
         """Something changed the run between steps (an action): the keyframes after now are another future."""
