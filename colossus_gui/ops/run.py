@@ -212,7 +212,10 @@ class Run:
         return RunState(float(eng.t), snap, objs, sess, self._tel_counts(), nbytes, list(eng.events))
 
     def restore(self, state: RunState) -> None:
-        """Put the whole run back to ``state`` (in place: views bound to the engine and the ops stay valid)."""
+        """Put the whole run back to ``state`` (in place: views bound to the engine and the ops stay valid).
+        ``state`` may be a keyframe kept packed (read from a cache): it is unpacked for this restore."""
+        if not isinstance(state, RunState):
+            state = state.unpack()
         eng = self.engine
         memo = self._memo()
         objs, sess = copy.deepcopy((state.objects, state.session), memo)  # the keyframe stays reusable

@@ -614,9 +614,10 @@ class TrainingSession(SessionActions):
         target = until_t if until_t is not None else (end_t if end_t is not None else last_t)
         if use_keyframes:
             try:
-                frames, tel = read_keyframes(Path(path).parent, s.run.persistent_objects(), path)
-                if not all(isinstance(k, RunState) and all(hasattr(k, f) for f in RunState.__dataclass_fields__)
-                           for k in frames) or not frames or frames[0].t > 0:
+                frames, tel = read_keyframes(
+                    Path(path).parent, s.run.persistent_objects(), path,
+                    check=lambda k: isinstance(k, RunState) and all(hasattr(k, f) for f in RunState.__dataclass_fields__))
+                if not frames or frames[0].t > 0:
                     raise KeyframeCacheError("keyframes of another layout")
                 s.run.keyframes = frames
                 s.run.adopt_telemetry(tel)

@@ -225,6 +225,15 @@ def test_a_closed_session_caches_its_keyframes_so_a_replay_opens_without_re_simu
     assert (tmp_path / "keyframes.bin").is_file()
     late = TrainingSession.from_log(tmp_path / "session.jsonl", until_t=830)
     assert late.run.steps_simulated <= 60  # from the keyframe at 780 (or later), not from t = 0
+    # read keyframes stay packed (bytes the garbage collector never scans) until a restore needs one
+    from colossus_gui.io.keyframes import PackedKeyframe, read_keyframes, write_keyframes
+    packed = [k for k in late.run.keyframes if isinstance(k, PackedKeyframe)]
+    assert packed and packed[0].t == 0.0 and all(isinstance(k.data, bytes) for k in packed)
+    # and a run holding them writes them back as they were (a replay's cache kept)
+    (tmp_path / "copy").mkdir()
+    write_keyframes(tmp_path / "copy", late.run.keyframes, late.run.persistent_objects(), tmp_path / "session.jsonl")
+    back, _ = read_keyframes(tmp_path / "copy", late.run.persistent_objects(), tmp_path / "session.jsonl")
+    assert [k.t for k in back] == [k.t for k in late.run.keyframes] and back[0].data == packed[0].data
     cold = TrainingSession.from_log(tmp_path / "session.jsonl", until_t=830, use_keyframes=False)
     assert cold.run.steps_simulated == 830
     assert _moment(late) == _moment(cold)
@@ -244,9 +253,11 @@ def test_a_keyframe_cache_naming_foreign_code_is_refused(tmp_path):
 
     log = tmp_path / "session.jsonl"
     log.write_text("{}\n")
+    foreign = pickle.dumps(print)  # anything callable outside the state classes
     with open(tmp_path / FILE_NAME, "wb") as fh:
         from colossus_gui import __version__
-        pickle.dump({"format": KF_FORMAT, "version": __version__, "log_sha256": log_digest(log), "n": 1, "n_telemetry": 0}, fh)
-        pickle.dump(print, fh)  # anything callable outside the state classes
+        pickle.dump({"format": KF_FORMAT, "version": __version__, "log_sha256": log_digest(log), "n": 1,
+                     "n_telemetry": 0, "sizes": [len(foreign)], "times": [0.0], "nbytes": [0]}, fh)
+        fh.write(foreign)
     with pytest.raises(KeyframeCacheError, match="not part of a keyframe"):
         read_keyframes(tmp_path, [], log)
