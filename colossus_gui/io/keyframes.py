@@ -20,7 +20,7 @@ from pathlib import Path
 from .. import __version__
 from .atomic import atomic_open
 
-FORMAT = "colossus-gui-keyframes/1"
+FORMAT = "colossus-gui-keyframes/2"  # 2: the operations' events are in the event log
 FILE_NAME = "keyframes.bin"
 
 # what a keyframe is made of: the app's own state classes, numpy, plain containers
@@ -83,6 +83,9 @@ def write_keyframes(folder: str | Path, keyframes: list, externals: list, log_pa
     # (the UI) run in between, where one big pickle would hold the interpreter for its whole load
     parts = []
     for k in keyframes:
+        if isinstance(k, PackedKeyframe):  # read from a cache and never unpacked: its bytes as they were
+            parts.append(k.data)
+            continue
         buf = io.BytesIO()
         _Pickler(buf, externals).dump(k)
         parts.append(buf.getvalue())
@@ -92,7 +95,8 @@ def write_keyframes(folder: str | Path, keyframes: list, externals: list, log_pa
         _Pickler(buf, externals).dump((name, int(count), rows))
         tel.append(buf.getvalue())
     head = {"format": FORMAT, "version": __version__, "log_sha256": log_digest(log_path), "n": len(parts),
-            "n_telemetry": len(tel)}
+            "n_telemetry": len(tel), "sizes": [len(p) for p in parts],
+            "times": [float(k.t) for k in keyframes], "nbytes": [int(k.nbytes) for k in keyframes]}
     out = Path(folder) / FILE_NAME
     with atomic_open(out, "wb") as fh:
         pickle.dump(head, fh, protocol=4)  # plain dict: read before anything else
@@ -101,9 +105,29 @@ def write_keyframes(folder: str | Path, keyframes: list, externals: list, log_pa
     return out
 
 
-def read_keyframes(folder: str | Path, externals: list, log_path: str | Path) -> tuple[list, dict]:
-    """The keyframes cached for ``log_path`` and the telemetry written with them; KeyframeCacheError when
-    the cache cannot be used."""
+class PackedKeyframe:
+    """A keyframe read from a cache, kept as its pickled bytes until a restore needs it (``unpack``).
+
+    Unpacked, the keyframes of an hour are ~40,000 small Python objects; made on the loading thread, they
+    pushed the interpreter into a full garbage collection (~50-150 ms holding the GIL, the window frozen).
+    Bytes are not scanned by the collector, and a restore unpacks one keyframe (a few ms)."""
+
+    __slots__ = ("data", "nbytes", "t", "_externals")
+
+    def __init__(self, t: float, nbytes: int, data: bytes, externals: list):
+        self.t, self.nbytes, self.data, self._externals = float(t), int(nbytes), data, externals
+
+    def unpack(self):
+        return _Unpickler(io.BytesIO(self.data), self._externals).load()
+
+    def __deepcopy__(self, memo):  # immutable
+        return self
+
+
+def read_keyframes(folder: str | Path, externals: list, log_path: str | Path, check=None) -> tuple[list, dict]:
+    """The keyframes cached for ``log_path`` (``PackedKeyframe``: each is unpacked once here to check it,
+    with ``check(keyframe) -> bool`` if given, and again when a restore needs it) and the telemetry written
+    with them; KeyframeCacheError when the cache cannot be used."""
     path = Path(folder) / FILE_NAME
     try:
         with open(path, "rb") as fh:
@@ -115,11 +139,21 @@ def read_keyframes(folder: str | Path, externals: list, log_path: str | Path) ->
             if head.get("log_sha256") != log_digest(log_path):
                 raise KeyframeCacheError(f"{path}: made for another state of {log_path}")
             n, n_tel = int(head.get("n", -1)), int(head.get("n_telemetry", -1))
-            if n < 0 or n_tel < 0:
+            sizes, times, nbytes = head.get("sizes"), head.get("times"), head.get("nbytes")
+            if n < 0 or n_tel < 0 or not all(isinstance(x, list) and len(x) == n for x in (sizes, times, nbytes)):
                 raise KeyframeCacheError(f"{path}: not a keyframe cache")
             frames = []
-            for _ in range(n):
-                frames.append(_Unpickler(fh, externals).load())
+            for size, t, nb in zip(sizes, times, nbytes, strict=True):
+                data = fh.read(int(size))
+                if len(data) != int(size):
+                    raise EOFError("the file ends inside a keyframe")
+                # checked now (a damaged or foreign file is refused here, not at a seek), then dropped at once:
+                # only the bytes stay (see PackedKeyframe)
+                k = _Unpickler(io.BytesIO(data), externals).load()
+                if getattr(k, "t", None) != t or (check is not None and not check(k)):
+                    raise KeyframeCacheError(f"{path}: keyframes of another layout")
+                del k
+                frames.append(PackedKeyframe(t, nb, data, externals))
                 time.sleep(0)  # let the UI thread run between keyframes
             telemetry = {}
             for _ in range(n_tel):
@@ -134,4 +168,4 @@ def read_keyframes(folder: str | Path, externals: list, log_path: str | Path) ->
     return frames, telemetry
 
 
-__all__ = ["FILE_NAME", "KeyframeCacheError", "read_keyframes", "write_keyframes"]
+__all__ = ["FILE_NAME", "KeyframeCacheError", "PackedKeyframe", "read_keyframes", "write_keyframes"]

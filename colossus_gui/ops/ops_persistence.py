@@ -10,6 +10,7 @@ import sqlite3
 import numpy as np
 
 from ..io.store import StoreError
+from ..sim.events import STORE
 from .alarms import Alarm
 from .technicians import Technician
 from .work_orders import FINAL, WorkOrder
@@ -122,7 +123,7 @@ class OpsPersistence:
             # The simulation goes on; the operator is told once (figures and an event), not by a traceback.
             if self.store_error is None:
                 self.store_error = f"{self.store.path}: could not save ({e})"
-                self._emit_raw("store_error", str(self.store.path), str(e))
+                self._emit_raw("store_error", str(self.store.path), str(e), component=STORE)
 
     def _load_from_store(self) -> None:
         """Resume this run from the workspace: its open work orders, and the technicians and stock when the

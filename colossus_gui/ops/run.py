@@ -104,8 +104,8 @@ class Run:
     @property
     def revision(self) -> int:
         """Moves whenever anything a view shows may have changed (steps, actions, restores)."""
-        ops = self.ops
-        return self.engine.revision + (len(ops.events) + ops.alarms.revision if ops is not None else 0)
+        ops = self.ops  # the operations' events are in the engine's log: each one moves the engine's revision
+        return self.engine.revision + (ops.alarms.revision if ops is not None else 0)
 
     # ------------------------------------------------------------------ advancing
     def step(self) -> None:
@@ -146,8 +146,8 @@ class Run:
     def _fp(self):
         ops = self.ops
         s = self.session
-        return (self.engine.revision, len(ops.events) if ops is not None else 0,
-                ops.alarms.revision if ops is not None else 0, s._seq if s is not None else 0)
+        # an operations action (a work order created, assigned, cancelled...) logs an event: engine.revision moves
+        return (self.engine.revision, ops.alarms.revision if ops is not None else 0, s._seq if s is not None else 0)
 
     def _check_branch(self) -> None:
         """Something changed the run between steps (an action): the keyframes after now are another future."""
@@ -216,7 +216,10 @@ class Run:
         return RunState(float(eng.t), snap, objs, sess, self._tel_counts(), nbytes, list(eng.events))
 
     def restore(self, state: RunState) -> None:
-        """Put the whole run back to ``state`` (in place: views bound to the engine and the ops stay valid)."""
+        """Put the whole run back to ``state`` (in place: views bound to the engine and the ops stay valid).
+        ``state`` may be a keyframe kept packed (read from a cache): it is unpacked for this restore."""
+        if not isinstance(state, RunState):
+            state = state.unpack()
         eng = self.engine
         memo = self._memo()
         objs, sess = copy.deepcopy((state.objects, state.session), memo)  # the keyframe stays reusable

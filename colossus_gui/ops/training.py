@@ -145,14 +145,14 @@ class TrainingSession(SessionActions):
     def _build_runtime(self) -> None:
         """Operations, fault timeline and score keeper for a run from t = 0 (the engine is at t = 0)."""
         eng = self.engine
+        # before the operations start: work orders they open at once (failures already present) are read too
+        self.event_cursor = eng.events.cursor()
         self.raw_ops = OpsManager(eng, self.ops_config, seed=self.seed)
         self.raw_ops.alarms.listeners.append(self._on_alarm)
         self.keeper = ScoreKeeper(self.scenario, eng)
         self.faults: list[FaultState] = self._make_faults()
         self._by_id = {f.id: f for f in self.faults}
-        self.event_cursor = eng.events.cursor()
-        self._ops_cursor = 0
-        self._ops_pending: list[tuple[float, str, str]] = []
+        self._ops_pending: list[tuple[float, str, str]] = []  # alarm events (the alarms are not in the log)
         self._next_backtrack = self.scenario.backtrack_every_s
         self._n_injected = 0
         abort = self.scenario.scoring.abort
@@ -213,7 +213,7 @@ class TrainingSession(SessionActions):
         self.run.step()
 
     # the parts of the session that belong to a moment of the timeline (a Run snapshot copies them)
-    _TIMELINE = ("keeper", "faults", "_by_id", "event_cursor", "_ops_cursor", "_ops_pending", "_next_backtrack",
+    _TIMELINE = ("keeper", "faults", "_by_id", "event_cursor", "_ops_pending", "_next_backtrack",
                  "_n_injected", "_abort_since", "ended", "aborted", "end_reason", "final_score", "backtracks",
                  "snapshots", "_effective")
 
@@ -242,7 +242,6 @@ class TrainingSession(SessionActions):
         t = self.t
         self._fire_due(t)
         self.raw_ops.step()
-        self._read_ops_events()
         self.keeper.accumulate(dt)
         if t + _EPS >= self._next_backtrack:
             m = Marker(f"auto {_clock(t)}", t, 0, auto=True)
@@ -313,15 +312,6 @@ class TrainingSession(SessionActions):
                 a = after.address
                 if a is None or a == "ALL" or address == a or address.startswith(a + "-"):
                     fs.due_t = t_ev + after.delay_s
-
-    def _read_ops_events(self) -> None:
-        evs = self.raw_ops.events
-        new = evs[self._ops_cursor:]
-        self._ops_cursor = len(evs)
-        for ev in new:
-            if ev.kind in ("wo_created", "wo_assigned", "wo_closed"):
-                wo = self.raw_ops.work_orders.get(int(ev.ref)) if ev.ref.isdigit() else None
-                self._ops_pending.append((ev.t_s, ev.kind, wo.target if wo else ev.ref))
 
     def _fire(self, fs: FaultState, t: float) -> None:
         eng = self.engine
@@ -624,9 +614,10 @@ class TrainingSession(SessionActions):
         target = until_t if until_t is not None else (end_t if end_t is not None else last_t)
         if use_keyframes:
             try:
-                frames, tel = read_keyframes(Path(path).parent, s.run.persistent_objects(), path)
-                if not all(isinstance(k, RunState) and all(hasattr(k, f) for f in RunState.__dataclass_fields__)
-                           for k in frames) or not frames or frames[0].t > 0:
+                frames, tel = read_keyframes(
+                    Path(path).parent, s.run.persistent_objects(), path,
+                    check=lambda k: isinstance(k, RunState) and all(hasattr(k, f) for f in RunState.__dataclass_fields__))
+                if not frames or frames[0].t > 0:
                     raise KeyframeCacheError("keyframes of another layout")
                 s.run.keyframes = frames
                 s.run.adopt_telemetry(tel)

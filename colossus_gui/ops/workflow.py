@@ -20,13 +20,12 @@ is created, so a run is reproducible for an engine seed and an ops seed.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import numpy as np
 
 from ..model.ops_config import OpsConfig
 from ..sim.engine import SimError
-from ..sim.events import EventKind
+from ..sim.events import OPS, PART, WORK_ORDER, Event, EventKind
 from ..sim.health import turbines_tripped
 from .alarms import CRITICAL, Alarm, AlarmManager
 from .ops_persistence import OpsPersistence
@@ -60,17 +59,6 @@ class OpsError(ValueError):
     """A request that cannot be carried out (technician busy, off shift, lacking the skill, no part)."""
 
 
-@dataclass(frozen=True)
-class OpsEvent:
-    t_s: float
-    kind: str
-    ref: str  # work order id as text, a technician, a part or an address
-    detail: str = ""
-
-    def __deepcopy__(self, memo):  # immutable: a snapshot shares it
-        return self
-
-
 class OpsManager(OpsPersistence):
     def __init__(self, engine, config: OpsConfig | None = None, store=None, seed: int = 0,
                  run_id: str | None = None, state: dict | None = None):
@@ -95,8 +83,6 @@ class OpsManager(OpsPersistence):
         self._active: dict[int, WorkOrder] = {}  # not final
         self.withdrawn: dict[int, WorkOrder] = {}  # creations undone (``withdraw``), kept for ``reopen``
         self._next_wo = 1
-        self.events: list[OpsEvent] = []
-        self._events_cursor = 0
         self.event_cursor = engine.events.cursor()
         self.roster = Roster(cfg, self.topo, engine.facility.site.ambient.start_hour)
         self.spares = Spares(cfg.spares)
@@ -415,6 +401,7 @@ class OpsManager(OpsPersistence):
         self._release(wo, tech, arrived=False)
         wo.state, wo.technician, wo.assigned_t, wo.phase, wo.phase_end_t = OPEN, None, None, -1, None
         self._note(wo, "technician taken off", who=who)
+        self._emit("wo_unassigned", wo, tech.name if tech is not None else "")
         self._save(wo, who=who, from_state=ASSIGNED, note="unassigned")
         return wo
 
@@ -458,9 +445,9 @@ class OpsManager(OpsPersistence):
             wo.state = TESTING
             self._save(wo, who=wo.technician or "technician", from_state=IN_PROGRESS, note=f"testing: {step.label}",
                        t_s=ts)
+        self._emit("step_started", wo, step.label)  # before what the step does to the equipment (the log reads so)
         if sd.start:
             self._act(wo, sd.start, ts)
-        self._emit("step_started", wo, step.label)
         self._save(wo)
 
     def _end_step(self, wo: WorkOrder, te: float, cut_short: bool = False) -> None:
@@ -758,23 +745,26 @@ class OpsManager(OpsPersistence):
         return any(s.name == name and s.done for s in wo.steps)
 
     # ================================================================== events, figures
-    def _emit(self, kind: str, wo: WorkOrder, detail: str = "") -> None:
-        self.events.append(OpsEvent(self.now, kind, str(wo.id), detail))
+    # The operations' events go into the run's one event log (the engine's), at the time they happened.
+    def _emit(self, kind: str, wo: WorkOrder, detail: str = "") -> Event:
+        rack = self._rack_of_target(wo)
+        return self.engine.log_event(self.now, kind, wo.target, detail, component=WORK_ORDER, index=wo.id,
+                                     rack=-1 if rack is None else int(rack))
 
-    def _emit_raw(self, kind: str, ref: str, detail: str = "") -> None:
-        self.events.append(OpsEvent(self.now, kind, ref, detail))
+    def _emit_raw(self, kind: str, ref: str, detail: str = "", component: str = OPS) -> Event:
+        return self.engine.log_event(self.now, kind, ref, detail, component=component)
 
-    def drain_events(self) -> list[OpsEvent]:
-        new = self.events[self._events_cursor:]
-        self._events_cursor = len(self.events)
-        return new
+    def order_events(self, wo_id: int) -> list[Event]:
+        """The events of one work order, oldest first (from the run's event log)."""
+        wo_id = int(wo_id)
+        return [ev for ev in self.engine.events if ev.component == WORK_ORDER and ev.index == wo_id]
 
     def _order_placed(self, order) -> None:
-        self._emit_raw("part_ordered", order.part, f"{order.qty} due at t={order.arrive_t:.0f} s")
+        self._emit_raw("part_ordered", order.part, f"{order.qty} due at t={order.arrive_t:.0f} s", PART)
         self._save_order(order)
 
     def _part_delivered(self, order) -> None:
-        self._emit_raw("part_delivered", order.part, f"{order.qty} arrived")
+        self._emit_raw("part_delivered", order.part, f"{order.qty} arrived", PART)
         self._save_order(order)
         self._save_stock(order.part)
         for wo in self._active.values():

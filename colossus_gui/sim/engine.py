@@ -676,6 +676,14 @@ class Engine:
         self.revision += 1
         return ev
 
+    def log_event(self, t_s: float, kind: str, address: str, detail: str = "", **fields) -> Event:
+        """Log an event of another layer of the run (the operations': work orders, technicians, spares) in
+        the one event log, at the time it happened (``t_s``, which may lie between two engine steps)."""
+        ev = Event(float(t_s), event_kind(kind), address, detail, len(self.events), **fields)
+        self.events.append(ev)
+        self.revision += 1
+        return ev
+
     def drain_events(self) -> list[Event]:
         """Events since the last call (for the UI and the alarm layer)."""
         new = self.events[self._event_cursor:]

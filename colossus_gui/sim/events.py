@@ -3,6 +3,11 @@
 An event carries what a reader needs as fields (the component's kind and indices, the fault kind, the cause,
 the job) instead of meaning packed into strings; ``detail`` stays the human sentence for tables and CSV.
 
+The operations layer (work orders, technicians, spares) writes its events into the same log, with the time
+they happened: a technician's step may end between two engine steps, so such an event can carry an earlier
+``t_s`` than an engine event logged before it in the same step. Readers that care only about the equipment
+filter by kind (or ``is_ops_event``).
+
 ``EventKind`` is a ``StrEnum``: a kind compares equal to its string (``ev.kind == "fault_started"``), so code
 that still calls ``engine._event("some_new_kind", address, detail)`` keeps working; such a kind stays a
 plain string until it is added here.
@@ -41,6 +46,35 @@ class EventKind(StrEnum):
     TURBINE_STOPPED = "turbine_stopped"
     LOAD_SHED_BEGAN = "load_shed_began"
     LOAD_SHED_ENDED = "load_shed_ended"
+    # the operations layer's (work orders, technicians, spares): ``component`` is one of OPS_COMPONENTS
+    WO_CREATED = "wo_created"
+    WO_MERGED = "wo_merged"
+    WO_ASSIGNED = "wo_assigned"
+    WO_UNASSIGNED = "wo_unassigned"
+    TECH_ARRIVED = "tech_arrived"
+    STEP_STARTED = "step_started"
+    STEP_FINISHED = "step_finished"
+    WO_CLOSED = "wo_closed"
+    WO_CANCELLED = "wo_cancelled"
+    WO_REOPENED = "wo_reopened"
+    ACTION_FAILED = "action_failed"
+    STOCK_OUT = "stock_out"
+    PART_ORDERED = "part_ordered"
+    PART_DELIVERED = "part_delivered"
+    DISPATCH_MODE = "dispatch_mode"
+    STORE_ERROR = "store_error"
+
+
+# ``Event.component`` of the operations layer's events: a work order (``index`` its id, ``address`` its target,
+# ``rack`` the target's rack), a spare part (``address`` the part), the operations as a whole, the workspace
+# database (``address`` its path). None of them is a place in the facility.
+WORK_ORDER, PART, OPS, STORE = "work_order", "part", "ops", "store"
+OPS_COMPONENTS = frozenset((WORK_ORDER, PART, OPS, STORE))
+
+
+def is_ops_event(ev) -> bool:
+    """An event of the operations layer (people and parts), not of the simulated equipment."""
+    return ev.component in OPS_COMPONENTS
 
 
 _KINDS = {k.value: k for k in EventKind}
@@ -57,7 +91,8 @@ class Event:
     ``index``/``sub`` its indices as the engine's arrays use them (``index`` the flat GPU, tray, rack, chiller
     or turbine index; ``sub`` the pump, fan, PSU or NIC within it), ``rack`` its rack (-1 off the racks),
     ``fault`` the fault kind for fault events, ``cause`` why (random, scenario, injected, instructor...),
-    ``job`` the job index for job events (-1 none)."""
+    ``job`` the job index for job events (-1 none). Operations events: ``component`` in ``OPS_COMPONENTS``; a
+    work order's carry its id in ``index``."""
 
     t_s: float
     kind: str
@@ -183,4 +218,5 @@ def _with_seq(ev: Event, seq: int) -> Event:
                  ev.cause, ev.job)
 
 
-__all__ = ["Batch", "Cursor", "Event", "EventKind", "EventLog", "event_fields", "event_from_row", "event_kind"]
+__all__ = ["OPS", "OPS_COMPONENTS", "PART", "STORE", "WORK_ORDER", "Batch", "Cursor", "Event", "EventKind", "EventLog",
+           "event_fields", "event_from_row", "event_kind", "is_ops_event"]

@@ -225,6 +225,8 @@ def main(argv: list[str] | None = None) -> int:
     apply_theme(app, dark)
     seed = args.seed if args.seed is not None else (scenario.seed if scenario is not None and scenario.seed is not None
                                                     else 0)
+    from .long_task import freeze_startup_heap
+    freeze_startup_heap()  # the imports and the facility, out of the garbage collector's sight (see there)
     win = MainWindow(fac, seed=seed, scenario=scenario, speed=args.speed, paused=args.paused, dark=dark,
                      facility_ref=ref, defer_heavy=True)
     install_excepthook(win)

@@ -7,6 +7,7 @@ from colossus_gui.model.ops_config import OpsConfig
 from colossus_gui.ops.run import Run
 from colossus_gui.ops.workflow import OpsManager
 from colossus_gui.sim.engine import Engine
+from colossus_gui.sim.events import EventKind, is_ops_event
 from colossus_gui.testing import small_facility
 
 
@@ -78,18 +79,70 @@ def test_an_action_after_a_seek_back_starts_a_new_branch():
     assert not run.engine.fan_ok[run.engine.parse("H1-R002").index, 0]
 
 
+def _ops_log(run):
+    return [(e.seq, e.t_s, e.kind, e.address, e.index, e.detail) for e in run.events if is_ops_event(e)]
+
+
+def _board(run):
+    return [(w.id, w.state, w.technician, w.phase, w.phase_end_t, w.assigned_t, [s.done for s in w.steps],
+             list(w.notes)) for w in run.ops.work_orders.values()]
+
+
 def test_restore_puts_operations_back_in_place_for_views_holding_them():
     run = make()
     ops, alarms = run.ops, run.ops.alarms
     script(run, 760)
     snap = run.snapshot()
     n_wo = len(ops.work_orders)
+    board, ops_log, n_events = _board(run), _ops_log(run), len(run.events)
+    assert {"wo_created", "wo_assigned"} <= {k for _, _, k, *_ in ops_log}  # the pump's and the GPU's orders
     run.advance(3000)
-    assert len(ops.events) > 0
+    assert {e.kind for e in run.events[n_events:]} >= {"tech_arrived", "step_finished", "wo_closed"}
     run.restore(snap)
     assert run.ops is ops and ops.alarms is alarms  # the same objects, their state of t = 760
     assert len(ops.work_orders) == n_wo and ops.t == 760
+    # the one event log holds exactly the snapshot's operations events, and the board agrees with it
+    assert len(run.events) == n_events and _ops_log(run) == ops_log and _board(run) == board
+    for w in ops.work_orders.values():
+        assert [e.kind for e in ops.order_events(w.id)][0] == "wo_created"
+        assert all(e.t_s <= 760 for e in ops.order_events(w.id))
     assert run.engine.telemetry.facility.view()[-1, 0] == 759.0 + 1.0  # charts end at the restored moment
+
+
+def test_operations_events_are_typed_entries_of_the_one_log_at_the_time_they_happened():
+    run = make()
+    script(run, 2400)
+    evs = run.events
+    assert [e.seq for e in evs] == list(range(len(evs)))  # one sequence for engine and operations events
+    created = [e for e in evs if e.kind == EventKind.WO_CREATED]
+    assert created and all(e.component == "work_order" and e.index in run.ops.work_orders for e in created)
+    pump = next(w for w in run.ops.work_orders.values() if w.target == "H1-R001-CDU-P1")
+    kinds = [e.kind for e in run.ops.order_events(pump.id)]
+    assert kinds[:3] == ["wo_created", "wo_assigned", "tech_arrived"] and kinds[-1] == "wo_closed"
+    closed = run.ops.order_events(pump.id)[-1]
+    assert closed.t_s == pump.finished_t and closed.address == pump.target  # a phase ends between two steps
+    assert closed.rack == run.engine.parse("H1-R001").index
+    # the engine's readers skip them: the fault started once, an operations event did not raise another order
+    assert sum(e.kind == "fault_started" and e.address == "H1-R001-CDU-P1" for e in evs) == 1
+    assert sum(w.target == "H1-R001-CDU-P1" for w in run.ops.work_orders.values()) == 1
+
+
+def test_an_operator_action_between_steps_is_logged_and_starts_a_new_branch():
+    run = make()
+    script(run, 1200)
+    run.seek(800)
+    assert any(k.t > 800 for k in run.keyframes)
+    gpu = next(w for w in run.ops.work_orders.values() if w.target == "H2-R002-T3-G4")
+    rev = run.revision
+    if gpu.state == "assigned":
+        run.ops.unassign(gpu.id)
+        assert run.events[-1].kind == "wo_unassigned" and run.events[-1].index == gpu.id
+    else:
+        run.ops.cancel(gpu.id, reason="test")
+        assert run.events[-1].kind == "wo_cancelled"
+    assert run.revision != rev
+    run.advance(10)
+    assert max(k.t for k in run.keyframes) <= 810
 
 
 def test_keyframes_stay_within_their_memory_budget_older_ones_thinned():
@@ -172,6 +225,15 @@ def test_a_closed_session_caches_its_keyframes_so_a_replay_opens_without_re_simu
     assert (tmp_path / "keyframes.bin").is_file()
     late = TrainingSession.from_log(tmp_path / "session.jsonl", until_t=830)
     assert late.run.steps_simulated <= 60  # from the keyframe at 780 (or later), not from t = 0
+    # read keyframes stay packed (bytes the garbage collector never scans) until a restore needs one
+    from colossus_gui.io.keyframes import PackedKeyframe, read_keyframes, write_keyframes
+    packed = [k for k in late.run.keyframes if isinstance(k, PackedKeyframe)]
+    assert packed and packed[0].t == 0.0 and all(isinstance(k.data, bytes) for k in packed)
+    # and a run holding them writes them back as they were (a replay's cache kept)
+    (tmp_path / "copy").mkdir()
+    write_keyframes(tmp_path / "copy", late.run.keyframes, late.run.persistent_objects(), tmp_path / "session.jsonl")
+    back, _ = read_keyframes(tmp_path / "copy", late.run.persistent_objects(), tmp_path / "session.jsonl")
+    assert [k.t for k in back] == [k.t for k in late.run.keyframes] and back[0].data == packed[0].data
     cold = TrainingSession.from_log(tmp_path / "session.jsonl", until_t=830, use_keyframes=False)
     assert cold.run.steps_simulated == 830
     assert _moment(late) == _moment(cold)
@@ -191,9 +253,11 @@ def test_a_keyframe_cache_naming_foreign_code_is_refused(tmp_path):
 
     log = tmp_path / "session.jsonl"
     log.write_text("{}\n")
+    foreign = pickle.dumps(print)  # anything callable outside the state classes
     with open(tmp_path / FILE_NAME, "wb") as fh:
         from colossus_gui import __version__
-        pickle.dump({"format": KF_FORMAT, "version": __version__, "log_sha256": log_digest(log), "n": 1, "n_telemetry": 0}, fh)
-        pickle.dump(print, fh)  # anything callable outside the state classes
+        pickle.dump({"format": KF_FORMAT, "version": __version__, "log_sha256": log_digest(log), "n": 1,
+                     "n_telemetry": 0, "sizes": [len(foreign)], "times": [0.0], "nbytes": [0]}, fh)
+        fh.write(foreign)
     with pytest.raises(KeyframeCacheError, match="not part of a keyframe"):
         read_keyframes(tmp_path, [], log)

@@ -48,6 +48,10 @@ def test_run_writes_timeseries_events_and_summary(tmp_path, small_file):
     with open(out / "events.csv", newline="") as fh:
         events = list(csv.DictReader(fh))
     assert any(e["kind"] == "fault_started" and e["address"] == "H1-R002-CDU-P1" for e in events)
+    # the run's one event log: the work order the pump failure opened, in the same file, in time
+    pump = [e for e in events if e["address"] == "H1-R002-CDU-P1"]
+    assert [e["kind"] for e in pump][:3] == ["fault_started", "wo_created", "wo_assigned"]
+    assert float(pump[1]["time_s"]) >= float(pump[0]["time_s"])
     summary = json.loads((out / "summary.json").read_text())
     for key in ("gpus", "duration_s", "seed", "it_energy_mwh", "facility_energy_mwh", "pue_mean", "grid_peak_mw",
                 "battery_soc_min", "gpu_temp_max_c", "throttled_gpu_seconds", "interruptions", "failures_by_cause",

@@ -151,3 +151,20 @@ def test_alarm_severity_is_a_dynamic_property_the_theme_style_sheet_colours(win,
                if img.pixelColor(x, y).red() > 200 and img.pixelColor(x, y).green() < 190)
     assert reds > 0  # drawn in the style sheet's warning or critical colour
     assert not win.alarm_label.styleSheet()  # no colour set on the widget itself
+
+
+def test_the_event_log_panel_shows_work_order_events_and_rewinds_with_the_run(win, qtbot):
+    win.engine.inject("nic_failure", "H1-R003-T2-N1")
+    _free_run(win, 400, speed=100)
+    win.event_log.pull()
+    model = win.event_log.log_model
+    rows = [model.event_at(i) for i in range(model.rowCount())]
+    nic = [e.kind for e in rows if e.address == "H1-R003-T2-N1"]
+    assert nic[:3] == ["fault_started", "wo_created", "wo_assigned"]  # the failure, then the people's answer
+    assert [e.seq for e in rows] == list(range(len(win.engine.events)))
+    t_arrived = next(e.t_s for e in rows if e.kind == "tech_arrived")
+    win.run.seek(t_arrived - 30)  # back to before the technician arrived
+    win.event_log.pull()
+    rows = [model.event_at(i) for i in range(model.rowCount())]
+    assert rows == list(win.engine.events) and "tech_arrived" not in [e.kind for e in rows]
+    assert all(w.state == "assigned" for w in win.ops.work_orders.values() if w.target == "H1-R003-T2-N1")

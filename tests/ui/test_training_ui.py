@@ -198,3 +198,26 @@ def test_trainee_controls_act_through_the_session(qtbot, session):
     # neither control is in this drill's reference solution: both count as unnecessary, and so does the failure
     assert session.score().term("unnecessary_actions").value == 3
     w.close()
+
+
+def test_replay_opened_on_a_worker_brings_its_charts_back_one_at_a_time_with_their_ranges_set(qtbot, session,
+                                                                                              tmp_path):
+    session.run_until(300)
+    session.end("done")
+    session.close()
+    w = ReplayWidget()
+    qtbot.addWidget(w)
+    w.show()
+    w.open_log_async(tmp_path / "session.jsonl")
+    assert w.busy and not any(pw.updatesEnabled() for pw in w.plots)  # held while the worker loads
+    qtbot.waitUntil(lambda: not w.busy, timeout=20000)
+    seen = set()
+    while w.drawing:  # never all at once: one chart's first paint per turn of the event loop
+        seen.add(sum(pw.updatesEnabled() for pw in w.plots))
+        qtbot.wait(1)
+    assert seen and max(seen) < len(w.plots) and all(pw.updatesEnabled() for pw in w.plots)
+    # ranges come from the data (no auto-range worked out in the first paint): the whole session, the data inside
+    hot = w._series["hottest_gpu_c"]
+    (x0, x1), (y0, y1) = w.plots[0].getPlotItem().vb.viewRange()
+    assert x0 <= 1.0 and x1 >= 300.0 and y0 <= hot.min() and y1 >= hot.max() and y1 - y0 < 3 * (hot.max() - hot.min() + 1)
+    w.close()

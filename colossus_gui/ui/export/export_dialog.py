@@ -336,7 +336,7 @@ class ExportDialog(QDialog):
             "chart_png": "The charts as shown (all of them, or one with its own time axis).",
             "racks_csv": f"{self.engine.n_racks:,} racks: temperatures, power, water, pumps, fans, service.",
             "gpus_csv": f"{self.engine.n_gpus:,} GPUs: junction and plate temperature, power, clock, state.",
-            "events_csv": f"{len(self.engine.events):,} events: faults, repairs, throttling, interruptions.",
+            "events_csv": f"{len(self.engine.events):,} events: faults, repairs, throttling, interruptions, work orders.",
             "chart_csv": "Simulated seconds, ISO time and each curve in its unit, at full precision.",
             "alarms_csv": "Alarms: rule, component, severity, state, raised/acked/cleared times (simulated s and "
                           "ISO), value and limit with their unit, detail; this session and the workspace history.",

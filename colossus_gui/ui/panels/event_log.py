@@ -1,7 +1,8 @@
-"""Event log: the engine's events (faults, throttling, jobs, turbines) as a table, newest at the bottom.
+"""Event log: the run's one event log as a table, newest at the bottom: the engine's events (faults, throttling,
+jobs, turbines) and the operations' (work orders, technicians, spares).
 
-The model keeps its own cursor into ``engine.events`` (it does not ``drain_events()``, which belongs to the
-alarm layer) and appends in batches at the redraw rate. It keeps at most ``MAX_ROWS`` rows.
+The model holds its own cursor into ``engine.events`` (``since``: it learns of a restore that rewound the log)
+and appends in batches at the redraw rate. It keeps at most ``MAX_ROWS`` rows.
 """
 
 from __future__ import annotations
@@ -9,16 +10,18 @@ from __future__ import annotations
 from PySide6.QtCore import QModelIndex, Qt, Signal
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QWidget
 
+from ...sim.events import WORK_ORDER, is_ops_event
 from ..sim_driver import format_clock
 from ..theme import severity_color
 from .row_table_model import RowTableModel
 
 MAX_ROWS = 20000
 _COLUMNS = ("Time", "Event", "Address", "Detail")
-_BAD = {"fault_started", "gpu_shutdown", "job_interrupted", "load_shed_began", "rack_isolated"}
-_WARN = {"throttle_began", "turbine_starting", "power_cap", "tray_drained", "tray_slid_out"}
+_BAD = {"fault_started", "gpu_shutdown", "job_interrupted", "load_shed_began", "rack_isolated", "action_failed",
+        "store_error"}
+_WARN = {"throttle_began", "turbine_starting", "power_cap", "tray_drained", "tray_slid_out", "stock_out"}
 _GOOD = {"fault_cleared", "job_restarted", "throttle_ended", "turbine_online", "load_shed_ended",
-         "rack_restored", "tray_returned", "tray_slid_in"}
+         "rack_restored", "tray_returned", "tray_slid_in", "wo_closed", "part_delivered"}
 
 
 class EventLogModel(RowTableModel):
@@ -28,25 +31,27 @@ class EventLogModel(RowTableModel):
         super().__init__(parent)
         self.engine = None
         self._rows: list = []
-        self._cursor = 0
+        self._cursor = None
         self.dark = True
 
     def set_engine(self, engine) -> None:
         self.beginResetModel()
         self.engine = engine
         self._rows = []
-        self._cursor = 0
+        self._cursor = None
         self.endResetModel()
         self.pull()
 
     def pull(self) -> int:
-        """Append the engine's new events; returns how many arrived."""
-        ev = self.engine.events if self.engine is not None else []
-        if len(ev) < self._cursor:  # the engine was restored to an earlier state
+        """Append the log's new events; returns how many arrived."""
+        if self.engine is None:
+            return 0
+        batch = self.engine.events.since(self._cursor)
+        self._cursor = batch.cursor
+        if batch.rewound:  # the run was restored to an earlier moment: the table shows its timeline again
             self.set_engine(self.engine)
             return 0
-        new = ev[self._cursor:]
-        self._cursor = len(ev)
+        new = batch.events
         if not new:
             return 0
         new = new[-MAX_ROWS:]
@@ -125,5 +130,7 @@ class EventLogView(QTableView):
 
     def _on_double_clicked(self, index) -> None:
         e = self.log_model.event_at(index.row())
+        if is_ops_event(e) and e.component != WORK_ORDER:
+            return  # a spare part, the database: no place in the facility (a work order's address is its target)
         if e.address and e.address not in ("ALL", "SITE"):
             self.address_activated.emit(e.address)

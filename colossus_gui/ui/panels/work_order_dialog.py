@@ -373,10 +373,8 @@ class WorkOrderDetailDialog(QDialog):
         else:
             self.audit_source = ("No workspace database: the simulation's event log for this order (who did "
                                  "what is recorded only with a database).")
-            ref = str(wo.id)
-            for e in self.ops.events:
-                if e.ref == ref and not e.kind.startswith("part_"):
-                    rows.append((_clock(e.t_s), "", "", "", f"{e.kind.replace('_', ' ')}: {e.detail}".rstrip(": ")))
+            for e in self.ops.order_events(wo.id):
+                rows.append((_clock(e.t_s), "", "", "", f"{e.kind.replace('_', ' ')}: {e.detail}".rstrip(": ")))
         self.audit_label.setText(self.audit_source)
         t = self.audit_table
         t.setRowCount(len(rows))

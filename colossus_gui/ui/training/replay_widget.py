@@ -37,6 +37,7 @@ from ..theme import is_dark, severity_color
 
 SYNC_GPU_STEPS = 40 * 100_352  # a seek of at most ~40 steps of the 100k-GPU facility runs at once (< ~0.1 s)
 KEY_DEBOUNCE_MS = 250
+REVEAL_INTERVAL_MS = 8  # between two charts' first paints after a load or seek
 
 _CHARTS = (("GPU temperature (C)", (("hottest_gpu_c", "#d84315"), ("p99_gpu_c", "#2e7d32"))),
            ("Facility water supply (C)", (("supply_c", "#1565c0"),)),
@@ -77,6 +78,13 @@ class ReplayWidget(QWidget):
         self._key_timer.setInterval(KEY_DEBOUNCE_MS)
         self._key_timer.timeout.connect(self._on_key_timer_timeout)
         self.task = None  # the running worker task (seek or open), if any
+        # after a load or seek the charts come back one per turn of the event loop (see _set_busy)
+        self._reveal: list[pg.PlotWidget] = []
+        self._reveal_timer = QTimer(self)
+        self._reveal_timer.setObjectName("replayChartReveal")
+        self._reveal_timer.setSingleShot(True)
+        self._reveal_timer.setInterval(REVEAL_INTERVAL_MS)
+        self._reveal_timer.timeout.connect(self._on_reveal_timer_timeout)
         self.async_threshold = SYNC_GPU_STEPS
         self.time_label = QLabel(objectName="replayTime")
         self.state_label = QLabel(objectName="replayState")
@@ -100,6 +108,7 @@ class ReplayWidget(QWidget):
             pw.setMinimumHeight(120)
             pw.showGrid(x=True, y=True, alpha=0.2)
             pw.getPlotItem().setClipToView(True)
+            pw.getAxis("left").setWidth(52)  # fixed: new tick labels do not re-lay the chart out (and they align)
             for ch, color in chans:
                 self.curves[ch] = pw.plot([], [], pen=pg.mkPen(color, width=1.2), name=ch)
             cur = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen("#000000", width=1.5))
@@ -143,8 +152,8 @@ class ReplayWidget(QWidget):
                 self._problem(str(path), e)
 
         def done(s):
+            self._opened(path, s)  # the charts get their data while they are still held
             self._set_busy(False)
-            self._opened(path, s)
 
         self.task = start_task(work, self, "Open a session", f"Opening {path.name}…", done, failed)
 
@@ -162,6 +171,7 @@ class ReplayWidget(QWidget):
         t = self._series["t_s"]
         for ch, curve in self.curves.items():
             curve.setData(t, self._series[ch])
+        self._set_ranges(t)
         for pw, m in self._placed:
             pw.removeItem(m)
         self._placed = []
@@ -194,6 +204,20 @@ class ReplayWidget(QWidget):
         self.opened.emit(str(path))
         return s
 
+    def _set_ranges(self, t: np.ndarray) -> None:
+        """Each chart's ranges from its data, set now (while the charts are held): left to auto-range, they
+        were worked out in the first paint, which changed the axes and the linked charts and painted them
+        all again, several times in one turn of the event loop."""
+        if t.size == 0:
+            return
+        for pw, (_, chans) in zip(self.plots, _CHARTS, strict=True):
+            ys = np.concatenate([self._series[ch] for ch, _ in chans])
+            ys = ys[np.isfinite(ys)]
+            pw.setXRange(float(t[0]), float(t[-1]), padding=0.02)
+            if ys.size:
+                lo, hi = float(ys.min()), float(ys.max())
+                pw.setYRange(lo, hi if hi > lo else lo + 1.0, padding=0.08)
+
     @property
     def engine(self):
         return self.session.engine if self.session is not None else None
@@ -211,11 +235,53 @@ class ReplayWidget(QWidget):
         # The charts are pyqtgraph (Python) paint code: painting them while the worker holds the interpreter
         # froze the window for 100-200 ms at a time. They show nothing new until the work is done, so they
         # are not repainted meanwhile; the progress dialog and the rest of the window are plain Qt.
-        for pw in self.plots:
-            pw.setUpdatesEnabled(not busy)
+        # Afterwards they come back one at a time, a turn of the event loop apart: repainted together (new
+        # data, new ranges) the three took 50-140 ms in one go, one alone takes 10-30 ms.
+        self._reveal_timer.stop()
+        if busy:
+            self._reveal = []
+            for pw in self.plots:
+                pw.setUpdatesEnabled(False)
+        else:
+            self._reveal = [pw for pw in self.plots if not pw.updatesEnabled()]
+            if self._reveal:
+                self._reveal_timer.start()
         self.slider.setEnabled(not busy and self.session is not None)
         self.open_button.setEnabled(not busy)
         self.busy_changed.emit(busy)
+
+    @property
+    def drawing(self) -> bool:
+        """Charts still held after a load or seek (they come back one per turn of the event loop)."""
+        return bool(self._reveal)
+
+    def _on_reveal_timer_timeout(self) -> None:
+        """One step of bringing the charts back: a chart's new ranges worked out (its view and curves, no
+        paint), then in the next turn its updates enabled (one paint)."""
+        if self._reveal:
+            pw = self._reveal[0]
+            if getattr(pw, "_prepared", False):
+                pw._prepared = False
+                self._reveal.pop(0).setUpdatesEnabled(True)
+            else:
+                pw._prepared = True
+                pw.scene().prepareForPaint()
+        if self._reveal:
+            if self.isVisible():
+                self._reveal_timer.start()
+            else:  # nothing is painted while hidden: all of them at once
+                self._reveal_all()
+
+    def _reveal_all(self) -> None:
+        self._reveal_timer.stop()
+        while self._reveal:
+            pw = self._reveal.pop(0)
+            pw._prepared = False
+            pw.setUpdatesEnabled(True)
+
+    def hideEvent(self, event) -> None:
+        self._reveal_all()
+        super().hideEvent(event)
 
     def request_seek(self, t: float) -> None:
         """Seek now when it is quick, else on a worker thread (progress, Cancel)."""
@@ -238,8 +304,8 @@ class ReplayWidget(QWidget):
 
         def done(t_reached):
             self.task = None
-            self._set_busy(False)
             self._after_seek(t_reached)
+            self._set_busy(False)
 
         def failed(e):
             self.task = None
