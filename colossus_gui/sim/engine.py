@@ -708,6 +708,12 @@ class Engine:
         """Fans past their L10 life (due for replacement), shape (racks, fans)."""
         return (self.fan_age0_h + self.t / 3600.0) > self.facility.rack.rdhx.fan_l10_h
 
+    def rack_dark(self) -> np.ndarray:
+        """Racks whose trays have no power: isolated, host CPUs tripped by heat, CDU supply protection tripped,
+        or their hall's feeder tripped. Shape (racks,)."""
+        return (self.rack_isolated | self.rack_cpu_tripped | self.rack_supply_tripped
+                | self.hall_power_tripped[self.topo.rack_hall])
+
     def tray_available(self) -> np.ndarray:
         """Trays that are powered and in the job pool, shape (trays,)."""
         if self._tray_avail_dirty:
@@ -716,8 +722,7 @@ class Engine:
             gpus_ok = (self.gpu_ok & ~self.gpu_tripped).reshape(self.n_trays, topo.gpus_per_tray).all(axis=1)
             psus = self.psu_ok.sum(axis=1) >= self.facility.rack.tray.psus_needed
             nics = self.nic_ok.all(axis=1)
-            self._rack_dark = (self.rack_isolated | self.rack_cpu_tripped | self.rack_supply_tripped
-                               | self.hall_power_tripped[topo.rack_hall])
+            self._rack_dark = self.rack_dark()
             iso = self._rack_dark[self._rack_of_tray]
             self._tray_avail = (gpus_ok & psus & nics & ~self.tray_hw_failed & ~self.tray_drained
                                 & ~self.tray_slid_out & ~iso)

@@ -320,6 +320,28 @@ def test_tray_view_shows_failed_gpu_psu_and_nic(qtbot, engine):
     assert got == [ta + "-PSU3"]
 
 
+
+def test_tray_view_shows_the_host_cpus_off_once_they_trip_on_heat(qtbot):
+    """A stagnant loop heats the host CPUs until they trip and their trays lose power: the tray view then
+    says the CPUs are off at 0 W, as the alarm and the engine do (not 'on ~300 W')."""
+    eng = Engine(small_facility(), seed=3)
+    eng.run(10)
+    view = _show(qtbot, TrayView(), (760, 560))
+    view.set_engine(eng)
+    rack = eng.parse("H1-R002").index
+    for p in ("P1", "P2"):
+        eng.inject("pump_failure", f"H1-R002-CDU-{p}")
+    for _ in range(1800):
+        eng.step(1.0)
+        if eng.rack_cpu_tripped[rack]:
+            break
+    assert eng.rack_cpu_tripped[rack], "the host CPUs of a rack without coolant flow trip within 30 min"
+    view.set_tray(rack * eng.topo.trays_per_rack)
+    view.refresh(force=True)
+    assert view.cpu_on == [False] * eng.topo.cpus_per_tray
+    assert all("off" in t and "~0 W" in t for t in view.cpu_text)
+
+
 # ================================================================================== heatmap
 def test_heatmap_layout_puts_every_gpu_in_one_pixel():
     fac = small_facility(halls=3, rows=4, racks_per_row=6)

@@ -142,11 +142,12 @@ def rack_design_power_w(engine) -> np.ndarray:
 
 
 def tray_powered(engine) -> np.ndarray:
-    """Trays with power: enough PSUs, in the rack, rack not isolated. Shape (n_trays,)."""
+    """Trays with power: enough PSUs, in the rack, rack not dark (isolated, host CPUs or supply protection
+    tripped, hall feeder tripped: the engine's ``rack_dark``). Shape (n_trays,)."""
     topo = engine.topo
     psus = engine.psu_ok.sum(axis=1) >= engine.facility.rack.tray.psus_needed
-    iso = np.repeat(engine.rack_isolated, topo.trays_per_rack)
-    return psus & ~engine.tray_slid_out & ~iso
+    dark = np.repeat(engine.rack_dark(), topo.trays_per_rack)
+    return psus & ~engine.tray_slid_out & ~dark
 
 
 def rack_fault_counts(engine) -> dict[str, np.ndarray]:
