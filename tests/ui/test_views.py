@@ -405,7 +405,7 @@ def test_heatmap_shows_a_hot_rack_and_a_slid_out_tray(qtbot, engine):
     t = engine.topo.tray_address(5 * 8 + 6)
     engine.set_tray_service(t, drained=True)
     engine.set_tray_service(t, slid_out=True)
-    engine.run(90)
+    engine.run(40)  # hot, before its GPUs shut down and its hosts trip (then the rack draws as off)
     view.refresh()
     lay = view.layout_map
     img = view._img
@@ -416,6 +416,14 @@ def test_heatmap_shows_a_hot_rack_and_a_slid_out_tray(qtbot, engine):
     assert int(hot.max()) == int(m.index(np.array([engine.tj[3].max()]))[0])
     slid = img[lay.gpu_y[5 * 64 + 48:5 * 64 + 56], lay.gpu_x[5 * 64 + 48:5 * 64 + 56]]
     assert (slid == colors.IDX_SLID_OUT).all()
+    # then its GPUs shut down and its host CPUs trip: the trays have no power and the rack reads offline
+    for _ in range(600):
+        engine.step(1.0)
+        if engine.rack_cpu_tripped[3]:
+            break
+    assert engine.rack_cpu_tripped[3]
+    view.refresh()
+    assert (view._img[lay.gpu_y[3 * 64:4 * 64], lay.gpu_x[3 * 64:4 * 64]] == colors.IDX_OFFLINE).all()
 
 
 def test_heatmap_of_200k_gpus_refreshes_fast(qtbot):
