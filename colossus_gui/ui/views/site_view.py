@@ -72,7 +72,6 @@ class SiteView(QWidget):
         self.setMinimumSize(480, 360)
         self.engine = None
         self._texts: list[tuple[QRectF, str, QRectF]] = []
-        self._fm_cache: dict[str, QFontMetricsF] = {}  # see _metrics
         self.text_pens: dict[str, QColor] = {}
         self._compact = False
         self._fig: dict = {}
@@ -186,13 +185,13 @@ class SiteView(QWidget):
         font = QFont(p.font())
         base = font.pointSizeF()
         parts = text.split("\n")
-        fm = self._metrics(font)
+        fm = QFontMetricsF(font)
         for k in range(1, 8):
             w = max(fm.horizontalAdvance(s) for s in parts)
             if w <= rect.width() and fm.height() * len(parts) <= rect.height() + 1 or k == 7:
                 break
             font.setPointSizeF(base * (1.0 - 0.05 * k))
-            fm = self._metrics(font)
+            fm = QFontMetricsF(font)
         if max(fm.horizontalAdvance(s) for s in parts) > rect.width():
             text = "\n".join(fm.elidedText(s, Qt.TextElideMode.ElideRight, max(0.0, rect.width())) for s in parts)
             if not text.strip():
@@ -203,16 +202,6 @@ class SiteView(QWidget):
         p.restore()
         self._texts.append((fm.boundingRect(rect, int(align), text), text, QRectF(rect)))
         self.text_pens[text] = p.pen().color()  # tests check each text colour's contrast
-
-    def _metrics(self, font: QFont) -> QFontMetricsF:
-        """Font metrics by font (a paint asks for the same few fonts some fifty times)."""
-        key = font.key()
-        fm = self._fm_cache.get(key)
-        if fm is None:
-            if len(self._fm_cache) > 64:
-                self._fm_cache.clear()
-            fm = self._fm_cache[key] = QFontMetricsF(font)
-        return fm
 
     def drawn_text(self) -> list[tuple[QRectF, str, QRectF]]:
         """Every text of the last paint: (rectangle it covers, text as drawn, the box it had to fit)."""
