@@ -298,7 +298,6 @@ class Engine:
         self._fault_cursor = 0
         self._tray_avail_dirty = True
         self._tray_avail = np.ones(nt, dtype=bool)
-        self._mask_t = np.ones((topo.trays_per_rack, topo.gpus_per_tray, nr), dtype=np.float32)
         self._gm_t[...] = self._gain_t
         self._p_idle_t = None  # per-GPU idle power of GPUs out of their job for the network (tray_available)
         self._hot_racks = np.zeros(0, dtype=np.int64)
@@ -741,8 +740,7 @@ class Engine:
                 self._p_idle_t = self._gain_t * self._gpu_t(idle * self._tray_idle_w[:, None])
             else:
                 self._p_idle_t = None
-            self._mask_t = self._gpu_t(mask)
-            np.multiply(self._gain_t, self._mask_t, out=self._gm_t)  # the step's power: one multiply
+            np.multiply(self._gain_t, self._gpu_t(mask), out=self._gm_t)  # the step's power: one multiply
             self.job_gpus = np.bincount(self.tray_job[self._tray_in_job], minlength=self.n_jobs + 1)[
                 :self.n_jobs].astype(np.float64) * topo.gpus_per_tray
             self.rack_gpus_up = (self._tray_avail.reshape(self.n_racks, topo.trays_per_rack).sum(axis=1)

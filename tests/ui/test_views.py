@@ -340,6 +340,9 @@ def test_tray_view_shows_the_host_cpus_off_once_they_trip_on_heat(qtbot):
     view.refresh(force=True)
     assert view.cpu_on == [False] * eng.topo.cpus_per_tray
     assert all("off" in t and "~0 W" in t for t in view.cpu_text)
+    from colossus_gui.ui.panels.inspector import component_properties
+    cpu = eng.parse(eng.topo.tray_address(rack * eng.topo.trays_per_rack) + "-C1")
+    assert dict(component_properties(eng, cpu))["CPU"] == "off", "the inspector agrees with the tray view"
 
 
 # ================================================================================== heatmap

@@ -27,6 +27,7 @@ from ...sim.engine import GT_STATE_NAMES, JOB_STATE_NAMES
 from ...sim.time_to_limit import time_to_limit_text
 from ..colors import text_color
 from ..figures import goodput_text, swing, swing_text
+from ..views.metrics import tray_powered
 from .network_properties import NETWORK_KINDS, gpu_fabric_row, network_properties
 
 SITE = Address("site", 0, text="SITE")
@@ -171,8 +172,7 @@ def component_properties(engine, addr: Address, limits: Limits = DEFAULT_LIMITS)
         if k == "nic":
             rows.append(("NIC", _ok(nics[addr.sub]) + (" (host)" if addr.sub == topo.nics_per_tray - 1 else " (400G)")))
         if k == "cpu":
-            rows.append(("CPU", "powered" if psus.sum() >= f.rack.tray.psus_needed and not engine.tray_slid_out[t]
-                         else "off"))
+            rows.append(("CPU", "powered" if tray_powered(engine)[t] else "off"))
         rows += [("In job pool", "yes" if avail else "no"), ("Job", _job_of_tray(engine, t)),
                  ("Drained / slid out", f"{'yes' if engine.tray_drained[t] else 'no'} / "
                                         f"{'yes' if engine.tray_slid_out[t] else 'no'}"),
