@@ -9,8 +9,9 @@ import io
 import json
 import os
 import sqlite3
-import time
+import tracemalloc
 import zipfile
+from contextlib import contextmanager
 
 import numpy as np
 import pytest
@@ -35,6 +36,18 @@ from colossus_gui.ops.workflow import OpsManager
 from colossus_gui.resources import builtin_facilities
 from colossus_gui.sim.engine import Engine
 from colossus_gui.testing import small_facility
+
+
+@contextmanager
+def peak_memory():
+    """Python-heap and numpy peak allocation inside the block, in bytes (numpy reports to tracemalloc)."""
+    peak = [0]
+    tracemalloc.start()
+    try:
+        yield lambda: peak[0]
+    finally:
+        peak[0] = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
 
 
 def one_line_problems(exc) -> list[str]:
@@ -164,9 +177,9 @@ def test_safe_file_stem_stays_in_its_folder():
 def test_a_huge_facility_is_refused_quickly_with_its_memory_estimate(tmp_path):
     data = dict(facility_data(), halls=[{"name": f"H{i}", "rows": 100, "racks_per_row": 100} for i in range(1, 100)],
                 jobs=[])
-    t0 = time.perf_counter()
-    msg = refused(tmp_path, data)
-    assert time.perf_counter() - t0 < 1.0
+    with peak_memory() as peak:
+        msg = refused(tmp_path, data)
+    assert peak() < 64 * 2**20  # refused from the counts: not one of its 63 M GPUs' arrays was allocated
     assert "63,360,000 GPUs" in msg and f"{MAX_GPUS:,}" in msg and "GiB" in msg
     # the largest built-in facility is well inside the limit
     assert max(load_facility(p).n_gpus for p in builtin_facilities().values()) * 2 < MAX_GPUS
@@ -227,10 +240,8 @@ def builtin_dir():
 def test_parsers_refuse_in_one_line_and_quickly(tmp_path, name, text, needle):
     p = tmp_path / name
     p.write_text(text)
-    t0 = time.perf_counter()
-    with pytest.raises(LoadError) as ei:
+    with pytest.raises(LoadError) as ei:  # a hang would be caught by the suite's per-test timeout
         _read_mapping(p)
-    assert time.perf_counter() - t0 < 3.0
     msg = one_line_problems(ei.value)[0]
     assert needle in msg and str(p) in msg
 
@@ -335,10 +346,8 @@ def test_damaged_bundles_are_refused_with_one_line(tmp_path, bundle_dir, case):
                                                        seed=-5))},
     }[case]
     bad = damaged_copy(bundle_dir, tmp_path / "bad", **changes)
-    t0 = time.perf_counter()
     with pytest.raises(BundleError) as ei:
         open_bundle(bad)
-    assert time.perf_counter() - t0 < 5.0
     one_line_problems(ei.value)
     assert str(bad) in str(ei.value)
 
@@ -357,10 +366,9 @@ def test_zip_bomb_manifest_is_refused_before_inflating(tmp_path, bundle_dir):
     assert raw[cd + 46:cd + 46 + 13] == b"manifest.json"
     struct.pack_into("<I", raw, cd + 24, 1_500_000_000)  # its declared uncompressed size
     z.write_bytes(bytes(raw))
-    t0 = time.perf_counter()
-    with pytest.raises(BundleError, match="implausibly large"):
+    with peak_memory() as peak, pytest.raises(BundleError, match="implausibly large"):
         open_bundle(z)
-    assert time.perf_counter() - t0 < 2.0
+    assert peak() < 64 * 2**20  # not inflated: a 1.5 GB manifest never reached memory
 
 
 def test_a_good_bundle_still_opens(bundle_dir):
@@ -434,10 +442,8 @@ def test_damaged_session_logs_are_one_clear_error(tmp_path, damage, needle):
     damage(recs)
     p = tmp_path / "session.jsonl"
     p.write_text("\n".join(json.dumps(r) for r in recs) + "\n")
-    t0 = time.perf_counter()
     with pytest.raises(ValueError) as ei:
         TrainingSession.from_log(p)
-    assert time.perf_counter() - t0 < 5.0
     msg = str(ei.value)
     assert needle in msg and str(p) in msg and "\n" not in msg
 

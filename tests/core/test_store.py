@@ -227,7 +227,7 @@ def test_foreign_and_damaged_files_get_a_clear_message_and_stay_untouched(tmp_pa
         Store(folder)
 
 
-def test_opening_a_database_of_10000_work_orders_takes_under_a_second(tmp_path):
+def test_a_database_of_10000_work_orders_opens_with_only_its_open_orders_in_full(tmp_path):
     path = tmp_path / "big.sqlite"
     eng, ops, store = ops_with_store(path)
     first = ops.create_work_order("H1-R001-T1", who="alice", note="swap")
@@ -242,21 +242,18 @@ def test_opening_a_database_of_10000_work_orders_takes_under_a_second(tmp_path):
                        run_id=ops.run_id)
             store.save_work_order(row, who="history", from_state=None, note="created", t_s=float(i))
     store.close()
-    t0 = time.perf_counter()
-    with Store(path) as st:  # what the board does on opening: check, counts, open orders in full, summaries
+    # what the board does on opening: check, counts, open orders in full, summaries (its time is a bench figure)
+    with Store(path) as st:
         counts = st.count_by_state()
         open_rows = st.open_work_orders()
         board = st.work_order_summaries()
-    elapsed = time.perf_counter() - t0
     assert counts == {"closed": 9000 + 1, "open": 1000}
     assert len(open_rows) == 1000 and len(board) == 10001
-    assert elapsed <= 1.0, f"opening took {elapsed:.2f} s"
-    # and a whole session on it (OpsManager loading the 1000 open orders)
-    t0 = time.perf_counter()
+    assert all(len(r["steps"]) == 7 for r in open_rows)  # open orders come back whole
+    # and a whole session on it: OpsManager holds the 1000 open orders, the history stays in the database
     with Store(path) as st:
         ops2 = OpsManager(Engine(small_facility(), seed=2), OpsConfig(), store=st, run_id=ops.run_id)
         assert len(ops2.work_orders) == 1000
-    assert time.perf_counter() - t0 <= 2.0
 
 
 def test_an_alarm_whose_reading_went_to_none_reopens_without_a_damaged_row(tmp_path):

@@ -163,7 +163,7 @@ def test_gui_quarantines_damaged_rows_with_a_dialog_and_starts(qtbot, tmp_path, 
     con.close()
     w = MainWindow(fac, seed=1, paused=True)
     qtbot.addWidget(w)
-    qtbot.waitUntil(lambda: w.last_error_dialog is not None, timeout=5000)
+    qtbot.waitUntil(lambda: w.last_error_dialog is not None, timeout=15000)
     text = w.last_error_dialog.text()
     assert "work order 1: body is not JSON" in text and str(db) in text
     assert w.ops is not None  # the app started; a new window is a new run, so the board starts empty

@@ -17,7 +17,6 @@ import resource
 import shutil
 import subprocess
 import sys
-import time
 import zipfile
 from pathlib import Path
 
@@ -45,7 +44,6 @@ settings.register_profile("hostile-dev", max_examples=40, **_common)
 settings.register_profile("hostile-ci", max_examples=60, **_common)
 PROFILE = "hostile-ci" if CI else "hostile-dev"
 SCALE = 1.5 if CI else 1.0
-TIME_BOUND_S = 5.0  # per in-process case (the slowest legitimate load is well under a second)
 
 # ----------------------------------------------------------------------------- hostile values
 HOSTILE_SCALARS = st.sampled_from([
@@ -120,14 +118,6 @@ def assert_one_line(exc) -> str:
     return lines[0]
 
 
-def bounded(fn):
-    t0 = time.perf_counter()
-    try:
-        return fn()
-    finally:
-        assert time.perf_counter() - t0 < TIME_BOUND_S
-
-
 # ----------------------------------------------------------------------------- valid documents
 @pytest.fixture(scope="module")
 def docs(tmp_path_factory):
@@ -181,7 +171,7 @@ def test_fuzz_file_loaders(docs, tmp_path, kind):
         p = tmp_path / f"case.{fmt}"
         p.write_text(dump(mutate(data, docs[kind]), fmt), encoding="utf-8")
         try:
-            bounded(lambda: LOADERS[kind](p))
+            LOADERS[kind](p)
         except LoadError as e:
             assert_one_line(e)
         assert sorted(x.name for x in tmp_path.iterdir()) == [p.name]  # a loader writes nothing
@@ -259,7 +249,7 @@ def test_fuzz_bundles(bundle, tmp_path):
                 for f in work.iterdir():
                     z.write(f, f.name)
         try:
-            eng = bounded(lambda: open_bundle(target))
+            eng = open_bundle(target)
         except BundleError as e:
             assert_one_line(e)
             return
@@ -311,7 +301,7 @@ def test_fuzz_session_logs(session_log, tmp_path):
         p = tmp_path / "session.jsonl"
         p.write_text(text)
         try:
-            bounded(lambda: TrainingSession.from_log(p))
+            TrainingSession.from_log(p)
         except ValueError as e:  # the only error a damaged log may raise (the replay dialog shows it)
             assert_one_line(e)
 
@@ -325,10 +315,8 @@ def _limit_memory():  # a hostile file must not be able to make the CLI take the
 
 def cli(args, cwd: Path):
     env = dict(os.environ, COLOSSUS_GUI_NO_SETTINGS="1", QT_QPA_PLATFORM="offscreen")
-    t0 = time.perf_counter()
     r = subprocess.run([sys.executable, "-m", "colossus_gui", *map(str, args)], capture_output=True, text=True,
                        cwd=cwd, timeout=120, env=env, preexec_fn=_limit_memory)
-    assert time.perf_counter() - t0 < 60
     assert r.returncode in (0, 2), (args, r.returncode, r.stderr[-2000:])
     assert "Traceback" not in r.stderr, r.stderr[-2000:]
     if r.returncode == 2:

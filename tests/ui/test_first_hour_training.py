@@ -78,7 +78,7 @@ def test_a_drill_from_the_launcher_runs_with_charts_visible_and_a_live_feed(win,
     assert "manual" in tc.briefing_label.text()
     # separate docks: charts, score and trainee controls are all on screen at once
     assert not win.tabifiedDockWidgets(win.charts_dock)
-    qtbot.waitUntil(lambda: tc.score_dock.isVisible() and tc.controls_dock.isVisible(), timeout=2000)
+    qtbot.waitUntil(lambda: tc.score_dock.isVisible() and tc.controls_dock.isVisible(), timeout=15000)
     for dock in (win.charts_dock, tc.score_dock, tc.controls_dock):
         assert dock.isVisible() and not dock.visibleRegion().isEmpty(), dock.objectName()
     # the instructor console was placed (another screen, beside, or sharing the screen), not dropped on top

@@ -303,7 +303,7 @@ def test_deferred_startup_builds_charts_and_views_after_first_paint(qtbot):
     assert type(w.tray_view).__name__ == "TrayView" and w.tray_view.tray == 1 * 8 + 3
     assert w.tabs.currentWidget() is w.tray_view
     w.show()
-    qtbot.waitUntil(lambda: w.charts is not None, timeout=5000)  # after the first paint
+    qtbot.waitUntil(lambda: w.charts is not None, timeout=15000)  # after the first paint
     assert type(w.gpu_view).__name__ == "GpuHeatmapView" and w.gpu_view.engine is w.engine
     assert w.charts.engine is w.engine and w.charts.rack == 1
     assert w.tabs.count() == 8 and w.tabs.tabText(2) == "All GPUs"

@@ -41,7 +41,7 @@ def test_frames_are_drawn_only_when_dirty_and_the_timers_hold_while_busy(qtbot):
     w.show()
     qtbot.waitExposed(w)
     w.showMinimized()
-    qtbot.waitUntil(w.isMinimized, timeout=2000)
+    qtbot.waitUntil(w.isMinimized, timeout=15000)
     rs.mark_dirty()
     assert not rs.refresh_views(), "minimised: no frame"
     assert rs.dirty, "the change is drawn once the window shows again"

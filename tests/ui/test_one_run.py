@@ -112,7 +112,7 @@ def test_replay_keys_are_debounced_into_one_seek(win, qtbot, tmp_path):
     for v in range(590, 500, -10):  # nine presses of PageDown
         replay.slider.setValue(v)
     assert seeks == []
-    qtbot.waitUntil(lambda: seeks != [], timeout=5000)
+    qtbot.waitUntil(lambda: seeks != [], timeout=15000)
     qtbot.wait(400)
     assert seeks == [510.0]
 

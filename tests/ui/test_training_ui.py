@@ -170,7 +170,7 @@ def test_replay_widget_scrubs_a_logged_session(qtbot, session, tmp_path):
     r = w.session.topo.parse("H1-R002").index
     w.seek(50)
     assert w.session.t == pytest.approx(50) and w.engine.pump_ok[r, 1]
-    with qtbot.waitSignal(w.seeked, timeout=5000):  # a click or keys: one seek once they stop
+    with qtbot.waitSignal(w.seeked, timeout=15000):  # a click or keys: one seek once they stop
         w.slider.setValue(200)
     assert w.session.t == pytest.approx(200) and not w.engine.pump_ok[r, 1]
     assert "inject-1" in w.state_label.text()
