@@ -88,6 +88,10 @@ def run_bench(quick: bool = False, gui: bool = False) -> int:
           f"{a['extra_us_median']:.0f} us on a {a['step_ms_median']:.2f} ms step = "
           f"{100 * a['extra_us_median'] / 1e3 / a['step_ms_median']:.1f} % (target <= 20 %); whole ops step "
           f"with {o['work_orders']} work orders: {w['extra_us_median']:.0f} us")
+    from .ops.bench_ops import workspace_figures
+    ws = workspace_figures()
+    print(f"relaunch on a workspace of {ws['orders']:,} work orders: its {ws['open_loaded']:,} open orders loaded in "
+          f"{ws['open_s']:.2f} s (target <= 1 s; the closed history stays in the database)")
     from .ops.bench_study import study_bench_lines
     for line in study_bench_lines(quick=quick):
         print(line, flush=True)
