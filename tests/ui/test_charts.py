@@ -151,3 +151,22 @@ def test_fabric_and_storage_charts_follow_a_spine_and_a_storage_node_failure(pan
     title = panel.plots["fabric"].titleLabel.text
     assert "bisection available" in title and f"{100.0 * (n_spines - 1) / n_spines:.1f}" in title
     assert "Tb/s" in title
+
+
+def test_a_gap_in_the_data_is_drawn_as_a_gap_not_handed_to_qt_unchecked(panel):
+    """A reading that went missing (NaN in the ring, as a recording without a channel has) breaks its curve
+    there; the points either side are still drawn and the chart keeps painting."""
+    eng = panel.engine
+    eng.run(120)
+    ring, col = eng.telemetry.facility, eng.telemetry.index["it_mw"]
+    pos = (ring.count - 30) % ring.capacity
+    ring.data[pos, col] = np.nan
+    panel.redraw(force=True)
+    curve = next(c for c, cs in zip(panel.curves["power"], panel.specs[0].curves, strict=True) if cs.key == "it_mw")
+    assert curve.opts["connect"] == "finite" and not curve.opts["skipFiniteCheck"]
+    assert not panel.canvas.grab().isNull()
+    x, y = curve.getData()
+    assert np.isnan(y).sum() == 1 and np.isfinite(y).sum() == len(y) - 1
+    eng.run(300)  # the gap scrolls out of the window: back to the fast path
+    panel.redraw(force=True)
+    assert curve.opts["connect"] == "all" and curve.opts["skipFiniteCheck"]

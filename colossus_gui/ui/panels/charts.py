@@ -72,6 +72,14 @@ _NICE_STEPS_S = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 
                  172800, 604800)
 
 
+
+def _feed(curve, t: np.ndarray, y: np.ndarray) -> None:
+    """Give a curve its points. Finite data (the normal case) skips pyqtgraph's own finite check, which costs
+    a copy per frame; data with a gap (NaN: a channel a recording lacks, a reading that went missing) is drawn
+    with gaps, never handed to Qt's path drawing unchecked (pyqtgraph: unpredictable, at worst a crash)."""
+    finite = bool(np.isfinite(y).all() and np.isfinite(t).all())
+    curve.setData(t, y, skipFiniteCheck=finite, connect="all" if finite else "finite")
+
 class SimTimeAxisItem(pg.AxisItem):
     """Bottom axis in simulated time: ticks on clock-friendly steps (10 s, 1 min, 5 min, 1 h ...), labelled
     ``hh:mm:ss`` (``hh:mm`` for steps of a minute or more, with the day when past the first)."""
@@ -498,7 +506,7 @@ class ChartPanelWidget(QWidget):
             for curve, cs in zip(curves, spec.curves, strict=True):
                 if spec.source != "facility":
                     tt, y = src_rows[:, src_idx["t_s"]], src_rows[:, src_idx[cs.key]] * self._scale(cs)
-                    curve.setData(tt, y, skipFiniteCheck=True)
+                    _feed(curve, tt, y)
                     fed.append((tt, y))
                     continue
                 y = rows[:, idx[cs.key]]
@@ -508,7 +516,7 @@ class ChartPanelWidget(QWidget):
                     y = y * (100.0 / n_gpus)
                 elif cs.scale != 1.0:
                     y = y * cs.scale
-                curve.setData(t, y, skipFiniteCheck=True)
+                _feed(curve, t, y)
                 fed.append((t, y))
             self._fed[spec.name] = fed
         self._fit_all_y()
@@ -577,7 +585,7 @@ class ChartPanelWidget(QWidget):
         fed = []
         for curve, (ch, _) in zip(curves, _RACK_WATER, strict=True):
             y = tel.racks.data[pos, tel.rack_index[ch], self._rack]
-            curve.setData(t, y, skipFiniteCheck=True)
+            _feed(curve, t, y)
             fed.append((t, y))
         return fed
 

@@ -73,6 +73,7 @@ class SiteView(QWidget):
         self.engine = None
         self._texts: list[tuple[QRectF, str, QRectF]] = []
         self.text_pens: dict[str, QColor] = {}
+        self._fits: dict[tuple, tuple] = {}  # text fitting results (plain data, see _fitted)
         self._compact = False
         self._fig: dict = {}
         self._hits: list[tuple[QRectF, str, str]] = []   # (rect, address or 'hall:i', tooltip)
@@ -183,25 +184,48 @@ class SiteView(QWidget):
         """Draw ``text`` inside ``rect``: a smaller font (down to 70 %) before eliding, never clipped; the
         drawn box is recorded for tests (:meth:`drawn_text`)."""
         font = QFont(p.font())
+        key = (font.key(), round(rect.width(), 1), round(rect.height(), 1), text, int(align))
+        fit = self._fits.get(key)
+        if fit is None:
+            fit = self._fitted(font, rect, text, int(align))
+            if len(self._fits) > 4000:  # numbers change every second: keep the cache to recent texts
+                self._fits.clear()
+            self._fits[key] = fit
+        size, text, (bx, by, bw, bh) = fit
+        if text is None:
+            return  # no room at all (the tooltip has it)
+        p.save()
+        if size is not None:
+            font.setPointSizeF(size)
+            p.setFont(font)
+        p.drawText(rect, int(align), text)
+        p.restore()
+        self._texts.append((QRectF(rect.left() + bx, rect.top() + by, bw, bh), text, QRectF(rect)))
+        self.text_pens[text] = p.pen().color()  # tests check each text colour's contrast
+
+    @staticmethod
+    def _fitted(font: QFont, rect: QRectF, text: str, align: int) -> tuple:
+        """How ``text`` fits ``rect`` in ``font``: (point size or None for the font's own, the text as drawn
+        or None when nothing fits, its box relative to the rectangle's corner). Plain data, so it can be
+        kept between paints (the texts repeat; measuring them is most of a site-view paint)."""
         base = font.pointSizeF()
         parts = text.split("\n")
         fm = QFontMetricsF(font)
+        size = None
         for k in range(1, 8):
             w = max(fm.horizontalAdvance(s) for s in parts)
             if w <= rect.width() and fm.height() * len(parts) <= rect.height() + 1 or k == 7:
                 break
-            font.setPointSizeF(base * (1.0 - 0.05 * k))
+            size = base * (1.0 - 0.05 * k)
+            font = QFont(font)
+            font.setPointSizeF(size)
             fm = QFontMetricsF(font)
         if max(fm.horizontalAdvance(s) for s in parts) > rect.width():
             text = "\n".join(fm.elidedText(s, Qt.TextElideMode.ElideRight, max(0.0, rect.width())) for s in parts)
             if not text.strip():
-                return  # no room at all (the tooltip has it)
-        p.save()
-        p.setFont(font)
-        p.drawText(rect, int(align), text)
-        p.restore()
-        self._texts.append((fm.boundingRect(rect, int(align), text), text, QRectF(rect)))
-        self.text_pens[text] = p.pen().color()  # tests check each text colour's contrast
+                return size, None, (0.0, 0.0, 0.0, 0.0)
+        b = fm.boundingRect(QRectF(0.0, 0.0, rect.width(), rect.height()), align, text)
+        return size, text, (b.x(), b.y(), b.width(), b.height())
 
     def drawn_text(self) -> list[tuple[QRectF, str, QRectF]]:
         """Every text of the last paint: (rectangle it covers, text as drawn, the box it had to fit)."""
