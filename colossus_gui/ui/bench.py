@@ -118,11 +118,14 @@ def soak(facility_name: str = "colossus", speed: float = 10.0, app_minutes: floa
             if i % 10 == 0:
                 win.refresh_text()
             if i == warm:
-                rss0, items0 = _rss_mb(), win.charts.item_count()
-        rss1, items1 = _rss_mb(), win.charts.item_count()
+                rss0, items0, kf0 = _rss_mb(), win.charts.item_count(), win.run.keyframe_bytes() / 2**20
+        rss1, items1, kf1 = _rss_mb(), win.charts.item_count(), win.run.keyframe_bytes() / 2**20
+        rest = (rss1 - kf1) - (rss0 - kf0)  # what grew besides the seek keyframes (bounded by their budget)
         return {"app_minutes": app_minutes, "simulated_s": float(win.engine.t), "rss_start_mb": rss0,
                 "rss_end_mb": rss1, "rss_growth_pct": 100.0 * (rss1 - rss0) / rss0, "items_start": items0,
-                "items_end": items1}
+                "items_end": items1, "keyframes_start_mb": kf0, "keyframes_end_mb": kf1,
+                "keyframe_budget_mb": win.run.keyframe_budget_bytes / 2**20,
+                "growth_besides_keyframes_pct": 100.0 * rest / rss0}
     finally:
         win.shutdown()
         win.close()
@@ -208,7 +211,9 @@ def gui_bench_lines(quick: bool = False):
     sk = soak("colossus", app_minutes=2.0 if quick else 10.0)
     yield (f"soak, {sk['app_minutes']:g} min of the window at 10x ({sk['simulated_s']:.0f} simulated s): RSS "
            f"{sk['rss_start_mb']:.0f} -> {sk['rss_end_mb']:.0f} MB ({sk['rss_growth_pct']:+.1f} %, target within 5 %), "
-           f"chart items {sk['items_start']} -> {sk['items_end']}")
+           f"chart items {sk['items_start']} -> {sk['items_end']}; of it the seek keyframes "
+           f"{sk['keyframes_start_mb']:.0f} -> {sk['keyframes_end_mb']:.0f} MB (bounded at "
+           f"{sk['keyframe_budget_mb']:.0f} MB), everything else {sk['growth_besides_keyframes_pct']:+.1f} %")
     fr = fabric_redraw_ms()
     yield (f"fabric view refresh + paint, {fr['gpus']:,} GPUs, a spine down: {fr['redraw_ms_median']:.1f} ms median "
            "(target <= 10 ms)")
