@@ -442,7 +442,7 @@ class Engine:
             if not self.pump_ok[r, a.sub]:
                 return None
             needed = self.facility.rack.cdu.pumps_needed
-            was_running = bool(np.cumsum(self.pump_ok[r])[a.sub] <= needed)  # lead/lag: the first ones run
+            was_running = bool(self._running_pumps(needed)[r, a.sub])  # the one lead/lag rule
             self.pump_ok[r, a.sub] = False
             if was_running and self.pump_ok[r].sum() >= needed:
                 self.pump_switch_s[r] = self.facility.rack.cdu.switchover_s
