@@ -26,14 +26,17 @@ class SimDriver(QObject):
     running_changed = Signal(bool)
     speed_changed = Signal(float)
 
+    DEFAULT_BUDGET_MS = 20.0  # wall time one tick may spend stepping (the rest is carried over)
+
     def __init__(self, run, speed: float = 1.0, dt_s: float = 1.0, interval_ms: int = 33,
-                 budget_ms: float = 20.0, parent: QObject | None = None):
-        """``run``: a Run (or an Engine, which gets a Run of its own without operations)."""
+                 budget_ms: float | None = None, parent: QObject | None = None):
+        """``run``: a Run (or an Engine, which gets a Run of its own without operations); ``budget_ms``:
+        :attr:`DEFAULT_BUDGET_MS` unless given."""
         super().__init__(parent)
         self.setObjectName("simDriver")
         self.run = _as_run(run, dt_s)
         self.dt_s = float(dt_s)
-        self.budget_s = budget_ms / 1000.0
+        self.budget_s = (self.DEFAULT_BUDGET_MS if budget_ms is None else budget_ms) / 1000.0
         self._speed = float(speed)
         self._running = False
         self._pending_s = 0.0          # simulated seconds owed but not yet stepped
