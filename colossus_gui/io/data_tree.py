@@ -52,6 +52,8 @@ class _SlotProbe:
 _SLOT_DESCRIPTOR = type(_SlotProbe.__dict__["a"])  # member_descriptor: what a __slots__ entry is
 _SKIP_SLOTS = frozenset(("__dict__", "__weakref__"))
 _LEN = struct.Struct("<Q")
+_PLAIN = frozenset((str, int, float, bool, type(None)))  # written and read as themselves
+_DTYPES: dict[str, np.dtype] = {}  # dtype text -> checked dtype (reading)
 
 
 class DataTreeError(ValueError):
@@ -86,6 +88,9 @@ def _slot_descriptor(cls: type, name: str):
 
 
 def _valid_dtype(spec) -> np.dtype:
+    dt = _DTYPES.get(spec) if type(spec) is str else None
+    if dt is not None:
+        return dt
     if not isinstance(spec, str) or len(spec) > 32:
         raise DataTreeError(f"dtype {spec!r} is not a plain array type")
     try:
@@ -94,6 +99,8 @@ def _valid_dtype(spec) -> np.dtype:
         raise DataTreeError(f"dtype {spec!r} is not an array type") from None
     if dt.kind not in _DTYPE_KINDS or dt.hasobject or dt.fields is not None or dt.subdtype is not None:
         raise DataTreeError(f"dtype {spec!r} is not a plain array type (numbers, bool, text, time only)")
+    if len(_DTYPES) < 256:
+        _DTYPES[spec] = dt
     return dt
 
 
@@ -127,7 +134,7 @@ class ClassRegistry:
         for part in qualname.split("."):
             if not part.isidentifier() or part.startswith("__"):
                 raise DataTreeError(f"{shown} is not one of the app's state classes")
-            obj = vars(obj).get(part) if isinstance(obj, (types.ModuleType, type)) else None
+            obj = vars(obj).get(part) if obj is mod or isinstance(obj, type) else None  # a class or a nested one
             if obj is None:
                 raise DataTreeError(f"{shown} does not exist")
         if not isinstance(obj, type) or obj.__module__ != module or obj.__qualname__ != qualname:
@@ -178,7 +185,7 @@ class _Encoder:
 
     def enc(self, o, depth: int = 0):  # noqa: C901 (one dispatch on the type)
         t = type(o)
-        if t is str or t is float or t is int or t is bool or o is None:
+        if t in _PLAIN:
             return o
         i = id(o)
         x = self.ext.get(i)
@@ -194,7 +201,7 @@ class _Encoder:
         if t is dict:
             self._register(o)
             if all(type(k) is str for k in o):
-                return {k: enc(v, d) for k, v in o.items()}
+                return {k: v if type(v) in _PLAIN else enc(v, d) for k, v in o.items()}
             out = ["D"]
             for k, v in o.items():
                 out.append(enc(k, d))
@@ -202,7 +209,7 @@ class _Encoder:
             return out
         if t is list:
             self._register(o)
-            return ["L", *[enc(v, d) for v in o]]
+            return ["L", *[v if type(v) in _PLAIN else enc(v, d) for v in o]]
         if t is np.ndarray:
             return self._array(o)
         if t is tuple or t is frozenset:
@@ -267,16 +274,17 @@ class _Encoder:
                 order]
 
     def _object(self, o, t: type, d: int):
+        name = self._class(t)
         if t.__new__ is not object.__new__:
             raise DataTreeError(f"cannot write an object of {t.__module__}.{t.__qualname__} (own __new__)")
-        name = self._class(t)
         self._register(o)
         state = None
         od = vars(o) if hasattr(o, "__dict__") else None
         if od is not None:
             if not all(type(k) is str for k in od):
                 raise DataTreeError(f"an object of {name} with attribute names that are not text")
-            state = {k: self.enc(v, d) for k, v in od.items()}
+            enc = self.enc
+            state = {k: v if type(v) in _PLAIN else enc(v, d) for k, v in od.items()}
         slots = None
         for s in _slot_names(t):
             desc = _slot_descriptor(t, s)
@@ -337,7 +345,7 @@ class _Decoder:
 
     def dec(self, n, depth: int = 0):
         t = type(n)
-        if t is str or t is float or t is int or t is bool or n is None:
+        if t in _PLAIN:
             return n
         if depth > MAX_DEPTH:
             raise DataTreeError(f"nested deeper than {MAX_DEPTH} levels")
@@ -346,7 +354,7 @@ class _Decoder:
             self.memo.append(out)
             dec, d = self.dec, depth + 1
             for k, v in n.items():
-                out[k] = dec(v, d)
+                out[k] = v if type(v) in _PLAIN else dec(v, d)
             return out
         if t is not list or not n or type(n[0]) is not str:
             raise DataTreeError(f"malformed node {str(n)[:60]}")
@@ -375,7 +383,7 @@ class _Decoder:
         out = []
         self.memo.append(out)
         dec = self.dec
-        out.extend([dec(v, d) for v in n[1:]])
+        out.extend([v if type(v) in _PLAIN else dec(v, d) for v in n[1:]])
         return out
 
     def _tuple(self, n, d):
@@ -523,7 +531,7 @@ class _Decoder:
             except AttributeError:
                 raise DataTreeError(f"{n[1]} objects have no attributes of their own") from None
             for k, v in n[2].items():
-                od[k] = dec(v, d)
+                od[k] = v if type(v) in _PLAIN else dec(v, d)
         if n[3] is not None:
             for k, v in n[3].items():
                 desc = _slot_descriptor(cls, k)
