@@ -24,7 +24,8 @@ Nodes: ``None``/bool/int/float/str as themselves; a JSON object is a dict with t
 items (set/frozenset), ``Q`` maxlen items (deque), ``D`` k v k v... (dict with other keys), ``c`` re im,
 ``b``/``y`` offset size (bytes/bytearray), ``A`` dtype shape offset order (ndarray), ``n`` dtype hex (numpy
 scalar), ``G``/``B`` name state (Generator/bit generator), ``E`` class value (enum member), ``O`` class
-dict slots (object), ``M`` i name (bound method of external i).
+dict slots (object), ``K`` class kind names rows (a list of objects of one class: one row of field values
+per object, or the number of one met before), ``M`` i name (bound method of external i).
 """
 
 from __future__ import annotations
@@ -154,6 +155,7 @@ class _Encoder:
         self.blobs: list = []
         self.blob_end = 0
         self.classes: dict[type, str] = {}
+        self.row_specs: dict = {}
 
     def _register(self, o) -> None:
         self.memo[id(o)] = len(self.keep)
@@ -209,6 +211,10 @@ class _Encoder:
             return out
         if t is list:
             self._register(o)
+            if len(o) >= 4 and type(o[0]) not in _PLAIN:
+                rows = self._rows(o, d)
+                if rows is not None:
+                    return rows
             return ["L", *[v if type(v) in _PLAIN else enc(v, d) for v in o]]
         if t is np.ndarray:
             return self._array(o)
@@ -272,6 +278,67 @@ class _Encoder:
             buf, order = np.ascontiguousarray(a), "C"
         return ["A", a.dtype.str, list(a.shape), self._blob(buf.reshape(-1).view(np.uint8) if buf.size else b""),
                 order]
+
+    def _row_spec(self, t: type, sample):
+        """("d", None) for a state class whose objects keep their fields in a __dict__ only, ("s", slots) for
+        one with slots only; None for anything else (written object by object)."""
+        spec = self.row_specs.get(t, False)
+        if spec is False:
+            spec = None
+            if not issubclass(t, (enum.Enum, np.generic)) and t.__new__ is object.__new__:
+                try:
+                    self._class(t)
+                except DataTreeError:
+                    pass
+                else:
+                    slots, has_dict = _slot_names(t), hasattr(sample, "__dict__")
+                    spec = ("d", None) if has_dict and not slots else ("s", slots) if slots and not has_dict else None
+            self.row_specs[t] = spec
+        return spec
+
+    def _rows(self, o: list, d: int):
+        """A list of objects of one state class with the same fields, as a table: the class and the field names
+        once, which entries are new objects (None) or objects met before (their number), then one column of
+        values per field for the new objects, led by 0 when all are plain values (read as they are) or 1."""
+        t = type(o[0])
+        ext = self.ext
+        for v in o:
+            if type(v) is not t or id(v) in ext:
+                return None
+        spec = self._row_spec(t, o[0])
+        if spec is None:
+            return None
+        kind, slots = spec
+        if kind == "d":
+            keys = tuple(vars(o[0]))
+            if not all(type(k) is str for k in keys) or not all(tuple(vars(v)) == keys for v in o):
+                return None
+        else:
+            keys = tuple(slots)
+            desc = [_slot_descriptor(t, k) for k in keys]
+            try:
+                for v in o:
+                    for g in desc:
+                        g.__get__(v, t)
+            except AttributeError:  # a slot never set
+                return None
+        memo = self.memo
+        entries, new = [], []
+        for v in o:
+            m = memo.get(id(v))
+            if m is None:
+                self._register(v)
+                new.append(v)
+            entries.append(m)
+        out = ["K", self._class(t), kind, list(keys), entries]
+        enc = self.enc
+        for j, k in enumerate(keys):
+            col = [vars(v)[k] for v in new] if kind == "d" else [desc[j].__get__(v, t) for v in new]
+            if all(type(x) in _PLAIN for x in col):
+                out.append([0, *col])
+            else:
+                out.append([1, *[x if type(x) in _PLAIN else enc(x, d) for x in col]])
+        return out
 
     def _object(self, o, t: type, d: int):
         name = self._class(t)
@@ -341,7 +408,8 @@ class _Decoder:
         self.tags = {"r": self._ref, "x": self._ext, "L": self._list, "T": self._tuple, "F": self._frozenset,
                      "S": self._set, "Q": self._deque, "D": self._dict, "A": self._array, "n": self._scalar,
                      "G": self._generator, "B": self._generator, "E": self._enum, "c": self._complex,
-                     "b": self._bytes, "y": self._bytes, "M": self._method, "O": self._object}
+                     "b": self._bytes, "y": self._bytes, "M": self._method, "O": self._object,
+                     "K": self._rows}
 
     def dec(self, n, depth: int = 0):
         t = type(n)
@@ -516,12 +584,56 @@ class _Decoder:
         self.memo.append(out)
         return out
 
+    def _rows(self, n, d):
+        if len(n) < 5 or n[2] not in ("d", "s") or type(n[3]) is not list or type(n[4]) is not list \
+                or not all(type(k) is str for k in n[3]) or len(n) != 5 + len(n[3]):
+            raise DataTreeError("malformed table of objects")
+        cls = self._state_class(n[1])
+        keys = n[3]
+        if n[2] == "s":
+            desc = [_slot_descriptor(cls, k) for k in keys]
+            if None in desc:
+                raise DataTreeError(f"{n[1]} has no slots {str(keys)[:80]}")
+        elif not hasattr(object.__new__(cls), "__dict__"):
+            raise DataTreeError(f"{n[1]} objects have no attributes of their own")
+        out = []
+        memo = self.memo
+        memo.append(out)
+        objs, new = [], object.__new__
+        for e in n[4]:
+            if e is None:
+                obj = new(cls)
+                memo.append(obj)
+                objs.append(obj)
+                out.append(obj)
+            else:
+                out.append(memo[self._index(e, len(memo), "reference")])
+        cols, dec, size = [], self.dec, len(objs) + 1
+        for col in n[5:]:
+            if type(col) is not list or len(col) != size or col[0] not in (0, 1):
+                raise DataTreeError(f"a column of {n[1]} does not have its {size - 1} values")
+            cols.append(col[1:] if col[0] == 0 else [v if type(v) in _PLAIN else dec(v, d) for v in col[1:]])
+        if not keys:
+            return out
+        if n[2] == "d":
+            for obj, vals in zip(objs, zip(*cols, strict=True), strict=True):
+                obj.__dict__.update(zip(keys, vals, strict=True))
+        else:
+            for g, col in zip(desc, cols, strict=True):
+                for obj, v in zip(objs, col, strict=True):
+                    g.__set__(obj, v)
+        return out
+
+    def _state_class(self, name) -> type:
+        cls = self.registry.resolve(name)
+        if cls.__new__ is not object.__new__ or issubclass(cls, enum.Enum):
+            raise DataTreeError(f"{name} cannot be made from data")
+        return cls
+
     def _object(self, n, d):
         if len(n) != 4 or not (n[2] is None or type(n[2]) is dict) or not (n[3] is None or type(n[3]) is dict):
             raise DataTreeError("malformed object")
-        cls = self.registry.resolve(n[1])
-        if cls.__new__ is not object.__new__ or issubclass(cls, enum.Enum):
-            raise DataTreeError(f"{n[1]} cannot be made from data")
+        cls = self._state_class(n[1])
         obj = object.__new__(cls)
         self.memo.append(obj)
         dec = self.dec

@@ -7,6 +7,7 @@ import os
 import struct
 import subprocess
 from collections import deque
+from dataclasses import dataclass
 
 import numpy as np
 import pytest
@@ -131,6 +132,33 @@ def test_shared_references_cycles_and_the_app_types_come_back_as_they_were():
     assert back["empty"].shape == (0, 3) and back["bools"].dtype == np.bool_
 
 
+@dataclass(slots=True)
+class _Slotted:  # a state class keeping its fields in slots (the app's classes may)
+    a: object
+    b: object = None
+
+
+@dataclass
+class _Plain:
+    a: object
+    b: object = None
+
+
+@pytest.mark.parametrize("cls", [_Slotted, _Plain])
+def test_a_list_of_objects_of_one_class_keeps_its_shared_objects_and_cycles(cls):
+    allowed = (*APP, __name__)
+    shared = {"x": 1}
+    items = [cls(i, shared if i % 2 else np.int64(i)) for i in range(6)]
+    items.append(items[2])  # the same object twice
+    items[0].b = items[5]  # a field naming a later item
+    items[1].a = items  # and the list itself
+    back = unpack(b"".join(bytes(p) for p in pack({"l": items, "s": shared}, [], allowed)), [], allowed)
+    out = back["l"]
+    assert [type(o) for o in out] == [cls] * 7 and out[6] is out[2] and out[0].b is out[5] and out[1].a is out
+    assert out[3].b is out[1].b is back["s"] and [o.a for o in out[2:6]] == [2, 3, 4, 5]
+    assert type(out[2].b) is np.int64 and out[2].b == 2
+
+
 def test_externals_and_their_methods_are_references_not_copies():
     class Holder:
         def on_change(self, *a):
@@ -240,6 +268,12 @@ def test_a_file_naming_anything_but_the_app_state_classes_is_refused_and_nothing
     (["O", "colossus_gui.sim.events:EventKind", {}, None], b"", "cannot be made from data"),
     (["O", "colossus_gui.ops.training_records:Marker", {}, {"nope": 1}], b"", "has no slot"),
     (["D", ["L"], 1], b"", "malformed data"),  # an unhashable key
+    (["K", "colossus_gui.ops.training_records:Marker", "d", ["name"], [None, None], [0, "a"]], b"",
+     "does not have its 2 values"),
+    (["K", "colossus_gui.ops.training_records:Marker", "d", ["name"], [None, 9], [0, "a"]], b"",
+     "reference 9 out of range"),
+    (["K", "colossus_gui.ops.training_records:Marker", "s", ["name"], [None], [0, "a"]], b"", "has no slots"),
+    (["K", "os:system", "d", [], [None]], b"", "not one of the app's state classes"),
 ])
 def test_damaged_nodes_are_refused_with_one_line(tmp_path, log, tree, blob, match):
     _write(tmp_path, [_tree_part(tree, blob)], log)
