@@ -400,8 +400,9 @@ def packed_size(parts: list) -> int:
 
 # ---------------------------------------------------------------------------------------------- reading
 class _Decoder:
-    def __init__(self, blob: memoryview, externals: list, registry: ClassRegistry):
+    def __init__(self, blob: memoryview, externals: list, registry: ClassRegistry, copy: bool = True):
         self.blob = blob
+        self.copy = copy
         self.ext = externals
         self.registry = registry
         self.memo: list = []
@@ -502,14 +503,19 @@ class _Decoder:
     def _array(self, n, d):
         if len(n) != 5 or type(n[2]) is not list or len(n[2]) > 32 or n[4] not in ("C", "F"):
             raise DataTreeError("malformed array")
-        dt = _valid_dtype(n[1])
-        shape = n[2]
-        if not all(type(s) is int and s >= 0 for s in shape):
-            raise DataTreeError(f"array shape {str(shape)[:60]} is not a shape")
+        dt = _DTYPES.get(n[1]) or _valid_dtype(n[1])
+        shape, off = n[2], n[3]
+        for s in shape:
+            if type(s) is not int or s < 0:
+                raise DataTreeError(f"array shape {str(shape)[:60]} is not a shape")
         count = prod(shape)
-        span = self._span(n[3], count * dt.itemsize)
-        a = np.frombuffer(span, dtype=dt, count=count)
-        a = a.reshape(shape[::-1]).T.copy(order="F") if n[4] == "F" else a.reshape(shape).copy()
+        size = count * dt.itemsize
+        if type(off) is not int or off < 0 or off + size > len(self.blob):
+            raise DataTreeError(f"data at {str(off)[:20]}+{size} outside the file's data")
+        a = np.frombuffer(self.blob, dtype=dt, count=count, offset=off)
+        a = a.reshape(shape[::-1]).T if n[4] == "F" else a.reshape(shape)
+        if self.copy:
+            a = a.copy(order="K")
         self.memo.append(a)
         return a
 
@@ -653,8 +659,9 @@ class _Decoder:
         return obj
 
 
-def unpack(data, externals: list, allowed: tuple[str, ...] | ClassRegistry):
-    """The object ``pack`` wrote into ``data`` (bytes); DataTreeError (one line) when ``data`` is not that."""
+def unpack(data, externals: list, allowed: tuple[str, ...] | ClassRegistry, copy: bool = True):
+    """The object ``pack`` wrote into ``data`` (bytes); DataTreeError (one line) when ``data`` is not that.
+    ``copy=False``: arrays are read-only views of ``data`` (to check a part without copying its arrays)."""
     registry = allowed if isinstance(allowed, ClassRegistry) else ClassRegistry(allowed)
     view = memoryview(data).cast("B")
     if len(view) < _LEN.size:
@@ -666,7 +673,7 @@ def unpack(data, externals: list, allowed: tuple[str, ...] | ClassRegistry):
     try:
         tree = json.loads(bytes(view[_LEN.size:start]).decode("ascii"))
         blob = view[start + (-start % _ALIGN):]
-        return _Decoder(blob, externals, registry).dec(tree)
+        return _Decoder(blob, externals, registry, copy).dec(tree)
     except DataTreeError:
         raise
     except RecursionError:

@@ -158,8 +158,8 @@ def read_keyframes(folder: str | Path, externals: list, log_path: str | Path, ch
                 if len(data) != size:
                     raise KeyframeCacheError(f"{path}: the file ends inside a keyframe")
                 # checked now (a damaged or foreign file is refused here, not at a seek), then dropped at once:
-                # only the bytes stay (see PackedKeyframe)
-                k = unpack(data, externals, _CLASSES)
+                # only the bytes stay (see PackedKeyframe); its arrays are not copied for this
+                k = unpack(data, externals, _CLASSES, copy=False)
                 if getattr(k, "t", None) != t or (check is not None and not check(k)):
                     raise KeyframeCacheError(f"{path}: keyframes of another layout")
                 del k
