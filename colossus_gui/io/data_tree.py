@@ -140,6 +140,8 @@ class ClassRegistry:
                 raise DataTreeError(f"{shown} does not exist")
         if not isinstance(obj, type) or obj.__module__ != module or obj.__qualname__ != qualname:
             raise DataTreeError(f"{shown} is not one of the app's state classes")
+        if any("__del__" in c.__dict__ for c in obj.__mro__):  # would run when an object made here is dropped
+            raise DataTreeError(f"{shown} has a finalizer: not made from data")
         self._cache[name] = obj
         return obj
 

@@ -50,11 +50,15 @@ def log_digest(log_path: str | Path) -> str:
     return hashlib.sha256(Path(log_path).read_bytes()).hexdigest()
 
 
+def _one_line(e: Exception) -> str:
+    return " ".join(str(e).split())[:300]
+
+
 def _pack(obj, externals: list, what: str) -> list:
     try:
         return pack(obj, externals, _CLASSES)
     except DataTreeError as e:
-        raise KeyframeCacheError(f"cannot write {what}: {e}") from None
+        raise KeyframeCacheError(f"cannot write {what}: {_one_line(e)}") from None
 
 
 def write_keyframes(folder: str | Path, keyframes: list, externals: list, log_path: str | Path,
@@ -177,9 +181,9 @@ def read_keyframes(folder: str | Path, externals: list, log_path: str | Path, ch
     except FileNotFoundError:
         raise KeyframeCacheError(f"{path}: no keyframe cache") from None
     except DataTreeError as e:
-        raise KeyframeCacheError(f"{path}: unreadable ({e})") from None
+        raise KeyframeCacheError(f"{path}: unreadable ({_one_line(e)})") from None
     except (OSError, MemoryError, ValueError, TypeError, AttributeError, KeyError, IndexError) as e:
-        raise KeyframeCacheError(f"{path}: unreadable ({type(e).__name__}: {str(e)[:120]})") from None
+        raise KeyframeCacheError(f"{path}: unreadable ({type(e).__name__}: {_one_line(e)})") from None
     return frames, telemetry
 
 

@@ -159,6 +159,22 @@ def test_a_list_of_objects_of_one_class_keeps_its_shared_objects_and_cycles(cls)
     assert type(out[2].b) is np.int64 and out[2].b == 2
 
 
+class _Finalized:
+    def __del__(self):  # would run on an object a file made, once dropped
+        _Finalized.ran = True
+
+
+def test_a_class_with_a_finalizer_is_never_made_from_a_file():
+    allowed = (*APP, __name__)
+    with pytest.raises(DataTreeError, match="not one of the app's state classes"):
+        pack([_Finalized()], [], allowed)
+    _Finalized.ran = False
+    text = json.dumps(["O", f"{__name__}:_Finalized", {}, None]).encode()
+    with pytest.raises(DataTreeError, match="has a finalizer"):
+        unpack(struct.pack("<Q", len(text)) + text, [], allowed)
+    assert _Finalized.ran is False
+
+
 def test_externals_and_their_methods_are_references_not_copies():
     class Holder:
         def on_change(self, *a):
