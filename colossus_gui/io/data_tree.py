@@ -46,6 +46,7 @@ _DTYPE_KINDS = frozenset("biufcSUMm")  # no object ("O") nor structured/void ("V
 _BIT_GENERATORS = {c.__name__: c for c in (np.random.PCG64, np.random.PCG64DXSM, np.random.MT19937,
                                            np.random.Philox, np.random.SFC64)}
 
+
 class _SlotProbe:
     __slots__ = ("a",)
 
