@@ -4,109 +4,93 @@ without re-simulating the session from its start.
 The log stays the truth. The cache names the log it was made from (a SHA-256 of the log's bytes); a cache
 that is missing, unreadable, made for another log (the log changed since) or of another app version is
 ignored and the replay re-simulates from the log as before. Objects that belong to the session being
-replayed (engine, facility, topology, configuration) are written as references and resolved against the
-new session on reading. The file is read with an unpickler that only rebuilds the app's own state classes,
-numpy arrays and plain containers: a file that names anything else is refused like a damaged one.
+replayed (engine, facility, topology, configuration, the alarm rules' functions) are written as references
+by position and resolved against the new session on reading.
+
+The file is data (it travels with the log): each keyframe is a JSON tree plus the raw bytes of its arrays
+(``data_tree``). Reading it makes plain values, numpy arrays of plain dtypes and empty objects of the app's
+own state classes filled with data; it calls nothing a file could name. A file that names anything else,
+or is damaged, is refused like a missing one.
+
+Layout: the line ``colossus-gui-keyframes``; 8 bytes (little-endian) the length of a JSON header (format,
+app version, the log's SHA-256, per keyframe its time, memory size and byte size, the byte size of each
+telemetry part); the header; then the keyframes and the telemetry parts one after the other.
 """
 
 from __future__ import annotations
 
 import hashlib
-import io
-import pickle
+import json
+import math
+import os
+import struct
 import time
 from pathlib import Path
 
 from .. import __version__
 from .atomic import atomic_open
+from .data_tree import ClassRegistry, DataTreeError, pack, packed_size, unpack
 
-FORMAT = "colossus-gui-keyframes/2"  # 2: the operations' events are in the event log
+FORMAT = "colossus-gui-keyframes/3"  # 3: data (JSON tree + array bytes), no pickle; 2: ops events in the log
 FILE_NAME = "keyframes.bin"
+MAGIC = b"colossus-gui-keyframes\n"
+_MAX_HEADER = 64 * 1024 * 1024
+_LEN = struct.Struct("<Q")
 
-# what a keyframe is made of: the app's own state classes, numpy, plain containers
-_ALLOWED_MODULES = ("colossus_gui.ops.", "colossus_gui.sim.events", "colossus_gui.model.")
-_ALLOWED = {
-    ("builtins", n) for n in ("set", "frozenset", "dict", "list", "tuple", "int", "float", "complex", "bool",
-                              "str", "bytes", "bytearray", "slice", "range", "getattr")
-} | {("collections", "deque"), ("collections", "OrderedDict"), ("copyreg", "_reconstructor"),
-     ("copyreg", "__newobj__"), ("builtins", "object"), ("numpy", "dtype"), ("numpy", "ndarray"),
-     ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
-     ("numpy.core.multiarray", "scalar"), ("numpy._core.multiarray", "scalar"),
-     ("numpy.core.numeric", "_frombuffer"), ("numpy._core.numeric", "_frombuffer"),
-     ("numpy.random._pickle", "__generator_ctor"), ("numpy.random._pickle", "__bit_generator_ctor"),
-     ("numpy.random._generator", "Generator"), ("numpy.random._pcg64", "PCG64"),
-     ("numpy.random.bit_generator", "SeedSequence"), ("numpy.random.bit_generator", "__pyx_unpickle_SeedSequence")}
+# what a keyframe is made of: the app's own state classes (besides numpy arrays and plain containers)
+_STATE_MODULES = ("colossus_gui.ops.", "colossus_gui.sim.events", "colossus_gui.model.")
+_CLASSES = ClassRegistry(_STATE_MODULES)
 
 
 class KeyframeCacheError(Exception):
-    """The cache cannot be used (the caller re-simulates instead)."""
+    """The cache cannot be used (the caller re-simulates instead), or the keyframes cannot be written."""
 
 
 def log_digest(log_path: str | Path) -> str:
     return hashlib.sha256(Path(log_path).read_bytes()).hexdigest()
 
 
-class _Pickler(pickle.Pickler):
-    def __init__(self, fh, externals: list):
-        super().__init__(fh, protocol=pickle.HIGHEST_PROTOCOL)
-        self._ext = {id(o): i for i, o in enumerate(externals)}
-
-    def persistent_id(self, obj):  # noqa: D401 (pickle's hook)
-        i = self._ext.get(id(obj))
-        return None if i is None else ("ext", i)
+def _one_line(e: Exception) -> str:
+    return " ".join(str(e).split())[:300]
 
 
-class _Unpickler(pickle.Unpickler):
-    def __init__(self, fh, externals: list):
-        super().__init__(fh)
-        self._externals = externals
-
-    def persistent_load(self, pid):
-        if not (isinstance(pid, tuple) and len(pid) == 2 and pid[0] == "ext" and isinstance(pid[1], int)
-                and 0 <= pid[1] < len(self._externals)):
-            raise pickle.UnpicklingError(f"unknown reference {pid!r}")
-        return self._externals[pid[1]]
-
-    def find_class(self, module, name):
-        if (module, name) in _ALLOWED or (module.startswith(_ALLOWED_MODULES) and "." not in name):
-            obj = super().find_class(module, name)
-            if (module, name) in _ALLOWED or isinstance(obj, type):  # classes only from the app's modules
-                return obj
-        raise pickle.UnpicklingError(f"{module}.{name} is not part of a keyframe")
+def _pack(obj, externals: list, what: str) -> list:
+    try:
+        return pack(obj, externals, _CLASSES)
+    except DataTreeError as e:
+        raise KeyframeCacheError(f"cannot write {what}: {_one_line(e)}") from None
 
 
 def write_keyframes(folder: str | Path, keyframes: list, externals: list, log_path: str | Path,
                     telemetry: dict | None = None) -> Path:
     """Write ``keyframes`` (a Run's) to ``folder/keyframes.bin`` atomically; returns the path.
-    ``telemetry``: the run's telemetry rows at its end ({ring: (count, rows)}), for the replay's charts."""
-    # one pickle per keyframe and per telemetry ring: reading them back one at a time lets other threads
-    # (the UI) run in between, where one big pickle would hold the interpreter for its whole load
+    ``telemetry``: the run's telemetry rows at its end ({ring: (count, rows)}), for the replay's charts.
+    KeyframeCacheError (nothing written) when a keyframe holds something that cannot be written as data."""
+    # one part per keyframe and per telemetry ring: reading them back one at a time lets other threads
+    # (the UI) run in between, where one big part would hold the interpreter for its whole load
     parts = []
     for k in keyframes:
         if isinstance(k, PackedKeyframe):  # read from a cache and never unpacked: its bytes as they were
-            parts.append(k.data)
-            continue
-        buf = io.BytesIO()
-        _Pickler(buf, externals).dump(k)
-        parts.append(buf.getvalue())
-    tel = []
-    for name, (count, rows) in (telemetry or {}).items():
-        buf = io.BytesIO()
-        _Pickler(buf, externals).dump((name, int(count), rows))
-        tel.append(buf.getvalue())
-    head = {"format": FORMAT, "version": __version__, "log_sha256": log_digest(log_path), "n": len(parts),
-            "n_telemetry": len(tel), "sizes": [len(p) for p in parts],
-            "times": [float(k.t) for k in keyframes], "nbytes": [int(k.nbytes) for k in keyframes]}
+            parts.append([k.data])
+        else:
+            parts.append(_pack(k, externals, f"the keyframe at t={float(k.t):g} s"))
+    tel = [_pack((name, int(count), rows), externals, f"the telemetry {name}")
+           for name, (count, rows) in (telemetry or {}).items()]
+    head = {"format": FORMAT, "version": __version__, "log_sha256": log_digest(log_path),
+            "times": [float(k.t) for k in keyframes], "nbytes": [int(k.nbytes) for k in keyframes],
+            "sizes": [packed_size(p) for p in parts], "telemetry_sizes": [packed_size(p) for p in tel]}
+    text = json.dumps(head, separators=(",", ":")).encode("ascii")
     out = Path(folder) / FILE_NAME
     with atomic_open(out, "wb") as fh:
-        pickle.dump(head, fh, protocol=4)  # plain dict: read before anything else
+        fh.write(MAGIC + _LEN.pack(len(text)) + text)
         for part in parts + tel:
-            fh.write(part)
+            for buf in part:
+                fh.write(buf)
     return out
 
 
 class PackedKeyframe:
-    """A keyframe read from a cache, kept as its pickled bytes until a restore needs it (``unpack``).
+    """A keyframe read from a cache, kept as its bytes until a restore needs it (``unpack``).
 
     Unpacked, the keyframes of an hour are ~40,000 small Python objects; made on the loading thread, they
     pushed the interpreter into a full garbage collection (~50-150 ms holding the GIL, the window frozen).
@@ -118,54 +102,90 @@ class PackedKeyframe:
         self.t, self.nbytes, self.data, self._externals = float(t), int(nbytes), data, externals
 
     def unpack(self):
-        return _Unpickler(io.BytesIO(self.data), self._externals).load()
+        return unpack(self.data, self._externals, _CLASSES)
 
     def __deepcopy__(self, memo):  # immutable
         return self
 
 
+def _int_list(v, n: int | None = None) -> bool:
+    return (isinstance(v, list) and (n is None or len(v) == n)
+            and all(type(x) is int and x >= 0 for x in v))
+
+
+def _read_head(fh, path: Path, file_size: int) -> dict:
+    magic = fh.read(len(MAGIC))
+    if magic != MAGIC:
+        raise KeyframeCacheError(f"{path}: not a keyframe cache (of format {FORMAT})")
+    raw = fh.read(_LEN.size)
+    if len(raw) != _LEN.size:
+        raise KeyframeCacheError(f"{path}: the file ends inside its header")
+    (size,) = _LEN.unpack(raw)
+    if size > min(_MAX_HEADER, file_size - fh.tell()):
+        raise KeyframeCacheError(f"{path}: header of {size:,} bytes declared, the file has "
+                                 f"{max(0, file_size - fh.tell()):,} left")
+    try:
+        head = json.loads(fh.read(size).decode("ascii"))
+    except (ValueError, RecursionError):
+        raise KeyframeCacheError(f"{path}: damaged header") from None
+    if not isinstance(head, dict) or head.get("format") != FORMAT:
+        raise KeyframeCacheError(f"{path}: not a keyframe cache of format {FORMAT}")
+    return head
+
+
 def read_keyframes(folder: str | Path, externals: list, log_path: str | Path, check=None) -> tuple[list, dict]:
     """The keyframes cached for ``log_path`` (``PackedKeyframe``: each is unpacked once here to check it,
     with ``check(keyframe) -> bool`` if given, and again when a restore needs it) and the telemetry written
-    with them; KeyframeCacheError when the cache cannot be used."""
+    with them; KeyframeCacheError (one line) when the cache cannot be used."""
     path = Path(folder) / FILE_NAME
     try:
         with open(path, "rb") as fh:
-            head = _Unpickler(fh, []).load()
-            if not isinstance(head, dict) or head.get("format") != FORMAT:
-                raise KeyframeCacheError(f"{path}: not a keyframe cache")
+            file_size = os.fstat(fh.fileno()).st_size
+            head = _read_head(fh, path, file_size)
             if head.get("version") != __version__:
-                raise KeyframeCacheError(f"{path}: written by version {head.get('version')}")
+                raise KeyframeCacheError(f"{path}: written by version {str(head.get('version'))[:40]}")
             if head.get("log_sha256") != log_digest(log_path):
                 raise KeyframeCacheError(f"{path}: made for another state of {log_path}")
-            n, n_tel = int(head.get("n", -1)), int(head.get("n_telemetry", -1))
             sizes, times, nbytes = head.get("sizes"), head.get("times"), head.get("nbytes")
-            if n < 0 or n_tel < 0 or not all(isinstance(x, list) and len(x) == n for x in (sizes, times, nbytes)):
-                raise KeyframeCacheError(f"{path}: not a keyframe cache")
+            tel_sizes = head.get("telemetry_sizes")
+            n = len(sizes) if isinstance(sizes, list) else -1
+            if not (_int_list(sizes) and _int_list(nbytes, n) and _int_list(tel_sizes) and isinstance(times, list)
+                    and len(times) == n and all(type(x) in (int, float) and math.isfinite(x) for x in times)):
+                raise KeyframeCacheError(f"{path}: damaged header (sizes, times and nbytes of the keyframes)")
+            left = file_size - fh.tell()
+            if sum(sizes) + sum(tel_sizes) != left:
+                raise KeyframeCacheError(f"{path}: the header declares {sum(sizes) + sum(tel_sizes):,} bytes of "
+                                         f"keyframes, the file has {left:,} (truncated or damaged)")
             frames = []
             for size, t, nb in zip(sizes, times, nbytes, strict=True):
-                data = fh.read(int(size))
-                if len(data) != int(size):
-                    raise EOFError("the file ends inside a keyframe")
+                data = fh.read(size)
+                if len(data) != size:
+                    raise KeyframeCacheError(f"{path}: the file ends inside a keyframe")
                 # checked now (a damaged or foreign file is refused here, not at a seek), then dropped at once:
-                # only the bytes stay (see PackedKeyframe)
-                k = _Unpickler(io.BytesIO(data), externals).load()
+                # only the bytes stay (see PackedKeyframe); its arrays are not copied for this
+                k = unpack(data, externals, _CLASSES, copy=False)
                 if getattr(k, "t", None) != t or (check is not None and not check(k)):
                     raise KeyframeCacheError(f"{path}: keyframes of another layout")
                 del k
                 frames.append(PackedKeyframe(t, nb, data, externals))
                 time.sleep(0)  # let the UI thread run between keyframes
             telemetry = {}
-            for _ in range(n_tel):
-                name, count, rows = _Unpickler(fh, externals).load()
-                telemetry[str(name)] = (int(count), rows)
+            for size in tel_sizes:
+                part = unpack(fh.read(size), externals, _CLASSES)
+                if not (isinstance(part, tuple) and len(part) == 3 and isinstance(part[0], str)
+                        and type(part[1]) is int):
+                    raise KeyframeCacheError(f"{path}: damaged telemetry")
+                name, count, rows = part
+                telemetry[name] = (count, rows)
                 time.sleep(0)
     except FileNotFoundError:
         raise KeyframeCacheError(f"{path}: no keyframe cache") from None
-    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError, ValueError,
-            IndexError, KeyError) as e:
-        raise KeyframeCacheError(f"{path}: unreadable ({e})") from None
+    except DataTreeError as e:
+        raise KeyframeCacheError(f"{path}: unreadable ({_one_line(e)})") from None
+    except (OSError, MemoryError, ValueError, TypeError, AttributeError, KeyError, IndexError) as e:
+        raise KeyframeCacheError(f"{path}: unreadable ({type(e).__name__}: {_one_line(e)})") from None
     return frames, telemetry
 
 
-__all__ = ["FILE_NAME", "KeyframeCacheError", "PackedKeyframe", "read_keyframes", "write_keyframes"]
+__all__ = ["FILE_NAME", "FORMAT", "KeyframeCacheError", "PackedKeyframe", "log_digest", "read_keyframes",
+           "write_keyframes"]

@@ -544,8 +544,8 @@ class TrainingSession(SessionActions):
                 try:
                     write_keyframes(self.log.path.parent, self.run.keyframes, self.run.persistent_objects(),
                                     self.log.path, telemetry=self.run.telemetry_rows())
-                except OSError:
-                    pass  # a cache: the log alone replays the session
+                except (OSError, KeyframeCacheError):
+                    pass  # a cache (not written when a keyframe holds what cannot be data): the log replays it
             self.log = None
 
     # ------------------------------------------------------------------ reading

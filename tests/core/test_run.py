@@ -246,18 +246,19 @@ def test_a_closed_session_caches_its_keyframes_so_a_replay_opens_without_re_simu
 
 
 def test_a_keyframe_cache_naming_foreign_code_is_refused(tmp_path):
-    import pickle
+    import json
+    import struct
 
-    from colossus_gui.io.keyframes import FILE_NAME, KeyframeCacheError, log_digest, read_keyframes
+    from colossus_gui import __version__
+    from colossus_gui.io.keyframes import FILE_NAME, MAGIC, KeyframeCacheError, log_digest, read_keyframes
     from colossus_gui.io.keyframes import FORMAT as KF_FORMAT
 
     log = tmp_path / "session.jsonl"
     log.write_text("{}\n")
-    foreign = pickle.dumps(print)  # anything callable outside the state classes
-    with open(tmp_path / FILE_NAME, "wb") as fh:
-        from colossus_gui import __version__
-        pickle.dump({"format": KF_FORMAT, "version": __version__, "log_sha256": log_digest(log), "n": 1,
-                     "n_telemetry": 0, "sizes": [len(foreign)], "times": [0.0], "nbytes": [0]}, fh)
-        fh.write(foreign)
-    with pytest.raises(KeyframeCacheError, match="not part of a keyframe"):
+    tree = json.dumps(["O", "builtins:print", {}, None]).encode()  # anything outside the state classes
+    foreign = struct.pack("<Q", len(tree)) + tree
+    head = json.dumps({"format": KF_FORMAT, "version": __version__, "log_sha256": log_digest(log),
+                       "sizes": [len(foreign)], "times": [0.0], "nbytes": [0], "telemetry_sizes": []}).encode()
+    (tmp_path / FILE_NAME).write_bytes(MAGIC + struct.pack("<Q", len(head)) + head + foreign)
+    with pytest.raises(KeyframeCacheError, match="builtins.print is not one of the app's state classes"):
         read_keyframes(tmp_path, [], log)
