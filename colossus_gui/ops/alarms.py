@@ -546,8 +546,7 @@ class AlarmManager:
             elif value == value and (value < alarm.peak_value if rule.name in LOW_RULES else value > alarm.peak_value):
                 alarm.peak_value = value
             alarm.peak_severity = max(alarm.peak_severity, new)
-            what = "reactivated" if reactivated else ("escalated" if escalated else "changed")
-            self._notify(alarm, what)
+            self._notify(alarm, "reactivated" if reactivated else ("escalated" if escalated else "changed"))
             return
         if alarm is None:
             return
@@ -687,7 +686,6 @@ class AlarmManager:
         for fn in self.listeners:
             fn(alarm, what)
 
-    # ------------------------------------------------------------------ what views read
     def _log(self, a: Alarm, what: str, who: str | None) -> None:
         """The change as a typed event in the run's event log (at the alarm layer's clock)."""
         kind, text = _LOGGED[what]
@@ -702,6 +700,7 @@ class AlarmManager:
         self._engine.log_event(self.t, kind, a.component, detail, component=ALARM, index=a.id, sub=a.index,
                                rack=a.rack, cause=a.rule, severity=a.severity, who=who)
 
+    # ------------------------------------------------------------------ what views read
     def alarms(self, include_shelved: bool = False) -> list[Alarm]:
         """The alarm list: everything not archived, worst and newest first."""
         out = [a for a in self._by_id.values() if include_shelved or a.shelved_until is None]
