@@ -6,9 +6,9 @@ the job) instead of meaning packed into strings; ``detail`` stays the human sent
 The operations layer (alarms, work orders with their priority changes and notes, technicians, spares) writes
 its events into the same log, with the time they happened: a technician's step may end between two engine
 steps, so such an event can carry an earlier ``t_s`` than an engine event logged before it in the same step.
-Readers that care only about the equipment filter by kind (or ``is_ops_event``). Alarms log transitions only
-(raised, lowered, acknowledged, cleared, shelved, unshelved), so their share of the log grows with the faults
-and the operators' actions, not with the run's length.
+Readers that care only about the equipment filter by kind (or ``is_ops_event``). Alarms log changes only
+(raised, lowered, acknowledged, cleared, shelved, unshelved; on-delay and hysteresis keep a value near a limit
+from flapping), never a standing alarm once per evaluation.
 
 ``EventKind`` is a ``StrEnum``: a kind compares equal to its string (``ev.kind == "fault_started"``), so code
 that still calls ``engine._event("some_new_kind", address, detail)`` keeps working; such a kind stays a
