@@ -390,8 +390,8 @@ def _check_scalars(path, scalars, fresh: dict) -> None:
             raise _bad(path, f"state.json: events.{i}: typed fields {_show(ev[4])} are not event fields")
 
 
-_EVENT_INT_FIELDS = ("index", "sub", "rack", "job")
-_EVENT_TEXT_FIELDS = ("component", "fault", "cause")
+_EVENT_INT_FIELDS = ("index", "sub", "rack", "job", "severity")
+_EVENT_TEXT_FIELDS = ("component", "fault", "cause", "who")
 
 
 def _event_fields_ok(d) -> bool:

@@ -11,6 +11,12 @@ anyone acknowledged it. A condition that returns before archiving re-activates t
 warning to critical asks for a new acknowledgement. Shelved alarms keep being evaluated but are hidden from
 the list and counts until the shelf time runs out.
 
+Every change an operator would want on the run's timeline goes into the run's one event log (the engine's)
+as a typed event: ``alarm_raised`` (a raise that needs an acknowledgement: first raise, return before
+archiving, rise to critical), ``alarm_lowered``, ``alarm_acknowledged`` (with who), ``alarm_cleared``,
+``alarm_shelved`` / ``alarm_unshelved``. Readers (training's score, triggers, the event log panel) read them
+there with their cursor. Only transitions are logged, never a standing alarm per evaluation.
+
 Pseudo-addresses: site-wide rules (facility water, Megapack state of charge) use ``SITE``; grid import uses
 ``GRID``; job interruptions use the job's first hall (``H1``) and name the job in the detail.
 """
@@ -26,7 +32,7 @@ import numpy as np
 
 from ..model.ops_config import LOW_RULES, AlarmConfig, AlarmRuleSpec
 from ..model.thresholds import QUANTITIES, Limits, Quantity
-from ..sim.events import EventKind
+from ..sim.events import ALARM, EventKind
 from ..sim.health import turbines_tripped
 from ..sim.time_to_limit import time_to_limit_text
 
@@ -37,6 +43,17 @@ SEVERITY_NAMES = {WARNING: "warning", CRITICAL: "critical"}
 CLEARED_PREFIX = "when raised: "  # a cleared alarm's detail describes the condition that raised it
 ACTIVE_UNACKED, ACTIVE_ACKED, CLEARED_UNACKED, CLEARED = (
     "active_unacknowledged", "active_acknowledged", "cleared_unacknowledged", "cleared")
+
+
+# what ``_notify`` was told -> the event it logs (kind, the start of its detail)
+_LOGGED = {"raised": (EventKind.ALARM_RAISED, "{sev} raised"),
+           "reactivated": (EventKind.ALARM_RAISED, "{sev} raised again before archiving"),
+           "escalated": (EventKind.ALARM_RAISED, "escalated to {sev}"),
+           "changed": (EventKind.ALARM_LOWERED, "lowered to {sev}"),
+           "acknowledged": (EventKind.ALARM_ACKED, "acknowledged"),
+           "cleared": (EventKind.ALARM_CLEARED, "cleared"),
+           "shelved": (EventKind.ALARM_SHELVED, "shelved"),
+           "unshelved": (EventKind.ALARM_UNSHELVED, "unshelved")}
 
 
 class AlarmError(ValueError):
@@ -67,6 +84,7 @@ class Alarm:
     peak_severity: int = 0
     raised_value: float = math.nan  # the value when the alarm was (last) raised
     peak_value: float = math.nan  # the worst value while active (highest; lowest for falling limits)
+    index: int = -1  # the component's index among its rule's (rack, tray, hall, chiller, turbine, switch, job)
 
     @property
     def quantity(self) -> Quantity:
@@ -155,6 +173,7 @@ class AlarmManager:
         self._eval_changed: list[Alarm] | None = None
         self._n_shelved = 0
         self.event_cursor = engine.events.cursor()
+        self._engine = engine  # the run's event log is the engine's: alarm changes are logged there
         self._last_eval_t = -math.inf
         self.t = float(engine.t)
         self.revision = 0  # bumps on every change (views redraw only when it moved)
@@ -506,7 +525,7 @@ class AlarmManager:
                 alarm = Alarm(id=self._next_id, rule=rule.name, component=rule.address(i), severity=new, raised_t=t,
                               value=value, limit=limit, unit=rule.unit, label=rule.label, detail=detail,
                               rack=rule.rack_of(i), hall=rule.hall_of(i), peak_severity=new,
-                              raised_value=value, peak_value=value)
+                              raised_value=value, peak_value=value, index=i)
                 self._next_id += 1
                 self._by_key[key] = alarm
                 self._by_id[alarm.id] = alarm
@@ -616,7 +635,7 @@ class AlarmManager:
             self.ack_times_s.append(self.t - a.raised_t)
             if not a.active:
                 self._archive(a)
-            self._notify(a, "acknowledged")
+            self._notify(a, "acknowledged", who)
             done.append(a)
         return done
 
@@ -627,7 +646,7 @@ class AlarmManager:
         if a.shelved_until is None:
             self._n_shelved += 1
         a.shelved_until = self.t + float(seconds)
-        self._notify(a, f"shelved by {who}")
+        self._notify(a, "shelved", who)
         return a
 
     def unshelve(self, alarm_id) -> Alarm:
@@ -654,15 +673,32 @@ class AlarmManager:
                 break
         self.history.append(a)
 
-    def _notify(self, alarm: Alarm, what: str) -> None:
+    def _notify(self, alarm: Alarm, what: str, who: str | None = None) -> None:
+        self._log(alarm, what, who)
         self.revision += 1
         self._changed.append(alarm)
         if len(self._changed) > 20000:  # nobody drains: keep the newest
             del self._changed[:10000]
         if self._eval_changed is not None:
             self._eval_changed.append(alarm)
+        if what == "shelved":
+            what = f"shelved by {who}"
         for fn in self.listeners:
             fn(alarm, what)
+
+    def _log(self, a: Alarm, what: str, who: str | None) -> None:
+        """The change as a typed event in the run's event log (at the alarm layer's clock)."""
+        kind, text = _LOGGED[what]
+        sev = a.severity_name
+        if what == "shelved":
+            text = f"{text} until t={a.shelved_until:.0f} s"
+        elif what in ("raised", "reactivated", "escalated", "changed"):
+            text = text.format(sev=sev)
+        detail = f"{text}: {a.message}" + (f"; {a.detail}" if a.detail and what != "cleared" else "")
+        if who:
+            detail = f"{detail} (by {who})"
+        self._engine.log_event(self.t, kind, a.component, detail, component=ALARM, index=a.id, sub=a.index,
+                               rack=a.rack, cause=a.rule, severity=a.severity, who=who)
 
     # ------------------------------------------------------------------ what views read
     def alarms(self, include_shelved: bool = False) -> list[Alarm]:

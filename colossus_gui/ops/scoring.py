@@ -16,6 +16,7 @@ import numpy as np
 
 from ..model.training import Objective, ScriptedAction, TermRule, TrainingScenario
 from ..sim.engine import RUNNING
+from ..sim.events import ALARM, EventKind
 from .conditions import parse_condition
 
 # key -> (label, unit, how it is measured)
@@ -86,6 +87,9 @@ class _ObjectiveState:
     met_t: float | None = None       # by
 
 
+_SEVERITY = {1: "warning", 2: "critical"}
+
+
 class ScoreKeeper:
     """Per-step accumulators and the alarm acknowledgement ledger of one session run."""
 
@@ -97,9 +101,13 @@ class ScoreKeeper:
         self.limit_c = float(self.rules.gpu_limit_c)
         self.gpu_s_above = 0.0
         self.capped_gpu_s = 0.0
-        # one entry per alarm raise that needs an acknowledgement: [alarm id, rule, component, severity, raised, acked]
-        self.ledger: list[list] = []
-        self._open: dict[int, list[list]] = {}
+        # one entry per alarm raise that needs an acknowledgement: [alarm id, rule, component, severity, raised, acked],
+        # read from the run's event log (``ledger`` reads what is new first); ``_seqs``: the log positions of
+        # each entry's raise and acknowledgement (-1 none), to undo what a rewound log no longer holds
+        self._ledger: list[list] = []
+        self._seqs: list[list[int]] = []
+        self._open: dict[int, list[int]] = {}  # alarm id -> its open entries (positions in the ledger)
+        self.event_cursor = engine.events.cursor()
         self.hints: list[dict] = []
         self.objectives = [_ObjectiveState(o, parse_condition(o.condition, topo)) for o in scenario.objectives]
         # per hall: the job running there (index) and its value weight
@@ -115,14 +123,45 @@ class ScoreKeeper:
         self._hall_start = first
 
     # ------------------------------------------------------------------ inputs
-    def on_alarm(self, alarm, what: str, t: float) -> None:
-        if what in ("raised", "reactivated", "escalated"):
-            entry = [alarm.id, alarm.rule, alarm.component, alarm.severity_name, float(t), None]
-            self.ledger.append(entry)
-            self._open.setdefault(alarm.id, []).append(entry)
-        elif what == "acknowledged":
-            for entry in self._open.pop(alarm.id, []):
-                entry[5] = float(t)
+    @property
+    def ledger(self) -> list[list]:
+        """The alarm raises so far with their acknowledgement times (from the event log, up to now)."""
+        self.read_alarm_events()
+        return self._ledger
+
+    def read_alarm_events(self) -> None:
+        """Take the alarm raises and acknowledgements logged since the last read into the ledger."""
+        batch = self.engine.events.since(self.event_cursor)
+        self.event_cursor = batch.cursor
+        if batch.rewound:  # the log was cut under us (not by a Run restore): forget what it no longer holds
+            self._rewind(batch.cursor.seq - len(batch.events))
+        for ev in batch.events:
+            if ev.component != ALARM:
+                continue
+            if ev.kind == EventKind.ALARM_RAISED:
+                self._open.setdefault(ev.index, []).append(len(self._ledger))
+                self._ledger.append([ev.index, ev.cause, ev.address, _SEVERITY.get(ev.severity, str(ev.severity)),
+                                     float(ev.t_s), None])
+                self._seqs.append([ev.seq, -1])
+            elif ev.kind == EventKind.ALARM_ACKED:
+                for k in self._open.pop(ev.index, []):
+                    self._ledger[k][5] = float(ev.t_s)
+                    self._seqs[k][1] = ev.seq
+
+    def adopt_cursor(self) -> None:
+        """After a Run restore: the ledger came back with the state, so the cursor is right for it."""
+        self.event_cursor = self.engine.events.adopt(self.event_cursor)
+
+    def _rewind(self, seq: int) -> None:
+        keep = [k for k, (raised, _) in enumerate(self._seqs) if raised < seq]
+        self._ledger = [self._ledger[k] for k in keep]
+        self._seqs = [self._seqs[k] for k in keep]
+        self._open = {}
+        for k, (entry, seqs) in enumerate(zip(self._ledger, self._seqs, strict=True)):
+            if seqs[1] >= seq:
+                entry[5], seqs[1] = None, -1
+            if entry[5] is None:
+                self._open.setdefault(entry[0], []).append(k)
 
     def accumulate(self, dt: float) -> None:
         e = self.engine

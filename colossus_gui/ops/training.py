@@ -148,11 +148,9 @@ class TrainingSession(SessionActions):
         # before the operations start: work orders they open at once (failures already present) are read too
         self.event_cursor = eng.events.cursor()
         self.raw_ops = OpsManager(eng, self.ops_config, seed=self.seed)
-        self.raw_ops.alarms.listeners.append(self._on_alarm)
         self.keeper = ScoreKeeper(self.scenario, eng)
         self.faults: list[FaultState] = self._make_faults()
         self._by_id = {f.id: f for f in self.faults}
-        self._ops_pending: list[tuple[float, str, str]] = []  # alarm events (the alarms are not in the log)
         self._next_backtrack = self.scenario.backtrack_every_s
         self._n_injected = 0
         abort = self.scenario.scoring.abort
@@ -213,7 +211,7 @@ class TrainingSession(SessionActions):
         self.run.step()
 
     # the parts of the session that belong to a moment of the timeline (a Run snapshot copies them)
-    _TIMELINE = ("keeper", "faults", "_by_id", "event_cursor", "_ops_pending", "_next_backtrack",
+    _TIMELINE = ("keeper", "faults", "_by_id", "event_cursor", "_next_backtrack",
                  "_n_injected", "_abort_since", "ended", "aborted", "end_reason", "final_score", "backtracks",
                  "snapshots", "_effective")
 
@@ -226,6 +224,7 @@ class TrainingSession(SessionActions):
     def restore_timeline(self, state: dict) -> None:
         for k in self._TIMELINE:
             setattr(self, k, state[k])
+        self.keeper.adopt_cursor()  # its ledger came back with this moment: its cursor is right for it
         f = self.engine.facility
         m = state["_mutable"]
         f.site.supply_setpoint_c = m["supply_setpoint_c"]
@@ -274,10 +273,11 @@ class TrainingSession(SessionActions):
         eng = self.engine
         batch = eng.events.since(self.event_cursor)
         self.event_cursor = batch.cursor
-        events = [(ev.t_s, ev.kind, ev.address) for ev in batch.events] + self._ops_pending
-        self._ops_pending = []
+        # the engine's, the operations' and the alarms' events (alarm raised / acknowledged), in log order
+        events = [(ev.t_s, ev.kind, ev.address) for ev in batch.events]
         if events:
             self._match_events(events)
+        self.keeper.read_alarm_events()
         for fs in self.faults:
             if fs.state == "pending":
                 if fs.due_t is not None and fs.due_t <= t + _EPS:
@@ -372,13 +372,6 @@ class TrainingSession(SessionActions):
             self.log.write({"type": "fault", "t_s": t, "id": fs.id, "state": state, "kind": fs.kind,
                             "target": fs.target, "address": fs.address, "note": fs.note})
         self._notify("fault", fs)
-
-    def _on_alarm(self, alarm, what: str) -> None:
-        self.keeper.on_alarm(alarm, what, self.raw_ops.alarms.t)
-        if what in ("raised", "reactivated", "escalated"):
-            self._ops_pending.append((self.raw_ops.alarms.t, "alarm_raised", alarm.component))
-        elif what == "acknowledged":
-            self._ops_pending.append((self.raw_ops.alarms.t, "alarm_acknowledged", alarm.component))
 
     def _check_abort(self, t: float) -> None:
         abort = self.scenario.scoring.abort

@@ -226,7 +226,9 @@ class OpsManager(OpsPersistence):
                 if (rack is not None and self._rack_of_target(wo) == rack) or wo.target == alarm.component]
         for wo in same:  # already being dealt with: make it urgent, add nothing
             if wo.priority > 1:
-                wo.priority = 1
+                old, wo.priority = wo.priority, 1
+                self._emit(EventKind.WO_PRIORITY, wo, f"priority {old} -> 1: critical alarm {alarm.id} "
+                           f"({alarm.label}) on {alarm.component}")
                 self._note(wo, f"critical alarm {alarm.id} ({alarm.label}) on {alarm.component}: priority 1")
                 self._save(wo, who="system", from_state=wo.state, note="priority raised by a critical alarm")
         if same:
@@ -266,6 +268,7 @@ class OpsManager(OpsPersistence):
         wo = self._create(a.text, fault, recipe, "manual", who, self.t, priority=priority)
         if note:
             self._note(wo, note, who=who)
+            self._emit(EventKind.WO_NOTE, wo, f"{who}: {note}", who=who)
             self._save(wo)
         return wo
 
@@ -565,6 +568,7 @@ class OpsManager(OpsPersistence):
         if note not in wo.notes:
             raise WorkOrderError(f"work order {wo.id} has no note {note!r}")
         del wo.notes[len(wo.notes) - 1 - wo.notes[::-1].index(note)]
+        self._emit(EventKind.WO_NOTE_REMOVED, wo, f"{who}: {note}", who=who)
         self._save(wo, who=who, from_state=wo.state, note=f"note removed: {note}")
         return wo
 
@@ -682,12 +686,15 @@ class OpsManager(OpsPersistence):
         if wo.state in FINAL:
             raise WorkOrderError(f"work order {wo.id} is {wo.state}: it cannot change")
         old, wo.priority = wo.priority, priority
+        if old != priority:
+            self._emit(EventKind.WO_PRIORITY, wo, f"priority {old} -> {priority} (by {who})", who=who)
         self._save(wo, who=who, from_state=wo.state, note=f"priority {old} -> {priority}")
         return wo
 
     def add_note(self, wo_id: int, text: str, who: str = "operator") -> WorkOrder:
         wo = self.get(wo_id)
         self._note(wo, text, who=who)
+        self._emit(EventKind.WO_NOTE, wo, f"{who}: {text}", who=who)
         self._save(wo, who=who, from_state=wo.state, note=f"note: {text}")
         return wo
 
@@ -746,10 +753,10 @@ class OpsManager(OpsPersistence):
 
     # ================================================================== events, figures
     # The operations' events go into the run's one event log (the engine's), at the time they happened.
-    def _emit(self, kind: str, wo: WorkOrder, detail: str = "") -> Event:
+    def _emit(self, kind: str, wo: WorkOrder, detail: str = "", who: str | None = None) -> Event:
         rack = self._rack_of_target(wo)
         return self.engine.log_event(self.now, kind, wo.target, detail, component=WORK_ORDER, index=wo.id,
-                                     rack=-1 if rack is None else int(rack))
+                                     rack=-1 if rack is None else int(rack), who=who)
 
     def _emit_raw(self, kind: str, ref: str, detail: str = "", component: str = OPS) -> Event:
         return self.engine.log_event(self.now, kind, ref, detail, component=component)

@@ -3,10 +3,12 @@
 An event carries what a reader needs as fields (the component's kind and indices, the fault kind, the cause,
 the job) instead of meaning packed into strings; ``detail`` stays the human sentence for tables and CSV.
 
-The operations layer (work orders, technicians, spares) writes its events into the same log, with the time
-they happened: a technician's step may end between two engine steps, so such an event can carry an earlier
-``t_s`` than an engine event logged before it in the same step. Readers that care only about the equipment
-filter by kind (or ``is_ops_event``).
+The operations layer (alarms, work orders with their priority changes and notes, technicians, spares) writes
+its events into the same log, with the time they happened: a technician's step may end between two engine
+steps, so such an event can carry an earlier ``t_s`` than an engine event logged before it in the same step.
+Readers that care only about the equipment filter by kind (or ``is_ops_event``). Alarms log changes only
+(raised, lowered, acknowledged, cleared, shelved, unshelved; on-delay and hysteresis keep a value near a limit
+from flapping), never a standing alarm once per evaluation.
 
 ``EventKind`` is a ``StrEnum``: a kind compares equal to its string (``ev.kind == "fault_started"``), so code
 that still calls ``engine._event("some_new_kind", address, detail)`` keeps working; such a kind stays a
@@ -21,7 +23,7 @@ instead of each guessing from the engine's clock.
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
 
@@ -63,13 +65,38 @@ class EventKind(StrEnum):
     PART_DELIVERED = "part_delivered"
     DISPATCH_MODE = "dispatch_mode"
     STORE_ERROR = "store_error"
+    WO_PRIORITY = "wo_priority"
+    WO_NOTE = "wo_note"
+    WO_NOTE_REMOVED = "wo_note_removed"
+    # the alarms' (ops/alarms.py): ``component`` is ALARM, ``index`` the alarm id, ``address`` the alarmed
+    # component, ``cause`` the rule, ``severity`` 1 warning / 2 critical, ``who`` who acknowledged or shelved.
+    # A raise that needs a (new) acknowledgement is ALARM_RAISED: a first raise, a return before archiving,
+    # a rise from warning to critical.
+    ALARM_RAISED = "alarm_raised"
+    ALARM_LOWERED = "alarm_lowered"
+    ALARM_ACKED = "alarm_acknowledged"
+    ALARM_CLEARED = "alarm_cleared"
+    ALARM_SHELVED = "alarm_shelved"
+    ALARM_UNSHELVED = "alarm_unshelved"
+
+
+# What tables show for a kind whose name alone does not read well (others: the name with spaces).
+_KIND_TEXT = {EventKind.WO_PRIORITY: "wo priority changed", EventKind.WO_NOTE: "wo note added",
+              EventKind.WO_NOTE_REMOVED: "wo note removed"}
+
+
+def kind_text(kind: str) -> str:
+    """A kind as people read it in a table ('wo note added', 'alarm raised', 'fault started')."""
+    return _KIND_TEXT.get(kind) or str(kind).replace("_", " ")
 
 
 # ``Event.component`` of the operations layer's events: a work order (``index`` its id, ``address`` its target,
 # ``rack`` the target's rack), a spare part (``address`` the part), the operations as a whole, the workspace
 # database (``address`` its path). None of them is a place in the facility.
-WORK_ORDER, PART, OPS, STORE = "work_order", "part", "ops", "store"
-OPS_COMPONENTS = frozenset((WORK_ORDER, PART, OPS, STORE))
+# An alarm (``index`` its id, ``address`` the alarmed component, ``rack`` its rack, ``sub`` the component's
+# index among its rule's: rack, tray, hall, chiller, turbine, switch or job).
+WORK_ORDER, PART, OPS, STORE, ALARM = "work_order", "part", "ops", "store", "alarm"
+OPS_COMPONENTS = frozenset((WORK_ORDER, PART, OPS, STORE, ALARM))
 
 
 def is_ops_event(ev) -> bool:
@@ -92,7 +119,9 @@ class Event:
     or turbine index; ``sub`` the pump, fan, PSU or NIC within it), ``rack`` its rack (-1 off the racks),
     ``fault`` the fault kind for fault events, ``cause`` why (random, scenario, injected, instructor...),
     ``job`` the job index for job events (-1 none). Operations events: ``component`` in ``OPS_COMPONENTS``; a
-    work order's carry its id in ``index``."""
+    work order's carry its id in ``index``, an alarm's its id, with ``severity`` (1 warning, 2 critical; -1
+    none) and ``who`` (the person who acted: acknowledged, shelved, changed a priority; None for the
+    system)."""
 
     t_s: float
     kind: str
@@ -106,6 +135,8 @@ class Event:
     fault: str | None = None
     cause: str | None = None
     job: int = -1
+    severity: int = -1
+    who: str | None = None
 
 
 @dataclass(frozen=True)
@@ -193,7 +224,7 @@ class EventLog(list):
         return Batch(self[start:], self.cursor(), True)
 
 
-_TYPED = ("component", "index", "sub", "rack", "fault", "cause", "job")
+_TYPED = ("component", "index", "sub", "rack", "fault", "cause", "job", "severity", "who")
 
 
 def event_fields(ev: Event) -> dict:
@@ -214,9 +245,8 @@ def event_from_row(row) -> Event:
 
 
 def _with_seq(ev: Event, seq: int) -> Event:
-    return Event(ev.t_s, ev.kind, ev.address, ev.detail, seq, ev.component, ev.index, ev.sub, ev.rack, ev.fault,
-                 ev.cause, ev.job)
+    return replace(ev, seq=seq)
 
 
-__all__ = ["OPS", "OPS_COMPONENTS", "PART", "STORE", "WORK_ORDER", "Batch", "Cursor", "Event", "EventKind", "EventLog",
-           "event_fields", "event_from_row", "event_kind", "is_ops_event"]
+__all__ = ["ALARM", "OPS", "OPS_COMPONENTS", "PART", "STORE", "WORK_ORDER", "Batch", "Cursor", "Event", "EventKind",
+           "EventLog", "event_fields", "event_from_row", "event_kind", "is_ops_event", "kind_text"]

@@ -19,7 +19,7 @@ from colossus_gui.ops.work_orders import (
 )
 from colossus_gui.ops.workflow import OpsError, OpsManager
 from colossus_gui.sim.engine import Engine
-from colossus_gui.sim.events import is_ops_event
+from colossus_gui.sim.events import ALARM, is_ops_event
 from colossus_gui.testing import small_facility
 
 
@@ -166,10 +166,16 @@ def test_gpu_failure_drains_slides_out_repairs_and_returns_the_tray():
     assert kinds == ["job_interrupted", "fault_started", "tray_drained", "tray_slid_out", "fault_cleared",
                      "tray_slid_in", "tray_returned"]
     # the order's own events in the same log, each step's action on the equipment right after it started
-    log = [e.kind for e in eng.events if e.address.startswith("H2-R003-T4")]
+    log = [e.kind for e in eng.events if e.address.startswith("H2-R003-T4") and e.component != ALARM]
     assert log[:6] == ["job_interrupted", "fault_started", "wo_created", "wo_assigned", "tech_arrived",
                        "step_started"] and log[6] == "tray_drained"
     assert log[-1] == "wo_closed" and log.count("step_finished") == len(wo.steps) and "tray_returned" in log
+    # and the server's alarm in the same log: raised after the failure, cleared after the repair
+    alarm = [(e.seq, e.kind) for e in eng.events if e.address == "H2-R003-T4" and e.component == ALARM]
+    fault = [e.seq for e in eng.events if e.address.startswith("H2-R003-T4") and e.kind in ("fault_started",
+                                                                                              "fault_cleared")]
+    assert [k for _, k in alarm] == ["alarm_raised", "alarm_cleared"]
+    assert fault[0] < alarm[0][0] and fault[1] < alarm[1][0]
     f = ops.figures()
     lost = f["gpu_hours_lost_by_cause"]
     assert set(lost) == {"gpu"}

@@ -1,5 +1,6 @@
 """Event log: the run's one event log as a table, newest at the bottom: the engine's events (faults, throttling,
-jobs, turbines) and the operations' (work orders, technicians, spares).
+jobs, turbines), the alarms' (raised, acknowledged, cleared, shelved) and the operations' (work orders with their
+priority changes and notes, technicians, spares).
 
 The model holds its own cursor into ``engine.events`` (``since``: it learns of a restore that rewound the log)
 and appends in batches at the redraw rate. It keeps at most ``MAX_ROWS`` rows.
@@ -10,7 +11,7 @@ from __future__ import annotations
 from PySide6.QtCore import QModelIndex, Qt, Signal
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QWidget
 
-from ...sim.events import WORK_ORDER, is_ops_event
+from ...sim.events import ALARM, WORK_ORDER, is_ops_event, kind_text
 from ..sim_driver import format_clock
 from ..theme import severity_color
 from .row_table_model import RowTableModel
@@ -21,7 +22,8 @@ _BAD = {"fault_started", "gpu_shutdown", "job_interrupted", "load_shed_began", "
         "store_error"}
 _WARN = {"throttle_began", "turbine_starting", "power_cap", "tray_drained", "tray_slid_out", "stock_out"}
 _GOOD = {"fault_cleared", "job_restarted", "throttle_ended", "turbine_online", "load_shed_ended",
-         "rack_restored", "tray_returned", "tray_slid_in", "wo_closed", "part_delivered"}
+         "rack_restored", "tray_returned", "tray_slid_in", "wo_closed", "part_delivered", "alarm_cleared"}
+_RAISED = {"alarm_raised", "alarm_lowered"}  # coloured by the alarm's severity
 
 
 class EventLogModel(RowTableModel):
@@ -79,8 +81,10 @@ class EventLogModel(RowTableModel):
         e = self._rows[index.row()]
         c = index.column()
         if role == Qt.ItemDataRole.DisplayRole:
-            return (format_clock(e.t_s), e.kind.replace("_", " "), e.address, e.detail)[c]
+            return (format_clock(e.t_s), kind_text(e.kind), e.address, e.detail)[c]
         if role == Qt.ItemDataRole.ForegroundRole and c == 1:
+            if e.kind in _RAISED and e.severity > 0:
+                return severity_color(e.severity, self.dark)
             if e.kind in _BAD:
                 return severity_color(2, self.dark)
             if e.kind in _WARN:
@@ -88,7 +92,8 @@ class EventLogModel(RowTableModel):
             if e.kind in _GOOD:
                 return severity_color(0, self.dark)
         if role == Qt.ItemDataRole.ToolTipRole:
-            return f"{format_clock(e.t_s)}  {e.kind}  {e.address}\n{e.detail}\nDouble-click to go there"
+            who = f"  by {e.who}" if e.who else ""
+            return f"{format_clock(e.t_s)}  {kind_text(e.kind)}  {e.address}{who}\n{e.detail}\nDouble-click to go there"
         return None
 
 
@@ -111,7 +116,7 @@ class EventLogView(QTableView):
         h = self.horizontalHeader()
         fm = self.fontMetrics()
         h.resizeSection(0, fm.horizontalAdvance("0d 00:00:00") + 20)
-        h.resizeSection(1, fm.horizontalAdvance("load shed began  ") + 20)
+        h.resizeSection(1, fm.horizontalAdvance("alarm acknowledged  ") + 20)
         h.resizeSection(2, fm.horizontalAdvance("H1-R0001-RDHX-F1 ") + 20)
         h.setStretchLastSection(True)
         h.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
@@ -130,7 +135,8 @@ class EventLogView(QTableView):
 
     def _on_double_clicked(self, index) -> None:
         e = self.log_model.event_at(index.row())
-        if is_ops_event(e) and e.component != WORK_ORDER:
-            return  # a spare part, the database: no place in the facility (a work order's address is its target)
+        if is_ops_event(e) and e.component not in (WORK_ORDER, ALARM):
+            return  # a spare part, the database: no place in the facility (a work order's or alarm's address is
+            # its component)
         if e.address and e.address not in ("ALL", "SITE"):
             self.address_activated.emit(e.address)

@@ -7,7 +7,7 @@ The buttons go through ``actions``: the work-order board (so edits land on its u
 ``OpsActions`` straight on the ``OpsManager``. Errors are shown in the dialog's message line, in words.
 
 The audit log (who / when / from -> to) comes from the workspace database when one is attached; without one,
-from the work order's own history if it keeps one, else from the operations event log (no "who" there).
+from the work order's own history if it keeps one, else from the run's event log (who only where an event names it).
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ from PySide6.QtWidgets import (
 
 from ...io.store import StoreError
 from ...ops.work_orders import FINAL, OPEN, STATE_LABELS, WorkOrder
+from ...sim.events import kind_text
 from ..sim_driver import format_clock
 
 REFRESH_MS = 1000
@@ -374,7 +375,7 @@ class WorkOrderDetailDialog(QDialog):
             self.audit_source = ("No workspace database: the simulation's event log for this order (who did "
                                  "what is recorded only with a database).")
             for e in self.ops.order_events(wo.id):
-                rows.append((_clock(e.t_s), "", "", "", f"{e.kind.replace('_', ' ')}: {e.detail}".rstrip(": ")))
+                rows.append((_clock(e.t_s), "", e.who or "", "", f"{kind_text(e.kind)}: {e.detail}".rstrip(": ")))
         self.audit_label.setText(self.audit_source)
         t = self.audit_table
         t.setRowCount(len(rows))
