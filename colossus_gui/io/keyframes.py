@@ -31,7 +31,7 @@ from .. import __version__
 from .atomic import atomic_open
 from .data_tree import ClassRegistry, DataTreeError, pack, packed_size, unpack
 
-FORMAT = "colossus-gui-keyframes/3"  # 3: data (JSON tree + array bytes), no pickle; 2: ops events in the log
+FORMAT = "colossus-gui-keyframes/4"  # 4: alarm and work-order events in the log; 3: data (JSON tree + array bytes), no pickle
 FILE_NAME = "keyframes.bin"
 MAGIC = b"colossus-gui-keyframes\n"
 _MAX_HEADER = 64 * 1024 * 1024
