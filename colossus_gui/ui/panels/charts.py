@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QFont, QTextDocument
+from PySide6.QtGui import QFont, QFontMetricsF, QTextDocument
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from ...model.thresholds import DEFAULT_LIMITS, Limits
@@ -95,6 +95,52 @@ class SimTimeAxisItem(pg.AxisItem):
                 hms = hms[:5]
             out.append(hms if d == "0d" else f"{d} {hms}")
         return out
+
+
+_NICE_MANTISSAS = (1.0, 2.0, 2.5, 5.0)
+
+
+class ValueAxisItem(pg.AxisItem):
+    """Left axis: one level of round ticks, spaced so their labels never overlap however short the plot (a
+    stack of charts in a short dock), in a fixed width (the plots of the stack line up and do not jitter)."""
+
+    WIDTH_PX = 48
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.setWidth(self.WIDTH_PX)
+        self.setStyle(autoExpandTextSpace=False, autoReduceTextSpace=False, maxTextLevel=0)
+
+    def label_pitch_px(self) -> float:
+        """Least distance between two labels: one line of tick text and a half line of gap."""
+        font = self.style.get("tickFont") or self.font()
+        return 1.5 * QFontMetricsF(font).height()
+
+    def tickSpacing(self, minVal, maxVal, size):  # noqa: N802 (pyqtgraph API)
+        span = maxVal - minVal
+        if span <= 0 or size <= 0 or not np.isfinite(span):
+            return super().tickSpacing(minVal, maxVal, size)
+        max_gaps = max(1.0, size / self.label_pitch_px())
+        raw = span / max_gaps  # the smallest step that keeps the labels apart
+        mag = 10.0 ** np.floor(np.log10(raw))
+        step = next((m * mag for m in _NICE_MANTISSAS if m * mag >= raw * (1 - 1e-9)), 10.0 * mag)
+        return [(float(step), 0.0)]
+
+    def tickStrings(self, values, scale, spacing):  # noqa: N802 (pyqtgraph API)
+        """As many decimals as the step needs (2.5 is not printed as 2 or 3); thousands as k past 99,999."""
+        step = abs(spacing * scale)
+        places = next((d for d in range(7) if abs(round(step, d) - step) <= 1e-6 * step), 6)
+        big = max((abs(v * scale) for v in values), default=0.0) >= 1e5
+        out = []
+        for v in values:
+            x = v * scale
+            if big:
+                k = step / 1e3
+                kp = next((d for d in range(4) if abs(round(k, d) - k) <= 1e-6 * k), 3)
+                out.append(f"{x / 1e3:.{kp}f}k")
+            else:
+                out.append(f"{x:.{places}f}")
+        return [("0" if t.lstrip("-").strip("0.k") == "" else t) for t in out]
 
 
 @dataclass
@@ -241,13 +287,12 @@ class ChartPanelWidget(QWidget):
         master = None
         for i, spec in enumerate(self.specs):
             axis = SimTimeAxisItem(orientation="bottom")
-            p = self.canvas.addPlot(row=i, col=0, axisItems={"bottom": axis})
+            p = self.canvas.addPlot(row=i, col=0, axisItems={"bottom": axis, "left": ValueAxisItem("left")})
             p.setMenuEnabled(False)
             p.hideButtons()
             p.setClipToView(True)
             p.setDownsampling(auto=True, mode="peak")
             p.showGrid(x=False, y=False)
-            p.getAxis("left").setWidth(48)
             for ax in ("left", "bottom"):  # units are in the titles; SI prefixes re-lay out labels every frame
                 p.getAxis(ax).enableAutoSIPrefix(False)
             if i < len(self.specs) - 1:

@@ -57,7 +57,10 @@ class ScorePanelWidget(QWidget):
         self.table.setHorizontalHeaderLabels(self._COLUMNS)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.verticalHeader().setVisible(False)
-        self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        head = self.table.horizontalHeader()
+        head.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)  # the criterion takes what the numbers leave
+        for c in range(1, len(self._COLUMNS)):
+            head.setSectionResizeMode(c, QHeaderView.ResizeMode.ResizeToContents)
         self.hints = QListWidget(objectName="scoreHints")
         self.hints.setMaximumHeight(90)
         lay = QVBoxLayout(self)
