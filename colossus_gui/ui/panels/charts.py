@@ -27,6 +27,7 @@ TIME_RANGES: tuple[tuple[str, float | None], ...] = (
     ("1 min", 60.0), ("5 min", 300.0), ("15 min", 900.0), ("1 h", 3600.0), ("6 h", 21600.0), ("all", None),
 )
 MAX_EVENT_MARKERS = 24  # per plot; older markers are reused for newer faults
+ROW_MIN_PX = 95  # a chart's share of the panel's height below which it is crowded: title, a plot with 3 labels
 
 # Curve colours per theme: legible on a dark control-room wall and on a printed (light) report.
 _COLORS = {
@@ -100,6 +101,12 @@ class SimTimeAxisItem(pg.AxisItem):
 _NICE_MANTISSAS = (1.0, 2.0, 2.5, 5.0)
 
 
+def _nice_step(raw: float) -> float:
+    """The smallest of 1, 2, 2.5, 5 x 10^k that is at least ``raw``."""
+    mag = 10.0 ** np.floor(np.log10(raw))
+    return next((m * mag for m in _NICE_MANTISSAS if m * mag >= raw * (1 - 1e-9)), 10.0 * mag)
+
+
 class ValueAxisItem(pg.AxisItem):
     """Left axis: one level of round ticks, spaced so their labels never overlap however short the plot (a
     stack of charts in a short dock), in a fixed width (the plots of the stack line up and do not jitter)."""
@@ -120,10 +127,10 @@ class ValueAxisItem(pg.AxisItem):
         span = maxVal - minVal
         if span <= 0 or size <= 0 or not np.isfinite(span):
             return super().tickSpacing(minVal, maxVal, size)
-        max_gaps = max(1.0, size / self.label_pitch_px())
-        raw = span / max_gaps  # the smallest step that keeps the labels apart
-        mag = 10.0 ** np.floor(np.log10(raw))
-        step = next((m * mag for m in _NICE_MANTISSAS if m * mag >= raw * (1 - 1e-9)), 10.0 * mag)
+        pitch = self.label_pitch_px()
+        step = _nice_step(span * pitch / size)  # the smallest round step that keeps the labels apart
+        if np.floor(maxVal / step) - np.ceil(minVal / step) < 1:  # one label is no scale: closer, still apart
+            step = _nice_step(span * pitch / 1.45 / size)
         return [(float(step), 0.0)]
 
     def tickStrings(self, values, scale, spacing):  # noqa: N802 (pyqtgraph API)
@@ -134,13 +141,15 @@ class ValueAxisItem(pg.AxisItem):
         out = []
         for v in values:
             x = v * scale
+            if abs(x) <= 1e-9 * step:
+                x = 0.0  # never "-0.0"
             if big:
                 k = step / 1e3
                 kp = next((d for d in range(4) if abs(round(k, d) - k) <= 1e-6 * k), 3)
                 out.append(f"{x / 1e3:.{kp}f}k")
             else:
                 out.append(f"{x:.{places}f}")
-        return [("0" if t.lstrip("-").strip("0.k") == "" else t) for t in out]
+        return out
 
 
 @dataclass
@@ -264,6 +273,13 @@ class ChartPanelWidget(QWidget):
         self.follow_button.toggled.connect(self.set_follow)
         bar.addWidget(self.follow_button)
         bar.addStretch(1)
+        self.all_button = QPushButton("All charts", self)
+        self.all_button.setObjectName("chartAllButton")
+        self.all_button.setCheckable(True)
+        self.all_button.setToolTip("Show every chart; off: the charts of the drill, each tall enough to read")
+        self.all_button.setVisible(False)  # only when a drill chose its charts and the dock is too short for all
+        self.all_button.toggled.connect(lambda _on: self._update_shown())
+        bar.addWidget(self.all_button)
         self.context_label = QLabel("", self)
         self.context_label.setObjectName("chartContextLabel")
         self.context_label.setWordWrap(True)  # a narrow dock wraps it instead of growing or cutting it
@@ -280,6 +296,8 @@ class ChartPanelWidget(QWidget):
         lay.addWidget(self.canvas, 1)
 
         self.specs = _chart_specs()
+        self.shown: list[str] = [spec.name for spec in self.specs]  # in the stack, top to bottom
+        self._preferred: list[str] | None = None
         self.plots: dict[str, pg.PlotItem] = {}
         self.curves: dict[str, list[pg.PlotDataItem]] = {}
         self.thresholds: dict[str, list[pg.InfiniteLine]] = {}
@@ -327,6 +345,43 @@ class ChartPanelWidget(QWidget):
         self.apply_theme(dark)
         if engine is not None:
             self.set_engine(engine)
+
+    # ------------------------------------------------------------------ which charts
+    def set_preferred(self, names: list[str] | None) -> None:
+        """The charts to keep when the panel is too short for all of them (a drill's), None: always all."""
+        self._preferred = None if names is None else [s.name for s in self.specs if s.name in names or
+                                                      s.name == self.specs[0].name]
+        self._update_shown()
+
+    def resizeEvent(self, ev) -> None:  # noqa: N802
+        super().resizeEvent(ev)
+        self._update_shown()
+
+    def _update_shown(self) -> None:
+        """Every chart when each gets ROW_MIN_PX of height; else the preferred ones (the button shows all)."""
+        crowded = self.canvas.height() < len(self.specs) * ROW_MIN_PX
+        self.all_button.setVisible(self._preferred is not None and crowded)
+        use = self._preferred if crowded and self._preferred is not None and not self.all_button.isChecked() \
+            else None
+        self._show(use)
+
+    def _show(self, names: list[str] | None) -> None:
+        keep = [s.name for s in self.specs if names is None or s.name in names]
+        if keep == self.shown:
+            return
+        ci = self.canvas.ci
+        for name in self.shown:
+            ci.removeItem(self.plots[name])
+        for i, name in enumerate(keep):
+            p = self.plots[name]
+            ci.addItem(p, row=i, col=0)
+            p.setVisible(True)
+            if i == len(keep) - 1:
+                p.showAxis("bottom")  # the one time axis, under the last chart shown
+            else:
+                p.hideAxis("bottom")
+        self.shown = keep
+        self.refresh_text()
 
     # ------------------------------------------------------------------ configuration
     def _hline(self, plot, y: float, color: str, include: bool = True, solid: bool = False) -> pg.InfiniteLine:
@@ -699,7 +754,8 @@ class ChartPanelWidget(QWidget):
         """Per chart: does the title fit inside its plot (what a test checks)."""
         out = {}
         view_w = self.canvas.viewport().width()
-        for name, plot in self.plots.items():
+        for name in self.shown:
+            plot = self.plots[name]
             item = plot.titleLabel.item
             r = item.mapRectToScene(item.boundingRect())
             out[name] = r.left() >= -1 and r.right() <= view_w + 1

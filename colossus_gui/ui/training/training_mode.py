@@ -32,6 +32,25 @@ CHARTS_MIN_WIDTH = 380  # the chart dock in a drill: titles on one or two lines,
 SCORE_MIN_WIDTH = 360  # the score beside the alarms: its table's criteria readable, the briefing a few lines
 
 
+# The charts a drill needs besides power, water, GPU temperatures and service: by the kinds of its faults. On a
+# screen too short for every chart, the chart dock shows these (its "All charts" button shows the rest).
+_BASE_CHARTS = ("power", "water", "gpu", "service")
+_CHARTS_BY_FAULT = {
+    "grid_sag": ("soc",), "grid_outage": ("soc",), "turbine_trip": ("soc",), "heat_wave": ("soc", "pue"),
+    "chiller_trip": ("pue",), "switch_failure": ("fabric",), "link_failure": ("fabric",),
+    "link_flap": ("fabric",), "nic_failure": ("fabric",), "storage_node_failure": ("storage", "stall"),
+    "drive_failure": ("storage", "stall"),
+}
+
+
+def drill_charts(scenario) -> list[str]:
+    """The charts that show what a drill's faults do."""
+    names = list(_BASE_CHARTS)
+    for f in scenario.faults:
+        names += [n for n in _CHARTS_BY_FAULT.get(str(f.kind), ()) if n not in names]
+    return names
+
+
 def training_scenarios() -> dict[str, Path]:
     d = resource("scenarios", "training")
     return {p.stem: p for p in sorted(d.glob("*.yaml"))} if d.is_dir() else {}
@@ -65,6 +84,8 @@ class TrainingController(QObject):
         self.replay_window: QWidget | None = None
         self.feed: TraineeFeedWidget | None = None
         self.console_placement = ""
+        self.chart_names: list[str] = []
+        self._charts_told = None  # the chart panel given the drill's charts
         self.debrief_button: QPushButton | None = None
 
     @property
@@ -124,6 +145,7 @@ class TrainingController(QObject):
         session = TrainingSession(sc, fac, seed=seed, trainee=trainee, log_path=self.folder / "session.jsonl",
                                   scenario_name=path.stem)
         self.session = session
+        self.chart_names = drill_charts(sc)
         w = self.window
         w.driver.pause()
         w.driver.set_speed(session.speed)  # a drill starts at 1x whatever the free run ran at
@@ -175,6 +197,7 @@ class TrainingController(QObject):
         # separate docks, never tabs of the charts: the trainee watches the charts while acting
         w.splitDockWidget(w.inspector_dock, self.controls_dock, Qt.Orientation.Vertical)
         w.charts_dock.setMinimumWidth(CHARTS_MIN_WIDTH)
+        self._choose_charts()
         self._size_docks()
         w.statusBar().showMessage(f"Training: {sc.title} — read the briefing on the Score dock; Space to run",
                                   15000)
@@ -183,6 +206,13 @@ class TrainingController(QObject):
             self._place_console()
         self.started.emit(session)
         return True
+
+    def _choose_charts(self) -> None:
+        """The drill's charts to the chart panel (built after the window's first paint: again at 1 Hz)."""
+        charts = getattr(self.window, "charts", None)
+        if charts is not None and self.chart_names and self._charts_told is not charts:
+            charts.set_preferred(self.chart_names)
+            self._charts_told = charts
 
     def _place_console(self) -> None:
         """The instructor's screen, or beside the trainee's window when the screen has room; on one screen the
@@ -246,6 +276,7 @@ class TrainingController(QObject):
         """1 Hz from the window: live score and console."""
         if self.session is None:
             return
+        self._choose_charts()
         if self.score_dock is not None and self.score_dock.isVisible():
             self.score_panel.refresh()
         if self.console_window is not None and self.console_window.isVisible():
@@ -387,6 +418,9 @@ class TrainingController(QObject):
             self.console_window.close()
             self.console_window.deleteLater()
         self.window.charts_dock.setMinimumWidth(0)
+        if self._charts_told is not None:
+            self._charts_told.set_preferred(None)
+            self._charts_told = None
         self.session = self.console = self.console_window = self.score_dock = self.controls_dock = None
         self.console_dock = None
         self.console_placement = ""
