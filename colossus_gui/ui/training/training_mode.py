@@ -29,6 +29,7 @@ from ..window_placement import console_home, place_beside
 from .trainee_feed import TraineeFeedWidget
 
 CHARTS_MIN_WIDTH = 380  # the chart dock in a drill: titles on one or two lines, plots wide enough to read
+CONSOLE_DOCKED_MIN_HEIGHT = 620  # the console and the trainee feed as in its own window, less the spare room
 SCORE_MIN_WIDTH = 360  # the score beside the alarms: its table's criteria readable, the briefing a few lines
 
 
@@ -220,9 +221,9 @@ class TrainingController(QObject):
         w, cw = self.window, self.console_window
         how = console_home(w)
         if how == "docked":
-            split = cw.findChild(QSplitter, "instructorConsoleSplit")
-            split.setOrientation(Qt.Orientation.Horizontal)  # a wide, low strip: the feed beside the console
-            split.setSizes([700, 300])
+            # its tables at a readable height in a strip a third of the screen high: the strip scrolls (and the
+            # dock floats off as a window of its own by its title bar's button)
+            cw.setMinimumHeight(CONSOLE_DOCKED_MIN_HEIGHT)
             self.console_dock = w._dock("Instructor console", "instructorConsoleDock", _scrolled(cw),
                                         Qt.DockWidgetArea.BottomDockWidgetArea)
             w.tabifyDockWidget(w.work_orders_dock, self.console_dock)
@@ -255,7 +256,7 @@ class TrainingController(QObject):
                       Qt.Orientation.Horizontal)
         w.resizeDocks([w.alarms_dock, self.score_dock], [max(220, height * 30 // 100)] * 2, Qt.Orientation.Vertical)
         centre = max(600, width - w.charts_dock.width() - w.navigator_dock.width())
-        w.resizeDocks([w.alarms_dock, self.score_dock], [centre * 58 // 100, centre * 42 // 100],
+        w.resizeDocks([w.alarms_dock, self.score_dock], [centre * 60 // 100, centre * 40 // 100],
                       Qt.Orientation.Horizontal)
 
     def show_console(self) -> None:
