@@ -118,6 +118,8 @@ def test_the_trainee_sees_score_and_controls_without_cut_off_buttons(drill):
         assert dock.isVisible() and not dock.visibleRegion().isEmpty(), dock.objectName()
     area = tc.controls_dock.widget()
     assert tc.controls.sizeHint().width() <= area.viewport().width(), "a control cut off at the right"
+    side = tc.score_dock.widget()
+    assert side.widget().minimumSizeHint().width() <= side.viewport().width(), "the briefing cut off at the right"
     if w.width() >= 1900:  # the score beside the alarms: both in sight at once
         assert tc.score_dock not in w.tabifiedDockWidgets(w.alarms_dock)
         assert not w.alarms_dock.visibleRegion().isEmpty()

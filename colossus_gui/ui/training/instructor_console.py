@@ -53,6 +53,7 @@ class ScorePanelWidget(QWidget):
         self.session = session
         self.total_label = QLabel(objectName="scoreTotal")
         self.total_label.setStyleSheet("font-size: 22px; font-weight: bold;")
+        self.total_label.setWordWrap(True)  # the clock goes under the score in a narrow dock, not off its edge
         self.table = QTableWidget(0, len(self._COLUMNS), objectName="scoreTerms")
         self.table.setHorizontalHeaderLabels(self._COLUMNS)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
@@ -76,7 +77,9 @@ class ScorePanelWidget(QWidget):
         score = s.score()
         self.last_score = score
         state = " (final)" if score.final else (" (aborted)" if score.aborted else "")
-        self.total_label.setText(f"Score {score.total:.1f} / 100{state}  ·  t = {format_clock(s.t)}")
+        nb = "\u00a0"  # a narrow dock breaks the line between score and clock only
+        self.total_label.setText(f"Score {score.total:.1f} / 100{state}".replace(" ", nb) + "  ·  "
+                                 + f"t = {format_clock(s.t)}".replace(" ", nb))
         terms = [t for t in score.terms if t.max_points > 0 or t.points_lost > 0]
         self.table.setRowCount(len(terms))
         for row, t in enumerate(terms):

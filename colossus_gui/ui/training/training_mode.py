@@ -234,6 +234,7 @@ class TrainingController(QObject):
         self.console_placement = how
         self._size_docks()
         self._fit_score()
+        QTimer.singleShot(0, self, self._size_docks)  # again once the new tabs are laid out (Qt sizes them late)
 
     def _fit_score(self) -> None:
         """The score beside the alarm tabs when the width under the views holds both; else (a 1366-pixel
@@ -250,11 +251,15 @@ class TrainingController(QObject):
         column wide enough for the trainee controls; under the views a third of the height, the alarm tabs beside
         the score (a new dock starts as a sliver)."""
         w = self.window
+        if self.score_dock is None:  # the drill ended before a deferred call
+            return
         width, height = max(1000, w.width()), max(600, w.height())
         w.resizeDocks([w.navigator_dock, w.charts_dock], [max(280, width * 15 // 100),
                                                            max(CHARTS_MIN_WIDTH, width * 26 // 100)],
                       Qt.Orientation.Horizontal)
         w.resizeDocks([w.alarms_dock, self.score_dock], [max(220, height * 30 // 100)] * 2, Qt.Orientation.Vertical)
+        if self.score_dock in w.tabifiedDockWidgets(w.alarms_dock):
+            return
         centre = max(600, width - w.charts_dock.width() - w.navigator_dock.width())
         w.resizeDocks([w.alarms_dock, self.score_dock], [centre * 60 // 100, centre * 40 // 100],
                       Qt.Orientation.Horizontal)
