@@ -146,3 +146,31 @@ def test_y_labels_keep_apart_on_a_short_plot(qtbot):
     assert axis.tickStrings([0.0, 2.5, 5.0], 1.0, 2.5) == ["0.0", "2.5", "5.0"]
     assert axis.tickStrings([0.0, 20000.0, 40000.0], 1.0, 20000.0) == ["0", "20000", "40000"]
     assert axis.tickStrings([0.0, 250000.0], 1.0, 250000.0) == ["0k", "250k"]
+
+
+def test_a_short_chart_dock_keeps_the_drills_charts_and_shows_all_on_demand(qtbot):
+    from colossus_gui.sim.engine import Engine
+    from colossus_gui.ui.panels.charts import ROW_MIN_PX, ChartPanelWidget
+
+    eng = Engine(small_facility(), seed=2)
+    panel = ChartPanelWidget(eng)
+    qtbot.addWidget(panel)
+    panel.resize(420, 1200)
+    panel.show()
+    qtbot.waitExposed(panel)
+    eng.run(60)
+    panel.redraw(force=True)
+    every = [s.name for s in panel.specs]
+    panel.set_preferred(["water", "gpu", "service"])
+    assert panel.shown == every and not panel.all_button.isVisible(), "room for all: all are shown"
+    panel.resize(420, len(every) * ROW_MIN_PX * 2 // 3)
+    QApplication.processEvents()
+    assert panel.shown == ["power", "water", "gpu", "service"] and panel.all_button.isVisible()
+    last = panel.plots[panel.shown[-1]]
+    assert last.getAxis("bottom").isVisible(), "the time axis stays under the last chart shown"
+    assert all(panel.plots[n].getViewBox().height() >= 60 for n in panel.shown)
+    panel.all_button.setChecked(True)
+    assert panel.shown == every
+    panel.all_button.setChecked(False)
+    panel.set_preferred(None)  # the drill ended
+    assert panel.shown == every and not panel.all_button.isVisible()
