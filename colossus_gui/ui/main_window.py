@@ -350,7 +350,8 @@ class MainWindow(QMainWindow):
                                    "Ctrl+Shift+O", "Open a scenario file with timed faults (restarts the run)")
         self.act_quit = A("actionQuit", "Quit", self.close, "Ctrl+Q", "Quit Colossus GUI")
         self.act_train = A("actionStartTraining", "Start training session…", lambda: self.start_training(), "Ctrl+T",
-                           "Play a fault-injection drill: the instructor console opens in its own window")
+                           "Play a fault-injection drill: the instructor console opens in its own window (one screen: a tab "
+                           "beside the alarms)")
         self.act_console = A("actionInstructorConsole", "Instructor console", self.show_instructor_console,
                              "Ctrl+I", "Show the instructor console of the running session")
         self.act_end_training = A("actionEndTraining", "End training session", self.end_training, None,

@@ -8,6 +8,22 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QWidget
 
 
+def console_home(main: QWidget, min_w: int = 560) -> str:
+    """Where a second window for ``main`` belongs without taking room from it: 'other screen' when there is
+    one, 'beside' when ``main`` leaves ``min_w`` free on its screen, else 'docked' (one screen that the main
+    window fills: the second window's content is better a dock of the main window than a window that halves
+    the width of everything the trainee watches)."""
+    main_screen = main.screen() if main.screen() is not None else QGuiApplication.primaryScreen()
+    if any(s is not main_screen for s in QGuiApplication.screens()):
+        return "other screen"
+    if main_screen is None or not main.isVisible():
+        return "docked"
+    geo, frame = main_screen.availableGeometry(), main.frameGeometry()
+    if geo.right() - frame.right() >= min_w or frame.left() - geo.left() >= min_w:
+        return "beside"
+    return "docked"
+
+
 def place_beside(win: QWidget, main: QWidget, min_w: int = 560) -> str:
     """Move and size ``win`` so it does not cover ``main``. Returns how: 'other screen', 'beside', 'shared'."""
     screens = QGuiApplication.screens()

@@ -78,12 +78,19 @@ def test_a_drill_from_the_launcher_runs_with_charts_visible_and_a_live_feed(win,
     assert "manual" in tc.briefing_label.text()
     # separate docks: charts, score and trainee controls are all on screen at once
     assert not win.tabifiedDockWidgets(win.charts_dock)
-    qtbot.waitUntil(lambda: tc.score_dock.isVisible() and tc.controls_dock.isVisible(), timeout=15000)
+    qtbot.waitUntil(lambda: all(d.isVisible() and not d.visibleRegion().isEmpty()
+                                for d in (tc.score_dock, tc.controls_dock)), timeout=15000)
     for dock in (win.charts_dock, tc.score_dock, tc.controls_dock):
         assert dock.isVisible() and not dock.visibleRegion().isEmpty(), dock.objectName()
-    # the instructor console was placed (another screen, beside, or sharing the screen), not dropped on top
+    # the instructor console was placed (another screen, beside, or a tab beside the alarms when the window
+    # fills the one screen), not dropped on top; Training → Instructor console brings it to the front
     cw = tc.console_window
-    assert cw.isVisible() and tc.console_placement in ("other screen", "beside", "shared")
+    assert tc.console_placement in ("other screen", "beside", "docked")
+    if tc.console_placement == "docked":
+        assert win.alarms_dock in win.tabifiedDockWidgets(tc.console_dock)
+        assert not cw.isVisible() or tc.score_dock in win.tabifiedDockWidgets(win.alarms_dock)
+        tc.show_console()
+    assert cw.isVisible()
     assert win.minimumSizeHint().width() <= 1280, "the training docks still fit a 1280-pixel screen"
     # the live feed shows what the trainee does
     win.driver.set_speed(30)

@@ -34,6 +34,7 @@ def test_a_drill_runs_in_the_window_and_the_trainee_is_scored(win, qtbot):
     session = tc.session
     assert win.engine is session.engine and win.ops is session.ops
     assert win.engine.n_gpus == 100_352  # the drill's own facility
+    tc.show_console()  # Training → Instructor console: its own window, or its tab on one screen the window fills
     assert tc.console_window.isVisible() and tc.score_dock is not None
     assert "manual" in tc.briefing_label.text()  # the briefing is on the trainee's side
     win.driver.set_speed(30)

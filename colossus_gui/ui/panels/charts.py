@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QFont, QTextDocument
+from PySide6.QtGui import QFont, QFontMetricsF, QTextDocument
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from ...model.thresholds import DEFAULT_LIMITS, Limits
@@ -27,6 +27,7 @@ TIME_RANGES: tuple[tuple[str, float | None], ...] = (
     ("1 min", 60.0), ("5 min", 300.0), ("15 min", 900.0), ("1 h", 3600.0), ("6 h", 21600.0), ("all", None),
 )
 MAX_EVENT_MARKERS = 24  # per plot; older markers are reused for newer faults
+ROW_MIN_PX = 95  # a chart's share of the panel's height below which it is crowded: title, a plot with 3 labels
 
 # Curve colours per theme: legible on a dark control-room wall and on a printed (light) report.
 _COLORS = {
@@ -102,6 +103,60 @@ class SimTimeAxisItem(pg.AxisItem):
             if spacing >= 60:
                 hms = hms[:5]
             out.append(hms if d == "0d" else f"{d} {hms}")
+        return out
+
+
+_NICE_MANTISSAS = (1.0, 2.0, 2.5, 5.0)
+
+
+def _nice_step(raw: float) -> float:
+    """The smallest of 1, 2, 2.5, 5 x 10^k that is at least ``raw``."""
+    mag = 10.0 ** np.floor(np.log10(raw))
+    return next((m * mag for m in _NICE_MANTISSAS if m * mag >= raw * (1 - 1e-9)), 10.0 * mag)
+
+
+class ValueAxisItem(pg.AxisItem):
+    """Left axis: one level of round ticks, spaced so their labels never overlap however short the plot (a
+    stack of charts in a short dock), in a fixed width (the plots of the stack line up and do not jitter)."""
+
+    WIDTH_PX = 48
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.setWidth(self.WIDTH_PX)
+        self.setStyle(autoExpandTextSpace=False, autoReduceTextSpace=False, maxTextLevel=0)
+
+    def label_pitch_px(self) -> float:
+        """Least distance between two labels: one line of tick text and a half line of gap."""
+        font = self.style.get("tickFont") or self.font()
+        return 1.5 * QFontMetricsF(font).height()
+
+    def tickSpacing(self, minVal, maxVal, size):  # noqa: N802 (pyqtgraph API)
+        span = maxVal - minVal
+        if span <= 0 or size <= 0 or not np.isfinite(span):
+            return super().tickSpacing(minVal, maxVal, size)
+        pitch = self.label_pitch_px()
+        step = _nice_step(span * pitch / size)  # the smallest round step that keeps the labels apart
+        if np.floor(maxVal / step) - np.ceil(minVal / step) < 1:  # one label is no scale: closer, still apart
+            step = _nice_step(span * pitch / 1.45 / size)
+        return [(float(step), 0.0)]
+
+    def tickStrings(self, values, scale, spacing):  # noqa: N802 (pyqtgraph API)
+        """As many decimals as the step needs (2.5 is not printed as 2 or 3); thousands as k past 99,999."""
+        step = abs(spacing * scale)
+        places = next((d for d in range(7) if abs(round(step, d) - step) <= 1e-6 * step), 6)
+        big = max((abs(v * scale) for v in values), default=0.0) >= 1e5
+        out = []
+        for v in values:
+            x = v * scale
+            if abs(x) <= 1e-9 * step:
+                x = 0.0  # never "-0.0"
+            if big:
+                k = step / 1e3
+                kp = next((d for d in range(4) if abs(round(k, d) - k) <= 1e-6 * k), 3)
+                out.append(f"{x / 1e3:.{kp}f}k")
+            else:
+                out.append(f"{x:.{places}f}")
         return out
 
 
@@ -226,6 +281,13 @@ class ChartPanelWidget(QWidget):
         self.follow_button.toggled.connect(self.set_follow)
         bar.addWidget(self.follow_button)
         bar.addStretch(1)
+        self.all_button = QPushButton("All charts", self)
+        self.all_button.setObjectName("chartAllButton")
+        self.all_button.setCheckable(True)
+        self.all_button.setToolTip("Show every chart; off: the charts of the drill, each tall enough to read")
+        self.all_button.setVisible(False)  # only when a drill chose its charts and the dock is too short for all
+        self.all_button.toggled.connect(lambda _on: self._update_shown())
+        bar.addWidget(self.all_button)
         self.context_label = QLabel("", self)
         self.context_label.setObjectName("chartContextLabel")
         self.context_label.setWordWrap(True)  # a narrow dock wraps it instead of growing or cutting it
@@ -242,6 +304,8 @@ class ChartPanelWidget(QWidget):
         lay.addWidget(self.canvas, 1)
 
         self.specs = _chart_specs()
+        self.shown: list[str] = [spec.name for spec in self.specs]  # in the stack, top to bottom
+        self._preferred: list[str] | None = None
         self.plots: dict[str, pg.PlotItem] = {}
         self.curves: dict[str, list[pg.PlotDataItem]] = {}
         self.thresholds: dict[str, list[pg.InfiniteLine]] = {}
@@ -249,13 +313,12 @@ class ChartPanelWidget(QWidget):
         master = None
         for i, spec in enumerate(self.specs):
             axis = SimTimeAxisItem(orientation="bottom")
-            p = self.canvas.addPlot(row=i, col=0, axisItems={"bottom": axis})
+            p = self.canvas.addPlot(row=i, col=0, axisItems={"bottom": axis, "left": ValueAxisItem("left")})
             p.setMenuEnabled(False)
             p.hideButtons()
             p.setClipToView(True)
             p.setDownsampling(auto=True, mode="peak")
             p.showGrid(x=False, y=False)
-            p.getAxis("left").setWidth(48)
             for ax in ("left", "bottom"):  # units are in the titles; SI prefixes re-lay out labels every frame
                 p.getAxis(ax).enableAutoSIPrefix(False)
             if i < len(self.specs) - 1:
@@ -290,6 +353,43 @@ class ChartPanelWidget(QWidget):
         self.apply_theme(dark)
         if engine is not None:
             self.set_engine(engine)
+
+    # ------------------------------------------------------------------ which charts
+    def set_preferred(self, names: list[str] | None) -> None:
+        """The charts to keep when the panel is too short for all of them (a drill's), None: always all."""
+        self._preferred = None if names is None else [s.name for s in self.specs if s.name in names or
+                                                      s.name == self.specs[0].name]
+        self._update_shown()
+
+    def resizeEvent(self, ev) -> None:  # noqa: N802
+        super().resizeEvent(ev)
+        self._update_shown()
+
+    def _update_shown(self) -> None:
+        """Every chart when each gets ROW_MIN_PX of height; else the preferred ones (the button shows all)."""
+        crowded = self.canvas.height() < len(self.specs) * ROW_MIN_PX
+        self.all_button.setVisible(self._preferred is not None and crowded)
+        use = self._preferred if crowded and self._preferred is not None and not self.all_button.isChecked() \
+            else None
+        self._show(use)
+
+    def _show(self, names: list[str] | None) -> None:
+        keep = [s.name for s in self.specs if names is None or s.name in names]
+        if keep == self.shown:
+            return
+        ci = self.canvas.ci
+        for name in self.shown:
+            ci.removeItem(self.plots[name])
+        for i, name in enumerate(keep):
+            p = self.plots[name]
+            ci.addItem(p, row=i, col=0)
+            p.setVisible(True)
+            if i == len(keep) - 1:
+                p.showAxis("bottom")  # the one time axis, under the last chart shown
+            else:
+                p.hideAxis("bottom")
+        self.shown = keep
+        self.refresh_text()
 
     # ------------------------------------------------------------------ configuration
     def _hline(self, plot, y: float, color: str, include: bool = True, solid: bool = False) -> pg.InfiniteLine:
@@ -662,7 +762,8 @@ class ChartPanelWidget(QWidget):
         """Per chart: does the title fit inside its plot (what a test checks)."""
         out = {}
         view_w = self.canvas.viewport().width()
-        for name, plot in self.plots.items():
+        for name in self.shown:
+            plot = self.plots[name]
             item = plot.titleLabel.item
             r = item.mapRectToScene(item.boundingRect())
             out[name] = r.left() >= -1 and r.right() <= view_w + 1

@@ -53,11 +53,15 @@ class ScorePanelWidget(QWidget):
         self.session = session
         self.total_label = QLabel(objectName="scoreTotal")
         self.total_label.setStyleSheet("font-size: 22px; font-weight: bold;")
+        self.total_label.setWordWrap(True)  # the clock goes under the score in a narrow dock, not off its edge
         self.table = QTableWidget(0, len(self._COLUMNS), objectName="scoreTerms")
         self.table.setHorizontalHeaderLabels(self._COLUMNS)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.verticalHeader().setVisible(False)
-        self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        head = self.table.horizontalHeader()
+        head.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)  # the criterion takes what the numbers leave
+        for c in range(1, len(self._COLUMNS)):
+            head.setSectionResizeMode(c, QHeaderView.ResizeMode.ResizeToContents)
         self.hints = QListWidget(objectName="scoreHints")
         self.hints.setMaximumHeight(90)
         lay = QVBoxLayout(self)
@@ -73,7 +77,9 @@ class ScorePanelWidget(QWidget):
         score = s.score()
         self.last_score = score
         state = " (final)" if score.final else (" (aborted)" if score.aborted else "")
-        self.total_label.setText(f"Score {score.total:.1f} / 100{state}  ·  t = {format_clock(s.t)}")
+        nb = "\u00a0"  # a narrow dock breaks the line between score and clock only
+        self.total_label.setText(f"Score {score.total:.1f} / 100{state}".replace(" ", nb) + "  ·  "
+                                 + f"t = {format_clock(s.t)}".replace(" ", nb))
         terms = [t for t in score.terms if t.max_points > 0 or t.points_lost > 0]
         self.table.setRowCount(len(terms))
         for row, t in enumerate(terms):
@@ -135,6 +141,9 @@ class InstructorConsoleWidget(QWidget):
         self.faults.setHorizontalHeaderLabels(self._FAULT_COLUMNS)
         self.faults.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.faults.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        # three faults in sight however low the console (a tab under the views on one screen)
+        self.faults.setMinimumHeight(self.faults.horizontalHeader().sizeHint().height()
+                                     + 3 * 2 * self.faults.fontMetrics().height() + 24)
         self.faults.verticalHeader().setVisible(False)
         self.fire_button = QPushButton("Fire selected now", objectName="consoleFireButton")
         self.fire_button.clicked.connect(self._on_fire_clicked)

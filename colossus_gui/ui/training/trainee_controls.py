@@ -9,6 +9,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
     QGridLayout,
+    QHBoxLayout,
     QLabel,
     QLineEdit,
     QPushButton,
@@ -33,34 +34,57 @@ class TraineeControlsWidget(QWidget):
             self.hall_box.addItem(h, h)
         self.watts = _spin("controlWatts", float(eng.rack_pmin_w.min()), float(eng.rack_tdp_w.max()), 550.0, 10.0,
                            " W")
-        self.cap_button = QPushButton("Cap GPU power", objectName="controlCap")
+        self.cap_button = QPushButton("Cap GPUs", objectName="controlCap")
         self.uncap_button = QPushButton("Remove cap", objectName="controlUncap")
         self.shed = _spin("controlShed", 0.0, 1.0, 0.3, 0.05, "")
-        self.shed_button = QPushButton("Shed load", objectName="controlShedButton")
+        self.shed_button = QPushButton("Shed", objectName="controlShedButton")
         self.setpoint = _spin("controlSetpoint", 10.0, 50.0, float(eng.facility.site.supply_setpoint_c), 0.5, " C")
-        self.setpoint_button = QPushButton("Set supply setpoint", objectName="controlSetpointButton")
+        self.setpoint_button = QPushButton("Set", objectName="controlSetpointButton")
         self.rack_edit = QLineEdit(objectName="controlRack")
         self.rack_edit.setPlaceholderText("rack, e.g. H2-R014")
-        self.isolate_button = QPushButton("Isolate rack", objectName="controlIsolate")
-        self.restore_button = QPushButton("Restore rack", objectName="controlRestore")
+        self.isolate_button = QPushButton("Isolate", objectName="controlIsolate")
+        self.restore_button = QPushButton("Restore", objectName="controlRestore")
         self.job_box = QComboBox(objectName="controlJob")
         for j in eng.jobs:
             self.job_box.addItem(j.name)
         self.interval = _spin("controlInterval", 30.0, 86400.0, 600.0, 30.0, " s")
-        self.interval_button = QPushButton("Set checkpoint interval", objectName="controlIntervalButton")
+        self.interval_button = QPushButton("Set interval", objectName="controlIntervalButton")
         self.ckpt_button = QPushButton("Checkpoint now", objectName="controlCheckpoint")
         self.message = QLabel(objectName="controlMessage")
         self.message.setWordWrap(True)
+        # two columns (what it acts on | its value and buttons): the dock sits under the inspector, a column
+        # about 250 pixels wide on a 1920-pixel screen; a row of five controls would be cut off there
         g = QGridLayout(self)
-        rows = [(QLabel("Hall"), self.hall_box, self.watts, self.cap_button, self.uncap_button),
-                (QLabel("Shed fraction"), self.shed, self.shed_button),
-                (QLabel("Facility supply"), self.setpoint, self.setpoint_button),
-                (QLabel("Rack"), self.rack_edit, self.isolate_button, self.restore_button),
-                (QLabel("Job"), self.job_box, self.interval, self.interval_button, self.ckpt_button)]
-        for r, ws in enumerate(rows):
-            for c, w in enumerate(ws):
-                g.addWidget(w, r, c)
-        g.addWidget(self.message, len(rows), 0, 1, 5)
+        g.setContentsMargins(4, 4, 4, 4)
+        g.setVerticalSpacing(3)
+        g.setColumnStretch(1, 1)
+        self.cap_button.setToolTip("Cap the GPU power of the hall (or all halls) at this value")
+        self.setpoint_button.setToolTip("Set the facility's supply-water setpoint")
+        self.setpoint.setToolTip("Facility supply-water setpoint")
+        self.isolate_button.setToolTip("Take the rack out of its job")
+        self.restore_button.setToolTip("Put the rack back into its job")
+        self.shed_button.setToolTip("Shed this fraction of the IT load of the hall (or all halls)")
+        self.shed.setToolTip("Fraction of the IT load to shed")
+        self.interval_button.setToolTip("Set the job's checkpoint interval")
+        rows = [("Hall", [self.hall_box]), ("", [self.watts]), ("", [self.cap_button, self.uncap_button]),
+                ("Shed", [self.shed, self.shed_button]),
+                ("Supply", [self.setpoint, self.setpoint_button]),
+                ("Rack", [self.rack_edit]), ("", [self.isolate_button, self.restore_button]),
+                ("Job", [self.job_box]), ("", [self.interval, self.interval_button]), ("", [self.ckpt_button])]
+        for r, (label, ws) in enumerate(rows):
+            col, span = (1, 1) if label else (0, 2)  # an unlabelled row (values, buttons) takes the whole width
+            if label:
+                g.addWidget(QLabel(label), r, 0)
+            if len(ws) == 1:
+                g.addWidget(ws[0], r, col, 1, span)
+                continue
+            line = QHBoxLayout()
+            line.setSpacing(3)
+            for w in ws:
+                line.addWidget(w, 1)
+            g.addLayout(line, r, col, 1, span)
+        g.addWidget(self.message, len(rows), 0, 1, 2)
+        g.setRowStretch(len(rows) + 1, 1)
         self.cap_button.clicked.connect(self._on_cap_clicked)
         self.uncap_button.clicked.connect(self._on_uncap_clicked)
         self.shed_button.clicked.connect(self._on_shed_clicked)

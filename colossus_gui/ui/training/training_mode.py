@@ -11,7 +11,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QStandardPaths, Qt, Signal
+from PySide6.QtCore import QObject, QStandardPaths, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QDockWidget,
     QLabel,
@@ -25,8 +25,31 @@ from PySide6.QtWidgets import (
 
 from ...io.loader import LoadError
 from ...resources import resource
-from ..window_placement import place_beside
+from ..window_placement import console_home, place_beside
 from .trainee_feed import TraineeFeedWidget
+
+CHARTS_MIN_WIDTH = 380  # the chart dock in a drill: titles on one or two lines, plots wide enough to read
+CONSOLE_DOCKED_MIN_HEIGHT = 620  # the console and the trainee feed as in its own window, less the spare room
+SCORE_MIN_WIDTH = 360  # the score beside the alarms: its table's criteria readable, the briefing a few lines
+
+
+# The charts a drill needs besides power, water, GPU temperatures and service: by the kinds of its faults. On a
+# screen too short for every chart, the chart dock shows these (its "All charts" button shows the rest).
+_BASE_CHARTS = ("power", "water", "gpu", "service")
+_CHARTS_BY_FAULT = {
+    "grid_sag": ("soc",), "grid_outage": ("soc",), "turbine_trip": ("soc",), "heat_wave": ("soc", "pue"),
+    "chiller_trip": ("pue",), "switch_failure": ("fabric",), "link_failure": ("fabric",),
+    "link_flap": ("fabric",), "nic_failure": ("fabric",), "storage_node_failure": ("storage", "stall"),
+    "drive_failure": ("storage", "stall"),
+}
+
+
+def drill_charts(scenario) -> list[str]:
+    """The charts that show what a drill's faults do."""
+    names = list(_BASE_CHARTS)
+    for f in scenario.faults:
+        names += [n for n in _CHARTS_BY_FAULT.get(str(f.kind), ()) if n not in names]
+    return names
 
 
 def training_scenarios() -> dict[str, Path]:
@@ -56,11 +79,14 @@ class TrainingController(QObject):
         self.console_window: QWidget | None = None
         self.score_dock: QDockWidget | None = None
         self.controls_dock: QDockWidget | None = None
+        self.console_dock: QDockWidget | None = None  # the console's home on one screen the main window fills
         self.report_paths: list[Path] = []
         self.replay = None
         self.replay_window: QWidget | None = None
         self.feed: TraineeFeedWidget | None = None
         self.console_placement = ""
+        self.chart_names: list[str] = []
+        self._charts_told = None  # the chart panel given the drill's charts
         self.debrief_button: QPushButton | None = None
 
     @property
@@ -120,6 +146,7 @@ class TrainingController(QObject):
         session = TrainingSession(sc, fac, seed=seed, trainee=trainee, log_path=self.folder / "session.jsonl",
                                   scenario_name=path.stem)
         self.session = session
+        self.chart_names = drill_charts(sc)
         w = self.window
         w.driver.pause()
         w.driver.set_speed(session.speed)  # a drill starts at 1x whatever the free run ran at
@@ -138,6 +165,7 @@ class TrainingController(QObject):
         lay = QVBoxLayout(cw)
         lay.setContentsMargins(4, 4, 4, 4)
         split = QSplitter(Qt.Orientation.Vertical)
+        split.setObjectName("instructorConsoleSplit")
         split.addWidget(self.console)
         self.feed = TraineeFeedWidget(session)  # what the trainee does, as it happens
         split.addWidget(self.feed)
@@ -160,35 +188,92 @@ class TrainingController(QObject):
         side_lay.addWidget(briefing)
         side_lay.addWidget(self.score_panel, 1)
         self.briefing_label = briefing
-        self.score_dock = w._dock("Score", "scoreDock", _scrolled(side), Qt.DockWidgetArea.RightDockWidgetArea)
+        # the score beside the alarm and work-order tabs under the views, never under the charts: the charts
+        # keep the whole height of their column (nine stacked charts in half a 1080-pixel screen are unreadable)
+        self.score_dock = w._dock("Score", "scoreDock", _scrolled(side), Qt.DockWidgetArea.BottomDockWidgetArea)
         self.controls = TraineeControlsWidget(session)
         self.controls.acted.connect(lambda _r: w._after_user_action())
         self.controls_dock = w._dock("Trainee controls", "traineeControlsDock", _scrolled(self.controls),
                                      Qt.DockWidgetArea.LeftDockWidgetArea)
         # separate docks, never tabs of the charts: the trainee watches the charts while acting
-        w.splitDockWidget(w.charts_dock, self.score_dock, Qt.Orientation.Vertical)
         w.splitDockWidget(w.inspector_dock, self.controls_dock, Qt.Orientation.Vertical)
+        w.charts_dock.setMinimumWidth(CHARTS_MIN_WIDTH)
+        self._choose_charts()
         self._size_docks()
         w.statusBar().showMessage(f"Training: {sc.title} — read the briefing on the Score dock; Space to run",
                                   15000)
         self._clear_debrief_button()
         if w.isVisible():
-            self.console_placement = place_beside(cw, w)  # the instructor's screen, or beside the trainee's
-            cw.show()
+            self._place_console()
         self.started.emit(session)
         return True
 
-    def _size_docks(self) -> None:
-        """Charts over the score, about half each (a dock split off another starts as a sliver)."""
+    def _choose_charts(self) -> None:
+        """The drill's charts to the chart panel (built after the window's first paint: again at 1 Hz)."""
+        charts = getattr(self.window, "charts", None)
+        if charts is not None and self.chart_names and self._charts_told is not charts:
+            charts.set_preferred(self.chart_names)
+            self._charts_told = charts
+
+    def _place_console(self) -> None:
+        """The instructor's screen, or beside the trainee's window when the screen has room; on one screen the
+        main window fills, a tab beside the alarms (the main window keeps its width for views and charts)."""
+        w, cw = self.window, self.console_window
+        how = console_home(w)
+        if how == "docked":
+            # its tables at a readable height in a strip a third of the screen high: the strip scrolls (and the
+            # dock floats off as a window of its own by its title bar's button)
+            cw.setMinimumHeight(CONSOLE_DOCKED_MIN_HEIGHT)
+            self.console_dock = w._dock("Instructor console", "instructorConsoleDock", _scrolled(cw),
+                                        Qt.DockWidgetArea.BottomDockWidgetArea)
+            w.tabifyDockWidget(w.work_orders_dock, self.console_dock)
+            w.alarms_dock.raise_()  # the trainee's tab in front; the instructor's is one click (or Ctrl+I) away
+        else:
+            how = place_beside(cw, w)
+            cw.show()
+        self.console_placement = how
+        self._size_docks()
+        self._fit_score()
+        QTimer.singleShot(0, self, self._size_docks)  # again once the new tabs are laid out (Qt sizes them late)
+
+    def _fit_score(self) -> None:
+        """The score beside the alarm tabs when the width under the views holds both; else (a 1366-pixel
+        screen) a tab of their own, in front at the start for the briefing. Called once the window is shown."""
         w = self.window
-        h = max(400, w.height())
-        w.resizeDocks([w.charts_dock, self.score_dock], [h * 55 // 100, h * 45 // 100], Qt.Orientation.Vertical)
+        centre = w.width() - w.navigator_dock.width() - w.charts_dock.width()
+        if centre >= w.alarms_dock.minimumSizeHint().width() + SCORE_MIN_WIDTH:
+            return
+        w.tabifyDockWidget(w.alarms_dock, self.score_dock)
+        QTimer.singleShot(0, self.score_dock, self.score_dock.raise_)  # once the tab bar has the new tab
+
+    def _size_docks(self) -> None:
+        """Charts a quarter of the width (at least CHARTS_MIN_WIDTH) and their column's whole height, the left
+        column wide enough for the trainee controls; under the views a third of the height, the alarm tabs beside
+        the score (a new dock starts as a sliver)."""
+        w = self.window
+        if self.score_dock is None:  # the drill ended before a deferred call
+            return
+        width, height = max(1000, w.width()), max(600, w.height())
+        w.resizeDocks([w.navigator_dock, w.charts_dock], [max(280, width * 15 // 100),
+                                                           max(CHARTS_MIN_WIDTH, width * 26 // 100)],
+                      Qt.Orientation.Horizontal)
+        w.resizeDocks([w.alarms_dock, self.score_dock], [max(220, height * 30 // 100)] * 2, Qt.Orientation.Vertical)
+        if self.score_dock in w.tabifiedDockWidgets(w.alarms_dock):
+            return
+        centre = max(600, width - w.charts_dock.width() - w.navigator_dock.width())
+        w.resizeDocks([w.alarms_dock, self.score_dock], [centre * 60 // 100, centre * 40 // 100],
+                      Qt.Orientation.Horizontal)
 
     def show_console(self) -> None:
         if self.console_window is not None:
             if not self.console_placement and self.window.isVisible():  # started before the window was shown
-                self.console_placement = place_beside(self.console_window, self.window)
-                self._size_docks()
+                self._place_console()
+                if self.console_dock is not None:
+                    return  # its tab is there; the trainee's alarms stay in front
+            if self.console_dock is not None:
+                self.console_dock.show()
+                self.console_dock.raise_()
+                return
             self.console_window.show()
             self.console_window.raise_()
             self.console_window.activateWindow()
@@ -197,6 +282,7 @@ class TrainingController(QObject):
         """1 Hz from the window: live score and console."""
         if self.session is None:
             return
+        self._choose_charts()
         if self.score_dock is not None and self.score_dock.isVisible():
             self.score_panel.refresh()
         if self.console_window is not None and self.console_window.isVisible():
@@ -330,14 +416,20 @@ class TrainingController(QObject):
         if self.console is not None:
             self.console.detach()
         self.session.close()
-        for dock in (self.score_dock, self.controls_dock):
+        for dock in (self.score_dock, self.controls_dock, self.console_dock):
             if dock is not None:
                 self.window.removeDockWidget(dock)
-                dock.deleteLater()
-        if self.console_window is not None:
+                dock.deleteLater()  # a docked console goes with its dock
+        if self.console_window is not None and self.console_dock is None:
             self.console_window.close()
             self.console_window.deleteLater()
+        self.window.charts_dock.setMinimumWidth(0)
+        if self._charts_told is not None:
+            self._charts_told.set_preferred(None)
+            self._charts_told = None
         self.session = self.console = self.console_window = self.score_dock = self.controls_dock = None
+        self.console_dock = None
+        self.console_placement = ""
 
     def question_end(self) -> None:
         if not self.active:
