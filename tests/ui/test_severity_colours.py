@@ -64,6 +64,7 @@ def _pixels(label: QLabel) -> np.ndarray:
 def test_a_label_at_severity_critical_renders_in_the_themes_critical_colour(qtbot, dark):
     app = QApplication.instance()
     before_sheet, before_palette, before_style = app.styleSheet(), app.palette(), app.style().name()
+    before_dark = app.property("colossus_dark")
     apply_theme(app, dark)
     try:
         lab = QLabel("ALARM CRITICAL ████")
@@ -82,6 +83,7 @@ def test_a_label_at_severity_critical_renders_in_the_themes_critical_colour(qtbo
         app.setStyleSheet(before_sheet)
         app.setPalette(before_palette)
         app.setStyle(before_style)
+        app.setProperty("colossus_dark", before_dark)  # the theme flag too: later tests read it
 
 
 def test_painted_frames_and_text_read_the_same_definition():
