@@ -236,3 +236,7 @@ def test_front_end_leaf_down_is_red_in_the_front_end_row_and_its_faults_are_on_t
     win.navigate("H1-R001-T2-FE")
     assert win.inspector.value_of("Front-end NIC") == "H1-R001-T2-FE DOWN on H1-FL01 up"
     assert win.inspector.value_of("In job pool") == "no"
+    tv = win.views["tray"]  # the tray view marks the server's front-end link
+    tv.refresh(force=True)
+    assert tv.nic_names[-1] == "FE" and tv.nic_address[-1] == "H1-R001-T2-FE" and not tv.nic_ok[-1]
+    assert tv.nic_ok[:-1].all()
