@@ -88,8 +88,10 @@ def test_front_end_leaf_failure_takes_exactly_its_servers_and_interrupts_only_th
     eng.run(60)
     gpus0, up0 = eng.job_gpus.copy(), int(eng.rack_gpus_up.sum())
     before = eng.job_interruptions.copy()
+    power0 = eng.fabric.power_w
     eng.inject("frontend_leaf_failure", "H1-FL02")
     assert eng.job_interruptions.tolist() == [before[0] + 1, before[1]]
+    assert power0 - eng.fabric.power_w == pytest.approx(f.fabric.frontend.leaf.power_w)  # a dark leaf draws nothing
     eng.run(f.jobs[0].restart_s + 10)
     out = np.flatnonzero(~eng.tray_available())
     # the hall's servers 49-96: racks 7 (tray 1) to 12 (tray 8)
@@ -98,7 +100,6 @@ def test_front_end_leaf_failure_takes_exactly_its_servers_and_interrupts_only_th
     assert eng.job_gpus.tolist() == [gpus0[0] - 48 * 8, gpus0[1]]
     assert int(eng.rack_gpus_up.sum()) == up0 - 48 * 8
     assert eng.fabric.hall_fe_gbs.tolist() == [2 * eng.fabric.fe_leaf_uplink_gbs, 3 * eng.fabric.fe_leaf_uplink_gbs]
-    # the leaf draws no power while it is down
     assert eng.summary()["fabric"]["frontend_leaves_down"] == 1
     assert eng.repair("H1-FL02")
     eng.step(1.0)
@@ -235,3 +236,23 @@ def test_run_with_front_end_faults_writes_them_to_events_csv(tmp_path):
     assert {"H1-R002-T3-FE", "H2-FL02"} <= interrupted
     s = json.loads((out / "summary.json").read_text())
     assert s["fabric"]["frontend_nics_down"] == 1 and s["fabric"]["frontend_leaves_down"] == 1
+
+
+def test_a_snapshot_saved_before_the_front_end_had_state_opens_with_it_all_up(tmp_path):
+    from colossus_gui.io.bundle import open_bundle, write_bundle
+    eng = Engine(small_facility(), seed=3)
+    eng.run(30)
+    out = tmp_path / "old"
+    write_bundle(eng, out)
+    # what an older version wrote: no front-end arrays, no front-end failure counts
+    z = dict(np.load(out / "state.npz"))
+    np.savez(out / "state.npz", **{k: v for k, v in z.items() if not k.startswith("fabric.fe_")})
+    state = json.loads((out / "state.json").read_text())
+    for k in ("fe_nic", "fe_leaf"):
+        del state["fabric.failures_by_kind"][k]
+    (out / "state.json").write_text(json.dumps(state))
+    again = open_bundle(out)
+    assert again.t == eng.t and again.fabric.fe_nic_ok.all() and again.fabric.fe_leaf_ok.all()
+    assert again.fabric.failures_by_kind["fe_nic"] == 0
+    again.inject("frontend_leaf_failure", "H1-FL01")
+    assert not again.tray_available()[again.parse("H1-R001-T1").index]
