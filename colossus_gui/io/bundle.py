@@ -339,6 +339,11 @@ def _check_value(path, name: str, value, like, non_negative: bool = False) -> No
             raise _bad(path, f"state.json: {name} = {_show(value)} cannot be negative")
 
 
+# State a later version added: a bundle saved before it may lack it (the engine then starts it fresh: the
+# front-end network all up, its failure counts zero)
+_ADDED_ARRAYS = frozenset({"fabric.fe_nic_ok", "fabric.fe_leaf_ok"})
+_ADDED_KEYS = {"fabric.failures_by_kind": frozenset({"fe_nic", "fe_leaf"})}
+
 _NON_NEGATIVE = {"t", "step_count", "_fault_cursor", "t_fs", "n_events", "deficit_s", "surplus_s", "unserved_j"}
 
 
@@ -354,7 +359,8 @@ def _check_scalars(path, scalars, fresh: dict) -> None:
         if isinstance(like, dict):
             if not isinstance(v, dict) or len(v) > 10_000:
                 raise _bad(path, f"state.json: {k} must be a mapping, got {_show(v)}")
-            if like and set(v) != set(like) and k != "interruptions_by_cause":
+            if like and set(v) != set(like) and k != "interruptions_by_cause" and not (
+                    set(v) <= set(like) and set(like) - set(v) <= _ADDED_KEYS.get(k, frozenset())):
                 missing = sorted(set(like) - set(v)) or sorted(set(v) - set(like))
                 raise _bad(path, f"state.json: {k} must have the keys {sorted(like)}, not {_show(missing[0])}")
             proto = next(iter(like.values()), 0.0)
@@ -433,8 +439,8 @@ def _read_arrays(path, raw: bytes, expected: dict[str, tuple], inf_ok: set[str],
         for key, (shape, row_shape, dtype, max_rows) in expected.items():
             member = names.get(key)
             if member is None:
-                if shape is None:
-                    continue  # telemetry is optional
+                if shape is None or key in _ADDED_ARRAYS:
+                    continue  # telemetry is optional; state added later starts fresh
                 raise _bad(path, f"state.npz: {key} is missing")
             try:
                 with z.open(member) as fh:

@@ -5,7 +5,8 @@ PSUs ``H1-R001-T1-PSU1``; NICs ``H1-R001-T1-N1``; CDU ``H1-R001-CDU`` with pumps
 rear door ``H1-R001-RDHX`` with fans ``H1-R001-RDHX-F1``; chillers ``CH1``; Megapacks ``MP001``;
 turbines ``GT1``; the grid ``GRID``. Network and storage (model/network.py): leaves ``H1-LF001``, spines
 ``H1-SP01``, super-spines ``SS01``, switch ports (the links) ``H1-LF001-P01``, ``H1-SP01-P33``, ``SS01-P01``;
-storage nodes ``ST001`` with drives ``ST001-D01``. A GPU's NIC keeps its tray address (``H1-R001-T1-N1``).
+storage nodes ``ST001`` with drives ``ST001-D01``. A GPU's NIC keeps its tray address (``H1-R001-T1-N1``);
+so does the server's front-end NIC (``H1-R001-T1-FE``, its link to the hall's front-end leaf ``H1-FL01``).
 
 Global indices are flat: rack ``r`` (all halls in order), tray ``r * trays + t``, GPU ``tray * gpus + g``.
 """
@@ -22,11 +23,11 @@ from .network import NetLayout
 
 _RACK_RE = re.compile(
     r"^(?P<hall>H\d+)(?:-R(?P<rack>\d{3,4})"
-    r"(?:-(?:T(?P<tray>\d+)(?:-(?:G(?P<gpu>\d+)|C(?P<cpu>\d+)|PSU(?P<psu>\d+)|N(?P<nic>\d+)))?"
+    r"(?:-(?:T(?P<tray>\d+)(?:-(?:G(?P<gpu>\d+)|C(?P<cpu>\d+)|PSU(?P<psu>\d+)|N(?P<nic>\d+)|(?P<fe>FE)))?"
     r"|(?P<cdu>CDU)(?:-P(?P<pump>\d+))?|(?P<rdhx>RDHX)(?:-F(?P<fan>\d+))?))?)?$"
 )
 _SITE_RE = re.compile(r"^(?:(?P<grid>GRID)|CH(?P<chiller>\d+)|MP(?P<megapack>\d{3})|GT(?P<turbine>\d+))$")
-_NET_RE = re.compile(r"^(?:(?P<hall>H\d+)-(?P<tier>LF|SP)(?P<sw>\d{2,4})|SS(?P<ss>\d{2,4}))(?:-P(?P<port>\d{2,3}))?$")
+_NET_RE = re.compile(r"^(?:(?P<hall>H\d+)-(?P<tier>LF|SP|FL)(?P<sw>\d{2,4})|SS(?P<ss>\d{2,4}))(?:-P(?P<port>\d{2,3}))?$")
 _STORE_RE = re.compile(r"^ST(?P<node>\d{3,5})(?:-D(?P<drive>\d{2,3}))?$")
 
 
@@ -37,7 +38,8 @@ class AddressError(ValueError):
 @dataclass(frozen=True)
 class Address:
     """A parsed address. ``kind`` is one of: hall, rack, tray, gpu, cpu, psu, nic, cdu, pump, rdhx, fan,
-    grid, chiller, megapack, turbine, leaf, spine, superspine, port, storage_node, drive. ``index`` is the flat
+    grid, chiller, megapack, turbine, leaf, spine, superspine, port, storage_node, drive, fe_nic (a server's
+    front-end NIC: ``index`` is its tray), fe_leaf (a front-end leaf: ``index`` over all halls). ``index`` is the flat
     index at that level (rack, tray, GPU, switch, link, storage node, ...); for pumps and fans ``index`` is the
     rack and ``sub`` the 0-based pump/fan; for a port ``index`` is the link and ``sub`` the switch; for a
     drive ``index`` is the storage node and ``sub`` the 0-based drive."""
@@ -136,7 +138,7 @@ class Topology:
         if not m:
             raise AddressError(f"{text!r} is not an address (examples: H1, H1-R001, H1-R001-T1-G1, "
                                "H1-R001-CDU-P1, H1-R001-RDHX-F1, CH1, MP001, GT1, GRID, H1-LF001, H1-LF001-P01, "
-                               "H1-SP01, SS01, ST001, ST001-D01)")
+                               "H1-SP01, SS01, ST001, ST001-D01, H1-R001-T1-FE, H1-FL01)")
         if m["hall"] not in self.hall_names:
             raise AddressError(f"{text!r}: no hall {m['hall']} (halls: {', '.join(self.hall_names)})")
         h = self.hall_names.index(m["hall"])
@@ -161,6 +163,8 @@ class Topology:
         if m["gpu"]:
             return Address("gpu", tray * self.gpus_per_tray + self._sub(text, m["gpu"], self.gpus_per_tray, "GPU"),
                            text=s)
+        if m["fe"]:
+            return Address("fe_nic", tray, text=s)
         for kind, limit in (("cpu", self.cpus_per_tray), ("psu", self.psus_per_tray), ("nic", self.nics_per_tray)):
             if m[kind]:
                 return Address(kind, tray, self._sub(text, m[kind], limit, kind.upper()), text=s)
@@ -188,6 +192,13 @@ class Topology:
             if m["hall"] not in self.hall_names:
                 raise AddressError(f"{text!r}: no hall {m['hall']} (halls: {', '.join(self.hall_names)})")
             h = self.hall_names.index(m["hall"])
+            if m["tier"] == "FL":
+                leaf = int(net.hall_fe_start[h]) + self._sub(text, m["sw"], int(net.hall_fe_leaves[h]),
+                                                             "front-end leaf")
+                if m["port"] is not None:
+                    raise AddressError(f"{text!r}: a front-end leaf's ports are its servers' front-end NICs "
+                                       f"(H1-R001-T1-FE)")
+                return Address("fe_leaf", leaf, text=s)
             if m["tier"] == "LF":
                 sw = int(net.hall_leaf_start[h]) + self._sub(text, m["sw"], int(net.hall_leaves[h]), "leaf")
                 kind = "leaf"
@@ -214,7 +225,7 @@ class Topology:
         """The rack an address lies in, or None for site-level components."""
         if addr.kind in ("rack", "cdu", "pump", "rdhx", "fan"):
             return addr.index
-        if addr.kind in ("tray", "cpu", "psu", "nic"):
+        if addr.kind in ("tray", "cpu", "psu", "nic", "fe_nic"):
             return addr.index // self.trays_per_rack
         if addr.kind == "gpu":
             return addr.index // self.gpus_per_rack

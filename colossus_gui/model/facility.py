@@ -508,5 +508,6 @@ FaultKind = Literal[
     "gpu_failure", "hbm_failure", "nic_failure", "psu_failure", "fan_failure", "pump_failure",
     "coolant_leak", "chiller_trip", "grid_sag", "grid_outage", "turbine_trip", "heat_wave",
     "switch_failure", "link_failure", "link_flap", "storage_node_failure", "drive_failure",
+    "frontend_nic_failure", "frontend_leaf_failure",
 ]
 FAULT_KINDS: tuple[str, ...] = FaultKind.__args__  # type: ignore[attr-defined]

@@ -81,6 +81,9 @@ FAULTS: dict[str, FaultType] = {f.kind: f for f in (
     FaultType("switch_failure", "Switch failure", ("leaf", "spine", "superspine")),
     FaultType("link_failure", "Link failure", ("port",)),
     FaultType("link_flap", "Link flapping", ("port",)),
+    # the hosts' front-end network: a server's front-end NIC (NIC, optic or cable) and a front-end leaf
+    FaultType("frontend_nic_failure", "Front-end NIC failure", ("fe_nic",), menu=("tray",)),
+    FaultType("frontend_leaf_failure", "Front-end leaf failure", ("fe_leaf",)),
     FaultType("storage_node_failure", "Storage node failure", ("storage_node",)),
     FaultType("drive_failure", "Drive failure", ("drive",)),
 )}

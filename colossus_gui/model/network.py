@@ -5,8 +5,10 @@ a group of ``servers_per_leaf`` servers has its own 400 GbE SuperNIC on leaf ``n
 64 servers, one array of 8 racks, has 8 leaves, one per rail). Leaves go up to the hall's spines, spines to a
 site-wide super-spine tier; the storage system hangs off the super-spines. Every link (port, optic or cable)
 is a failure unit. Beside it, each hall has a small front-end (storage and management) network: every
-server's front-end NIC on a front-end leaf, whose uplinks carry the storage traffic (checkpoints are capped by
-them) and whose switches and optics draw power in the IT load.
+server's front-end NIC on a front-end leaf, whose uplinks carry the storage traffic (a job's checkpoints are
+capped by the uplinks of the halls it runs in) and whose switches and optics draw power in the IT load. A
+server's front-end NIC (with its optic and cable) and a front-end leaf are failure units: a server cut off
+from the front end cannot read data or write checkpoints, so it leaves its job's pool.
 
 Storage: pools of nodes (NVMe flash, disk) with drives. The write bandwidth a checkpoint gets is the sum over
 the nodes in service, less what rebuilds take, capped by the storage uplinks on the super-spines.
@@ -58,6 +60,11 @@ class FabricFailureSpec(NetSpec):
     uplink_per_link_day: float = Field(SWITCH_CABLE_PER_GPU_DAY - SWITCH_PER_YEAR / 365.25 / 64, ge=0,
                                        description="[E] leaf-spine and spine-super-spine links, same optics")
     flap_share: float = Field(0.3, ge=0, le=1, description="[E] link faults that begin as flapping, not down")
+    frontend_nic_per_nic_year: float = Field((SWITCH_CABLE_PER_GPU_DAY - SWITCH_PER_YEAR / 365.25 / 64) * 365.25,
+                                             ge=0, description="[E] a server's front-end NIC, optic or cable: "
+                                                               "one link, at the GPU links' rate")
+    frontend_leaf_per_switch_year: float = Field(SWITCH_PER_YEAR, ge=0, description="[E] front-end leaf, as "
+                                                                                    "the fabric's switches")
     leaf_power_feed_per_year: float = Field(0.0, ge=0, description="[E] optional correlated failure: one power "
                                                                    "feed takes the leaves it feeds (0 = off)")
     leaves_per_power_feed: int = Field(8, ge=1, le=64, description="[E] a group's rails share a feed")
@@ -68,6 +75,8 @@ class FabricRepairSpec(NetSpec):
 
     optic_median_s: float = Field(3600.0, gt=0, description="[E] optic swap 0.5-2 h")
     switch_median_s: float = Field(4 * 3600.0, gt=0, description="[E] switch swap and re-cable")
+    frontend_nic_median_s: float = Field(2 * 3600.0, gt=0, description="[E] front-end NIC or optic swap on a "
+                                                                       "drained server")
     sigma: float = Field(0.35, ge=0, le=2)
 
 
@@ -195,7 +204,8 @@ def quiet_network(data: dict) -> None:
     if isinstance(fab, BaseModel):
         fab = data["fabric"] = fab.model_dump()
     fl = fab.setdefault("failures", {})
-    for k in ("switch_per_switch_year", "gpu_link_per_link_day", "uplink_per_link_day", "leaf_power_feed_per_year"):
+    for k in ("switch_per_switch_year", "gpu_link_per_link_day", "uplink_per_link_day", "leaf_power_feed_per_year",
+              "frontend_nic_per_nic_year", "frontend_leaf_per_switch_year"):
         fl[k] = 0.0
     st = data.get("storage")
     if isinstance(st, BaseModel):
@@ -252,10 +262,15 @@ class NetLayout:
         self.ls0 = self.n_gpus
         self.sl0 = self.n_gpus + self.n_ls_links
         self.n_links = self.sl0 + self.n_ss_links
-        # front-end network (not addressed: its leaves and links are not failure units here)
+        # front-end network: server ``k`` of a hall is on its front-end leaf ``k // servers_per_leaf`` (its NIC
+        # is addressed by its tray, ``H1-R001-T1-FE``; the leaves ``H1-FL01`` after the hall's in order)
         fe = fab.frontend
+        self.fe_spl = fe.servers_per_leaf
         self.hall_fe_leaves = -(-servers // fe.servers_per_leaf)
+        self.hall_fe_start = np.concatenate([[0], np.cumsum(self.hall_fe_leaves)]).astype(np.int64)
         self.n_fe_leaves = int(self.hall_fe_leaves.sum())
+        self.tray_fe_leaf = (self.hall_fe_start[tray_hall] + local // fe.servers_per_leaf).astype(np.int32)
+        self.fe_leaf_hall = np.repeat(np.arange(len(servers)), self.hall_fe_leaves).astype(np.int32)
         self.n_fe_uplinks = self.n_fe_leaves * fe.leaf_uplinks
         self.n_fe_server_links = n_trays
         # storage
@@ -361,6 +376,18 @@ class NetLayout:
         if switch < self.ss0:
             return self.fabric.spine_downlinks + self.spine_up
         return self.fabric.superspine.ports - self.fabric.storage_uplinks_per_superspine
+
+    # ------------------------------------------------------------------ front-end network
+    def fe_leaf_address(self, leaf: int) -> str:
+        h = int(self.fe_leaf_hall[int(leaf)])
+        return f"{self.hall_names[h]}-FL{int(leaf) - int(self.hall_fe_start[h]) + 1:02d}"
+
+    def trays_of_fe_leaf(self, leaf: int) -> np.ndarray:
+        """The servers (trays) on a front-end leaf, in port order."""
+        h = int(self.fe_leaf_hall[int(leaf)])
+        first = (int(leaf) - int(self.hall_fe_start[h])) * self.fe_spl
+        n = min(self.fe_spl, int(self.hall_servers[h]) - first)
+        return int(self.hall_tray_start[h]) + first + np.arange(n)
 
     # ------------------------------------------------------------------ storage
     def node_pool(self, node: int) -> int:

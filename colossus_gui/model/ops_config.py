@@ -88,6 +88,7 @@ class AlarmRules(Spec):
     power_shortfall: AlarmRuleSpec = _rule(0.1, 1.0, 0.05, 0.0)      # MW of load not served
     switch_state: AlarmRuleSpec = _rule(None, 0.5, 0.0, 0.0)         # 1 when a fabric switch is down
     link_state: AlarmRuleSpec = _rule(1, 8, 0.0, 0.0)                # links down or flapping at a switch
+    frontend_state: AlarmRuleSpec = _rule(1, 8, 0.0, 0.0)            # servers on a front-end leaf cut off from it
     storage_degraded: AlarmRuleSpec = _rule(0.05, 0.3, 0.01, 0.0)    # checkpoint write bandwidth lost, fraction
     time_to_shutdown: AlarmRuleSpec = _rule(600.0, 120.0, 30.0, 0.0)  # estimated s until a rack's first GPU shuts down (low)
 

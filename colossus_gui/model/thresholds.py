@@ -70,6 +70,7 @@ QUANTITIES: dict[str, Quantity] = {
     # network and storage (sim/fabric.py, sim/storage.py)
     "switch_state": Quantity("Fabric switch", "", 1.0, 0, flag=("up", "down")),
     "link_state": Quantity("Fabric links down or flapping", "links", 1.0, 0),
+    "frontend_state": Quantity("Servers cut off from the front-end network", "servers", 1.0, 0),
     "storage_degraded": Quantity("Storage write bandwidth lost", "% of design", 100.0, 0),
 }
 

@@ -377,6 +377,14 @@ class AlarmManager:
                   lambda e: np.bincount(fab.link_switch[bad_links(e)], minlength=net.n_switches).astype(np.float64),
                   net.switch_address, hall_of=lambda s: net.switch_hall(s), detail=link_detail,
                   quiet=lambda e: e.fabric.n_links_down == 0 and not e.fabric.flap_next, static=True),
+            _Rule("frontend_state", "Front-end NIC or leaf down: servers cut off", "servers", net.n_fe_leaves,
+                  lambda e: np.bincount(net.tray_fe_leaf, weights=e.fabric.tray_fe_down, minlength=net.n_fe_leaves),
+                  net.fe_leaf_address, hall_of=lambda i: int(net.fe_leaf_hall[i]),
+                  detail=lambda e, i: ("front-end leaf down: " if not e.fabric.fe_leaf_ok[i] else "front-end NICs "
+                                       "down: ") + ", ".join(e.fabric.fe_nic_address(int(t)) for t in
+                                                             net.trays_of_fe_leaf(i)[e.fabric.tray_fe_down[
+                                                                 net.trays_of_fe_leaf(i)]][:8]),
+                  quiet=lambda e: e.fabric.n_fe_nics_down == 0 and e.fabric.n_fe_leaves_down == 0, static=True),
             _Rule("storage_degraded", "Storage write bandwidth lost", "of design", 1, storage_lost,
                   lambda i: "STORAGE", detail=storage_detail,
                   quiet=lambda e: e.storage.write_bw_gbs >= e.storage.design_gbs, static=True),
@@ -589,7 +597,7 @@ class AlarmManager:
                 self._job_times[ev.job].append(ev.t_s)
                 dirty.add("job_interruptions")
             if ev.kind in _NET_EVENTS:  # network and storage: switches, links, nodes, drives
-                dirty.update(("switch_state", "link_state", "storage_degraded"))
+                dirty.update(("switch_state", "link_state", "storage_degraded", "frontend_state"))
         horizon = self.t - self.config.job_window_s
         for q in self._job_times:
             while q and q[0] <= horizon:

@@ -290,7 +290,8 @@ class SessionActions:
             if any(al.rack == r for al in active):
                 return True
             return rack_has_failure(eng, r)
-        if a.kind in ("chiller", "turbine", "leaf", "spine", "superspine", "port", "storage_node", "drive"):
+        if a.kind in ("chiller", "turbine", "leaf", "spine", "superspine", "port", "storage_node", "drive",
+                      "fe_leaf"):
             return is_failed(eng, a)  # network and storage parts: is the part itself failed?
         if a.kind == "hall":
             return any(al.hall == a.index for al in active)

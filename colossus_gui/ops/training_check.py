@@ -308,6 +308,13 @@ def candidates(topo: Topology, kind: str, a) -> list[tuple[str, int, int]]:
         if a.kind == "tray":
             return [(sub, a.index * per, (a.index + 1) * per)]
         return [(sub, r0 * topo.trays_per_rack * per, r1 * topo.trays_per_rack * per)]
+    if "fe_nic" in allowed:  # a server's front-end link: the servers in the container
+        if a.kind == "tray":
+            return [("fe_nic", a.index, a.index + 1)]
+        return [("fe_nic", r0 * topo.trays_per_rack, r1 * topo.trays_per_rack)]
+    if "fe_leaf" in allowed and a.kind == "hall":  # a hall's front-end leaves
+        net = topo.net
+        return [("fe_leaf", int(net.hall_fe_start[a.index]), int(net.hall_fe_start[a.index + 1]))]
     if "fan" in allowed:
         return [("fan", r0 * topo.fans_per_door, r1 * topo.fans_per_door)] if a.kind != "tray" else []
     if "pump" in allowed:
@@ -338,6 +345,10 @@ def component_address(topo: Topology, sub: str, flat: int) -> str:
         return topo.net.link_address(flat)
     if sub == "leaf":
         return topo.net.switch_address(flat)
+    if sub == "fe_nic":
+        return f"{topo.tray_address(flat)}-FE"
+    if sub == "fe_leaf":
+        return topo.net.fe_leaf_address(flat)
     if sub == "nic":
         tray, n = divmod(flat, topo.nics_per_tray)
         return f"{topo.tray_address(tray)}-N{n + 1}"

@@ -104,7 +104,7 @@ RECIPES: dict[str, tuple[StepDef, ...]] = {
     ),
     # network and storage (sim/fabric.py, sim/storage.py)
     "link": (
-        StepDef("drain", "Drain the server on this link (GPU links)", start="drain_tray"),
+        StepDef("drain", "Drain the server on this link (GPU links, front-end NICs)", start="drain_tray"),
         StepDef("optic_swap", "Swap the optic / cable", part="optic", end="repair_target"),
         StepDef("link_test", "Link test", test=True),
         StepDef("return_to_pool", "Return the server to the job pool", test=True, end="undrain_tray"),
@@ -134,7 +134,7 @@ FAULT_RECIPES = {
     "gpu_failure": "gpu", "hbm_failure": "gpu", "nic_failure": "nic", "psu_failure": "psu", "fan_failure": "fan",
     "pump_failure": "pump", "coolant_leak": "leak", "chiller_trip": "chiller", "turbine_trip": "turbine",
     "switch_failure": "switch", "link_failure": "link", "link_flap": "link", "storage_node_failure": "storage_node",
-    "drive_failure": "drive",
+    "drive_failure": "drive", "frontend_nic_failure": "link", "frontend_leaf_failure": "switch",
     # tray hardware (GSP, thermal interface, SSD, CPU, memory, chassis, IO board): the tray is swapped
     **{f"{c}_failure": "tray" for c in TRAY_HARDWARE_LLAMA3},
 }
@@ -143,7 +143,7 @@ KIND_RECIPES = {
     "gpu": "gpu", "tray": "tray", "cpu": "tray", "psu": "psu", "nic": "nic", "fan": "fan", "rdhx": "fan",
     "pump": "pump", "cdu": "leak", "chiller": "chiller", "turbine": "turbine",
     "leaf": "switch", "spine": "switch", "superspine": "switch", "port": "link", "storage_node": "storage_node",
-    "drive": "drive",
+    "drive": "drive", "fe_nic": "link", "fe_leaf": "switch",
 }
 
 

@@ -190,6 +190,10 @@ class OpsManager(OpsPersistence):
             self._on_fault("switch_failure", net.switch_address(int(s)), self.t)
         for k in np.flatnonzero(~fab.link_ok | fab.link_flapping):
             self._on_fault("link_failure", net.link_address(int(k)), self.t)
+        for tray in np.flatnonzero(~fab.fe_nic_ok):
+            self._on_fault("frontend_nic_failure", fab.fe_nic_address(int(tray)), self.t)
+        for leaf in np.flatnonzero(~fab.fe_leaf_ok):
+            self._on_fault("frontend_leaf_failure", net.fe_leaf_address(int(leaf)), self.t)
         for n in np.flatnonzero(~st.node_ok):
             self._on_fault("storage_node_failure", net.node_address(int(n)), self.t)
         for d in np.flatnonzero(~st.drive_ok):
@@ -715,7 +719,7 @@ class OpsManager(OpsPersistence):
     def _tray_of(self, a) -> int | None:
         if a.kind == "gpu":
             return a.index // self.topo.gpus_per_tray
-        if a.kind in ("tray", "psu", "nic", "cpu"):
+        if a.kind in ("tray", "psu", "nic", "cpu", "fe_nic"):
             return a.index
         if a.kind == "port" and a.index < self.topo.net.ls0:  # a GPU's link: its server
             return a.index // self.topo.gpus_per_tray

@@ -570,7 +570,7 @@ class Engine:
         topo = self.topo
         if component == "gpu":
             return index // topo.gpus_per_rack
-        if component in ("tray", "nic", "psu", "cpu"):
+        if component in ("tray", "nic", "psu", "cpu", "fe_nic"):
             return index // topo.trays_per_rack
         if component in ("rack", "cdu", "pump", "rdhx", "fan"):
             return index
@@ -724,7 +724,7 @@ class Engine:
             self._rack_dark = self.rack_dark()
             iso = self._rack_dark[self._rack_of_tray]
             self._tray_avail = (gpus_ok & psus & nics & ~self.tray_hw_failed & ~self.tray_drained
-                                & ~self.tray_slid_out & ~iso)
+                                & ~self.tray_slid_out & ~iso & ~self.fabric.tray_fe_down)  # front end: fabric.py
             powered = psus & ~self.tray_slid_out & ~iso
             # GPUs that draw power: powered tray, GPU not failed, not tripped.
             mask = (self.gpu_ok & ~self.gpu_tripped).reshape(self.n_trays, topo.gpus_per_tray) & powered[:, None]

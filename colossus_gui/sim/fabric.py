@@ -6,6 +6,9 @@
 - A flapping GPU link makes the job's collectives time out after ``flaps_to_timeout`` flaps: the job is
   interrupted and the link is taken out (down) until the optic is replaced.
 - Switches and optics draw power; the heat goes to the hall air (air-cooled network racks).
+- The front-end network: a server whose front-end NIC (or front-end leaf) is down cannot read data or write
+  checkpoints: it leaves the pool and interrupts its job (cause ``network``) until repaired. Each hall's
+  front-end uplinks in service cap the storage bandwidth of the job there (``job_fe_gbs``, sim/storage.py).
 
 Layout and addresses: ``model/network.py`` (NetLayout). Nothing here loops over GPUs or links in Python
 except over the handful that change in a step.
@@ -21,13 +24,13 @@ from ..model.addresses import Address
 from .part_state import restore_part, snapshot_part
 from .telemetry import Ring
 
-FABRIC_FAULTS = ("switch_failure", "link_failure", "link_flap")
-FABRIC_KINDS = ("leaf", "spine", "superspine", "port")
+FABRIC_FAULTS = ("switch_failure", "link_failure", "link_flap", "frontend_nic_failure", "frontend_leaf_failure")
+FABRIC_KINDS = ("leaf", "spine", "superspine", "port", "fe_nic", "fe_leaf")
 FABRIC_CHANNELS = ("t_s", "throughput_tbps", "bisection_frac", "links_down", "links_flapping", "switches_down",
                    "power_kw")
 FABRIC_UNITS = {"t_s": "s", "throughput_tbps": "Tb/s", "bisection_frac": "fraction", "links_down": "count",
                 "links_flapping": "count", "switches_down": "count", "power_kw": "kW"}
-FAILURE_KINDS = ("leaf", "spine", "superspine", "gpu_link", "uplink", "flap", "power_feed")
+FAILURE_KINDS = ("leaf", "spine", "superspine", "gpu_link", "uplink", "flap", "power_feed", "fe_nic", "fe_leaf")
 
 
 def advance_phase(phase: float, dt: float, iteration_s: float, compute_fraction: float, speed: float,
@@ -96,15 +99,27 @@ class Fabric:
                            + 2.0 * (net.n_fe_server_links * fab.optic_w(fe.nic_gbps)
                                     + net.n_fe_uplinks * fab.optic_w(fe.uplink_gbps)))
         self.frontend_uplink_gbs = net.n_fe_uplinks * fe.uplink_gbps / 8.0  # storage traffic's way out of the halls
+        self.fe_leaf_uplink_gbs = fe.leaf_uplinks * fe.uplink_gbps / 8.0
+        self.tray_fe_leaf = net.tray_fe_leaf
+        # each job's share of each hall's servers (a hall's front-end uplinks carry the storage traffic of the
+        # jobs on its servers, in proportion): (jobs, halls)
+        nj, nh = engine.n_jobs, net.n_halls
+        tray_hall = np.repeat(np.arange(nh), net.hall_servers)
+        counts = np.zeros((nj + 1, nh))
+        np.add.at(counts, (engine.tray_job, tray_hall), 1.0)
+        self.job_hall_frac = counts[:nj] / np.maximum(net.hall_servers, 1)
         self.switch_w = np.concatenate([np.full(net.n_leaves, fab.leaf.power_w),
                                         np.full(net.n_spines, fab.spine.power_w),
                                         np.full(net.n_superspines, fab.superspine.power_w)])
         fl = fab.failures
         n_feeds = -(-net.n_leaves // fl.leaves_per_power_feed)
-        self._rates = np.array([fl.switch_per_switch_year / (365.25 * 86400) * self.n_switches,
+        year = 365.25 * 86400
+        self._rates = np.array([fl.switch_per_switch_year / year * self.n_switches,
                                 fl.gpu_link_per_link_day / 86400 * n_gpus,
                                 fl.uplink_per_link_day / 86400 * (net.n_ls_links + net.n_ss_links),
-                                fl.leaf_power_feed_per_year / (365.25 * 86400) * n_feeds])
+                                fl.leaf_power_feed_per_year / year * n_feeds,
+                                fl.frontend_nic_per_nic_year / year * net.n_fe_server_links,
+                                fl.frontend_leaf_per_switch_year / year * net.n_fe_leaves])
         self._n_feeds = n_feeds
         cap = engine.telemetry.facility.capacity
         self.ring = Ring(cap, (len(FABRIC_CHANNELS),))
@@ -118,6 +133,8 @@ class Fabric:
         self.link_ok = np.ones(self.n_links, dtype=bool)
         self.link_flapping = np.zeros(self.n_links, dtype=bool)
         self.link_flaps = np.zeros(self.n_links, dtype=np.int16)
+        self.fe_nic_ok = np.ones(self.net.n_fe_server_links, dtype=bool)
+        self.fe_leaf_ok = np.ones(self.net.n_fe_leaves, dtype=bool)
         self.flap_next: dict[int, float] = {}
         self.failures_by_kind = {k: 0 for k in FAILURE_KINDS}
         self.acc = {"lost_comm_gpu_s": 0.0, "timeouts": 0.0, "flaps": 0.0, "bisection_lost_s": 0.0,
@@ -127,7 +144,7 @@ class Fabric:
         self._dirty = True
         self._derive()
 
-    _ARRAYS = ("switch_ok", "link_ok", "link_flapping", "link_flaps")
+    _ARRAYS = ("switch_ok", "link_ok", "link_flapping", "link_flaps", "fe_nic_ok", "fe_leaf_ok")
 
     def snapshot(self) -> dict:
         snap = snapshot_part(self)
@@ -135,6 +152,9 @@ class Fabric:
         return snap
 
     def restore(self, snap: dict) -> None:
+        if "fe_nic_ok" not in snap:  # saved before the front-end network had state: all of it up
+            snap = {**snap, "fe_nic_ok": np.ones_like(self.fe_nic_ok), "fe_leaf_ok": np.ones_like(self.fe_leaf_ok),
+                    "failures_by_kind": {**dict.fromkeys(FAILURE_KINDS, 0), **snap["failures_by_kind"]}}
         restore_part(self, snap, "fabric")
         self.flap_next = {int(k): float(v) for k, v in snap["flap_next"]}
         self._dirty = True
@@ -152,6 +172,13 @@ class Fabric:
         # leaves its job's power swing too and idles at its tray's idle level (Engine.tray_available)
         self.gpu_down = ~self.gpu_up.reshape(-1, net.gpus_per_tray)
         self.tray_gpus_down = self.gpu_down.sum(axis=1).astype(np.int32)
+        # front-end network: servers cut off from it leave the pool whole (Engine.tray_available)
+        self.tray_fe_down = ~self.fe_nic_ok | ~self.fe_leaf_ok[self.tray_fe_leaf]
+        self.hall_fe_gbs = np.bincount(net.fe_leaf_hall, weights=self.fe_leaf_ok, minlength=net.n_halls
+                                       ) * self.fe_leaf_uplink_gbs
+        self.job_fe_gbs = self.job_hall_frac @ self.hall_fe_gbs  # the front-end uplinks each job writes through
+        self.n_fe_nics_down = int((~self.fe_nic_ok).sum())
+        self.n_fe_leaves_down = int((~self.fe_leaf_ok).sum())
         ls = slice(net.ls0, net.sl0)
         leaf_up = ok[self.ls_leaf]
         good = self.link_ok[ls] & ok[self.ls_spine] & leaf_up
@@ -171,12 +198,14 @@ class Fabric:
         self.job_bw = bw
         n_ss_up = int(ok[net.ss0:].sum())
         fab = self.spec
-        # the storage traffic is capped by the super-spines' storage uplinks and the front-end network's uplinks
-        self.storage_uplink_gbs = min(n_ss_up * fab.storage_uplinks_per_superspine
-                                      * e.facility.storage.uplink_gbps / 8.0, self.frontend_uplink_gbs)
+        # the storage traffic is capped by the super-spines' storage uplinks (``storage_core_gbs``) and the
+        # front-end network's uplinks: in all (``storage_uplink_gbs``) and per hall (``job_fe_gbs``)
+        self.storage_core_gbs = n_ss_up * fab.storage_uplinks_per_superspine * e.facility.storage.uplink_gbps / 8.0
+        self.storage_uplink_gbs = min(self.storage_core_gbs, float(self.hall_fe_gbs.sum()))
         self.storage_uplink_design_gbs = min(net.n_superspines * fab.storage_uplinks_per_superspine
                                              * e.facility.storage.uplink_gbps / 8.0, self.frontend_uplink_gbs)
-        self.power_w = float(self.switch_w @ ok) + self.optics_w + self.frontend_w
+        self.power_w = (float(self.switch_w @ ok) + self.optics_w + self.frontend_w
+                        - self.n_fe_leaves_down * fab.frontend.leaf.power_w)
         self.n_links_down = int((~self.link_ok).sum())
         self.n_switches_down = int((~ok).sum())
         self._dirty = False
@@ -191,6 +220,8 @@ class Fabric:
         """Apply a fabric fault; returns the address to report, None if it changed nothing."""
         e, net = self.e, self.net
         rep = self.spec.repairs
+        if kind in ("frontend_nic_failure", "frontend_leaf_failure"):
+            return self._inject_frontend(kind, a, cause)
         if kind == "switch_failure":
             s = a.index
             if not self.switch_ok[s]:
@@ -230,7 +261,53 @@ class Fabric:
         self._schedule(addr, rep.optic_median_s)
         return addr
 
+    def _inject_frontend(self, kind: str, a: Address, cause: str) -> str | None:
+        """A server's front-end NIC or a front-end leaf fails: the servers cut off leave the pool and their
+        jobs are interrupted (like a back-end NIC failure) until the part is repaired."""
+        e, rep = self.e, self.spec.repairs
+        if kind == "frontend_nic_failure":
+            if not self.fe_nic_ok[a.index]:
+                return None
+            trays = np.array([a.index])
+            addr, key, median = self.fe_nic_address(a.index), "fe_nic", rep.frontend_nic_median_s
+        else:
+            if not self.fe_leaf_ok[a.index]:
+                return None
+            trays = self.net.trays_of_fe_leaf(a.index)
+            addr, key, median = self.net.fe_leaf_address(a.index), "fe_leaf", rep.switch_median_s
+        victims = self._jobs_on_trays(trays)
+        if kind == "frontend_nic_failure":
+            self.fe_nic_ok[a.index] = False
+        else:
+            self.fe_leaf_ok[a.index] = False
+        self._dirty = True
+        self._derive()
+        for j in victims:
+            e._interrupt_job(j, "network", addr)
+        if cause == "random":
+            self.failures_by_kind[key] += 1
+        self._schedule(addr, median)
+        return addr
+
+    def fe_nic_address(self, tray: int) -> str:
+        return f"{self.e.topo.tray_address(int(tray))}-FE"
+
+    def _jobs_on_trays(self, trays: np.ndarray) -> list[int]:
+        """Jobs that have any of these servers in their pool now."""
+        e = self.e
+        e.tray_available()
+        trays = trays[e._tray_in_job[trays]]
+        return [int(j) for j in np.unique(e.tray_job[trays])]
+
     def repair(self, a: Address) -> bool:
+        if a.kind in ("fe_nic", "fe_leaf"):
+            arr = self.fe_nic_ok if a.kind == "fe_nic" else self.fe_leaf_ok
+            changed = not arr[a.index]
+            arr[a.index] = True
+            if changed:
+                self._dirty = True
+                self._derive()
+            return changed
         if a.kind == "port":
             link = a.index
             changed = bool(not self.link_ok[link] or self.link_flapping[link])
@@ -281,7 +358,7 @@ class Fabric:
         n = int(self.rng.poisson(total * dt))
         net, e, rng = self.net, self.e, self.rng
         for _ in range(n):
-            which = int(rng.choice(4, p=self._rates / total))
+            which = int(rng.choice(len(self._rates), p=self._rates / total))
             if which == 0:
                 s = int(rng.integers(self.n_switches))
                 e.inject("switch_failure", net.switch_address(s), cause="random")
@@ -292,6 +369,12 @@ class Fabric:
                     link = net.ls0 + int(rng.integers(net.n_ls_links + net.n_ss_links))
                 kind = "link_flap" if rng.random() < self.spec.failures.flap_share else "link_failure"
                 e.inject(kind, net.link_address(link), cause="random")
+            elif which == 4:
+                e.inject("frontend_nic_failure", self.fe_nic_address(int(rng.integers(net.n_fe_server_links))),
+                         cause="random")
+            elif which == 5:
+                e.inject("frontend_leaf_failure", net.fe_leaf_address(int(rng.integers(net.n_fe_leaves))),
+                         cause="random")
             else:
                 per = self.spec.failures.leaves_per_power_feed
                 first = int(rng.integers(self._n_feeds)) * per
@@ -357,6 +440,8 @@ class Fabric:
             "switches_down": self.n_switches_down, "power_mw": self.power_w / 1e6,
             "frontend_leaves": net.n_fe_leaves, "frontend_power_mw": self.frontend_w / 1e6,
             "frontend_uplink_gbs": self.frontend_uplink_gbs,
+            "frontend_uplink_gbs_now": float(self.hall_fe_gbs.sum()),
+            "frontend_nics_down": self.n_fe_nics_down, "frontend_leaves_down": self.n_fe_leaves_down,
             "bisection_min": self.bisection_frac(),
             "bisection_lost_hours": self.acc["bisection_lost_s"] / 3600.0,
             "comm_slowdown_gpu_hours": self.acc["lost_comm_gpu_s"] / 3600.0,

@@ -46,6 +46,10 @@ def is_failed(engine, a: Address) -> bool:
         return bool(not e.fabric.switch_ok[a.index])
     if a.kind == "port":
         return bool(not e.fabric.link_ok[a.index] or e.fabric.link_flapping[a.index])
+    if a.kind == "fe_nic":  # the front-end network (sim/fabric.py)
+        return bool(not e.fabric.fe_nic_ok[a.index])
+    if a.kind == "fe_leaf":
+        return bool(not e.fabric.fe_leaf_ok[a.index])
     if a.kind == "storage_node":
         return bool(not e.storage.node_ok[a.index])
     if a.kind == "drive":
@@ -54,12 +58,12 @@ def is_failed(engine, a: Address) -> bool:
 
 
 def rack_has_failure(engine, r: int) -> bool:
-    """Anything failed, tripped or worn in rack ``r`` (cooling, GPUs, PSUs, NICs)."""
+    """Anything failed, tripped or worn in rack ``r`` (cooling, GPUs, PSUs, NICs, front-end NICs)."""
     e, topo = engine, engine.topo
     trays = slice(r * topo.trays_per_rack, (r + 1) * topo.trays_per_rack)
     return bool((~e.pump_ok[r]).any() or (~e.fan_ok[r]).any() or e.leak[r] or (~e.gpu_ok[r]).any()
                 or e.gpu_tripped[r].any() or (~e.psu_ok[trays]).any() or (~e.nic_ok[trays]).any()
-                or (e.pump_capacity[r] < 1).any())
+                or (e.pump_capacity[r] < 1).any() or (~e.fabric.fe_nic_ok[trays]).any())
 
 
 __all__ = ["failed_part_count", "is_failed", "rack_has_failure", "turbines_tripped"]

@@ -2,9 +2,11 @@
 
 The write bandwidth of a pool is the sum over its nodes in service (a node with failed drives gives the
 share of its drives that work) less what rebuilds take; the checkpoint pool is further capped by the
-storage uplinks on the super-spines. Each job gets a fixed share of it (its share of the GPUs in jobs), so
-its checkpoint stall is ``checkpoint size / the bandwidth it gets``: the engine counts a checkpoint down in
-"seconds at full bandwidth" at the rate ``job_rate = bandwidth now / bandwidth at full health``.
+storage uplinks on the super-spines. Each job gets a fixed share of it (its share of the GPUs in jobs), capped
+by the front-end uplinks in service of the halls it runs in (its share of each hall's), so its checkpoint
+stall is ``checkpoint size / the bandwidth it gets``: the engine counts a checkpoint down in "seconds at full
+bandwidth" at the rate ``job_rate = bandwidth now / bandwidth at full health``. A front-end leaf down in one
+hall slows the checkpoints of the job there (when its uplinks are what limits them), not of a job elsewhere.
 """
 
 from __future__ import annotations
@@ -67,9 +69,10 @@ class Storage:
         self.index = {c: i for i, c in enumerate(STORAGE_CHANNELS)}
         self.reset()
         self.design_gbs = self.write_bw_gbs
+        self.job_design_gbs = self.job_bw_gbs.copy()
         self.job_ckpt_gb = np.array([
             (job.checkpoint_tb * 1000.0 if job.checkpoint_tb is not None
-             else job.checkpoint_stall_s * self.design_gbs * self.job_share[j])
+             else job.checkpoint_stall_s * self.job_design_gbs[j])
             for j, job in enumerate(engine.jobs)])
 
     # ------------------------------------------------------------------ state
@@ -125,15 +128,19 @@ class Storage:
         self.pool_rebuild_gbs = rb
         self.pool_write_gbs = np.maximum(0.0, self.pool_node_gbs - rb)
         p = self.ckpt_pool
-        uplink = getattr(self.e, "fabric", None)
-        cap = uplink.storage_uplink_gbs if uplink is not None else math.inf
-        self.write_bw_gbs = float(min(self.pool_write_gbs[p], cap))
-        design = getattr(self, "design_gbs", None)
-        self.job_rate = np.full(self.e.n_jobs, self.write_bw_gbs / design if design else 1.0)
+        fab = getattr(self.e, "fabric", None)
+        site = float(min(self.pool_write_gbs[p], fab.storage_core_gbs if fab is not None else math.inf))
+        self.write_bw_gbs = min(site, float(fab.hall_fe_gbs.sum()) if fab is not None else math.inf)
+        # each job: its share of the store, capped by the front-end uplinks of its halls
+        self.job_bw_gbs = (np.minimum(self.job_share * site, fab.job_fe_gbs) if fab is not None
+                           else self.job_share * site)
+        design = getattr(self, "job_design_gbs", None)
+        self.job_rate = (np.divide(self.job_bw_gbs, design, out=np.ones(self.e.n_jobs), where=design > 0)
+                         if design is not None else np.ones(self.e.n_jobs))
 
     def checkpoint_full_s(self, j: int) -> float:
         """Seconds job ``j``'s checkpoint takes at full storage bandwidth (what the engine counts down)."""
-        bw = self.design_gbs * self.job_share[j]
+        bw = self.job_design_gbs[j]
         return float(self.job_ckpt_gb[j] / bw) if bw > 0 else 0.0
 
     # ------------------------------------------------------------------ faults and repairs
@@ -241,7 +248,7 @@ class Storage:
     def record(self) -> None:
         e = self.e
         ckpt = e.job_state == CHECKPOINTING
-        ckpt_bw = float((self.job_share * ckpt).sum()) * self.write_bw_gbs
+        ckpt_bw = float((self.job_bw_gbs * ckpt).sum())
         if ckpt.any():
             elapsed = np.where(ckpt & np.isfinite(self.job_ckpt_t0), e.t - self.job_ckpt_t0, 0.0)
             stall = float(elapsed.max())

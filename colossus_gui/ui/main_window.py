@@ -107,6 +107,7 @@ def fault_options(engine, address: str) -> list[tuple[str | None, str, str, str,
         for p in range(topo.psus_per_tray):
             out.append(("PSU failure", f"PSU{p + 1}", "psu_failure", f"{ta}-PSU{p + 1}", {}))
         out.append((None, "NIC failure (tray)", "nic_failure", ta, {}))
+        out.append((None, FAULT_LABELS["frontend_nic_failure"], "frontend_nic_failure", f"{ta}-FE", {}))
         return out
     for kind, ft in FAULTS.items():
         if a.kind in ft.targets:

@@ -148,7 +148,8 @@ class AddressBox(QLineEdit):
         net = topo.net  # fabric switches and storage nodes too
         self._base = base + [topo.rack_address(r) for r in range(topo.n_racks)] + [
             net.switch_address(s) for s in range(net.n_switches)] + [
-            net.node_address(n) for n in range(net.n_storage_nodes)]
+            net.node_address(n) for n in range(net.n_storage_nodes)] + [
+            net.fe_leaf_address(i) for i in range(net.n_fe_leaves)]
         self.model.setStringList(self._base)
 
     def _on_text_edited(self, text: str) -> None:
@@ -177,7 +178,7 @@ class AddressBox(QLineEdit):
             items += [f"{ta}-G{g + 1}" for g in range(topo.gpus_per_tray)]
             items += [f"{ta}-C{c + 1}" for c in range(topo.cpus_per_tray)]
             items += [f"{ta}-PSU{p + 1}" for p in range(topo.psus_per_tray)]
-            items += [f"{ta}-N{n + 1}" for n in range(topo.nics_per_tray)]
+            items += [f"{ta}-N{n + 1}" for n in range(topo.nics_per_tray)] + [f"{ta}-FE"]
         self.model.setStringList(items)
 
 

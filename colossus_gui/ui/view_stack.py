@@ -21,7 +21,7 @@ from .views.view_factory import SPECS
 DEFERRED_VIEWS = ("gpus", "tray", "fabric", "storage")
 
 SITE_KINDS = ("site", "grid", "chiller", "megapack", "turbine")
-NETWORK_KINDS = ("leaf", "spine", "superspine", "port", "storage_node", "drive")
+NETWORK_KINDS = ("leaf", "spine", "superspine", "port", "storage_node", "drive", "fe_leaf")
 RACK_KINDS = ("rack", "cdu", "pump", "rdhx", "fan")
 
 
@@ -133,7 +133,7 @@ class ViewStack:
             call_view(views["rack"], "set_rack", rack)
             call_view(views["hall"], "select", rack)
             self.tabs.setCurrentWidget(views["rack"])
-        else:  # tray, gpu, cpu, psu, nic
+        else:  # tray, gpu, cpu, psu, nic, fe_nic
             tray = addr.index if addr.kind != "gpu" else addr.index // topo.gpus_per_tray
             call_view(views["rack"], "set_rack", rack)
             self.ensure("tray")

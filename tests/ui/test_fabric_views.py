@@ -202,3 +202,41 @@ def test_snapshot_bundle_holds_the_fabric_and_storage_and_reopens_with_them(tmp_
     again.step(1.0)
     eng.step(1.0)
     assert again.goodput() == eng.goodput()
+
+
+def test_front_end_leaf_down_is_red_in_the_front_end_row_and_its_faults_are_on_the_context_menus(win, qtbot):
+    eng = win.engine
+    assert {o[2] for o in fault_options(eng, "H1-FL02")} == {"frontend_leaf_failure"}
+    tray_opts = {(o[2], o[3]) for o in fault_options(eng, "H2-R003-T4")}
+    assert ("frontend_nic_failure", "H2-R003-T4-FE") in tray_opts
+    assert win.inject_fault("frontend_leaf_failure", "H2-FL02")
+    assert win.inject_fault("frontend_nic_failure", "H1-R001-T2-FE")
+    win.driver.step_once()
+    win.navigate("H2-FL02")
+    fab = win.views["fabric"]
+    assert win.tabs.currentWidget() is fab
+    assert win.inspector.value_of("State") == "DOWN"
+    fab.refresh(force=True)
+    st = fabric_state(eng)
+    fl02, fl01 = eng.parse("H2-FL02").index, eng.parse("H1-FL01").index
+    assert st["fe_status"].tolist() == [1 if i == fl01 else 2 if i == fl02 else 0 for i in range(st["fe_status"].size)]
+    img = fab.canvas.grab().toImage()
+    n = eng.topo.net.n_switches
+    x, y = fab.canvas.switch_x(n + fl02)
+    assert _near(img.pixelColor(int(x), int(y)), colors.CRITICAL[:3])
+    x1, y1 = fab.canvas.switch_x(n + fl01)
+    assert _near(img.pixelColor(int(x1), int(y1)), colors.WARNING[:3])
+    # its servers' GPUs are highlighted; a click on the cell selects it
+    assert win.views["gpus"].highlighted.size == 48 * 8
+    with qtbot.waitSignal(fab.component_selected) as sig:
+        qtbot.mouseClick(fab.canvas, Qt.MouseButton.LeftButton, pos=QPointF(x1, y1).toPoint())
+    assert sig.args == ["H1-FL01"]
+    rules = {(a.rule, a.component) for a in win.ops.alarms.alarms() if a.active}
+    assert ("frontend_state", "H2-FL02") in rules and ("frontend_state", "H1-FL01") in rules
+    win.navigate("H1-R001-T2-FE")
+    assert win.inspector.value_of("Front-end NIC") == "H1-R001-T2-FE DOWN on H1-FL01 up"
+    assert win.inspector.value_of("In job pool") == "no"
+    tv = win.views["tray"]  # the tray view marks the server's front-end link
+    tv.refresh(force=True)
+    assert tv.nic_names[-1] == "FE" and tv.nic_address[-1] == "H1-R001-T2-FE" and not tv.nic_ok[-1]
+    assert tv.nic_ok[:-1].all()

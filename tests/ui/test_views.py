@@ -308,7 +308,7 @@ def test_tray_view_shows_failed_gpu_psu_and_nic(qtbot, engine):
     assert "failed" in labels[4] and "HBM/GPU failed" in labels[4]
     assert "HBM ok" in labels[0]
     assert list(view.psu_ok) == [True, True, False, True]
-    assert not view.nic_ok[1] and view.nic_ok.sum() == 8
+    assert not view.nic_ok[1] and view.nic_ok.sum() == 9  # 8 of the 9 NICs, and the front-end link
     got = []
     view.context_menu_requested.connect(lambda a, p: got.append(a))
     rect = next(r for r, kind, a in view.tiles.regions if a == ta + "-PSU3")

@@ -28,7 +28,7 @@ from ...sim.time_to_limit import time_to_limit_text
 from ..colors import text_color
 from ..figures import goodput_text, swing, swing_text
 from ..views.metrics import tray_powered
-from .network_properties import NETWORK_KINDS, gpu_fabric_row, network_properties
+from .network_properties import NETWORK_KINDS, frontend_row, gpu_fabric_row, network_properties
 
 SITE = Address("site", 0, text="SITE")
 
@@ -159,7 +159,7 @@ def component_properties(engine, addr: Address, limits: Limits = DEFAULT_LIMITS)
                                          f"{limits['rack_return_temp'].text()}"))
         rows.insert(0, ("Position", f"hall {topo.hall_names[int(topo.rack_hall[r])]}, row {int(topo.rack_row[r]) + 1}, "
                                     f"rack {int(topo.rack_pos[r]) + 1} in the row"))
-    elif k in ("tray", "cpu", "psu", "nic"):
+    elif k in ("tray", "cpu", "psu", "nic", "fe_nic"):
         t = addr.index
         r, tl = divmod(t, topo.trays_per_rack)
         g0 = tl * topo.gpus_per_tray
@@ -177,7 +177,7 @@ def component_properties(engine, addr: Address, limits: Limits = DEFAULT_LIMITS)
                  ("Drained / slid out", f"{'yes' if engine.tray_drained[t] else 'no'} / "
                                         f"{'yes' if engine.tray_slid_out[t] else 'no'}"),
                  ("PSUs OK", f"{int(psus.sum())} / {psus.size} (needs {f.rack.tray.psus_needed})"),
-                 ("NICs OK", f"{int(nics.sum())} / {nics.size}"),
+                 ("NICs OK", f"{int(nics.sum())} / {nics.size}"), frontend_row(engine, t),
                  ("GPU power", f"{engine.gpu_power_w[r, sl].sum() / 1e3:.2f} kW"),
                  ("Hottest GPU", f"{float(engine.tj[r, sl].max()):.1f} °C")]
         for g in range(topo.gpus_per_tray):

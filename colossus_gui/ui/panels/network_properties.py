@@ -6,7 +6,7 @@ import numpy as np
 
 from ...model.addresses import Address
 
-NETWORK_KINDS = ("leaf", "spine", "superspine", "port", "storage_node", "drive")
+NETWORK_KINDS = ("leaf", "spine", "superspine", "port", "storage_node", "drive", "fe_leaf")
 
 
 def _state(ok: bool, flapping: bool = False) -> str:
@@ -47,6 +47,20 @@ def network_properties(engine, addr: Address) -> list[tuple[str, str]]:
                      ("Speed", f"{f.fabric.gpu_link_gbps:g} GbE (BlueField-3 SuperNIC N{link % net.rails + 1})")]
         else:
             rows.append(("Speed", f"{f.fabric.spine.port_gbps:g} GbE"))
+    elif k == "fe_leaf":
+        leaf = addr.index
+        fe = f.fabric.frontend
+        trays = net.trays_of_fe_leaf(leaf)
+        topo = engine.topo
+        h = int(net.fe_leaf_hall[leaf])
+        cut = np.flatnonzero(~fab.fe_nic_ok[trays])
+        rows += [("Tier", "front-end leaf"), ("Model", f"{fe.leaf.name}: {fe.leaf.ports} x {fe.leaf.port_gbps:g} GbE, "
+                                                     f"{fe.leaf.power_w / 1e3:.1f} kW"),
+                 ("State", _state(bool(fab.fe_leaf_ok[leaf]))),
+                 ("Servers", f"{trays.size}: {topo.tray_address(int(trays[0]))} … {topo.tray_address(int(trays[-1]))}"),
+                 ("Front-end NICs down", ", ".join(fab.fe_nic_address(int(trays[i])) for i in cut[:8]) or "none"),
+                 ("Uplinks", f"{fe.leaf_uplinks} x {fe.uplink_gbps:g} G"),
+                 ("Hall storage uplinks", f"{net.hall_names[h]}: {fab.hall_fe_gbs[h]:.0f} GB/s in service")]
     elif k == "storage_node":
         n = addr.index
         p = f.storage.pools[net.node_pool(n)]
@@ -62,6 +76,14 @@ def network_properties(engine, addr: Address) -> list[tuple[str, str]]:
                  ("State", _state(bool(st.drive_ok[d]))),
                  ("Rebuild left", f"{st.drive_rebuild_gb[d] / 1e3:.1f} TB" if st.drive_rebuild_gb[d] > 0 else "none")]
     return rows
+
+
+def frontend_row(engine, tray: int) -> tuple[str, str]:
+    """The front-end line of a server's inspector: its front-end NIC, its leaf, whether both are up."""
+    fab, net = engine.fabric, engine.topo.net
+    leaf = int(net.tray_fe_leaf[tray])
+    return ("Front-end NIC", f"{fab.fe_nic_address(tray)} {_state(bool(fab.fe_nic_ok[tray]))} on "
+                             f"{net.fe_leaf_address(leaf)} {_state(bool(fab.fe_leaf_ok[leaf]))}")
 
 
 def gpu_fabric_row(engine, gpu: int) -> tuple[str, str]:

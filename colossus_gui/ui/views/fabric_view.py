@@ -4,8 +4,10 @@ Each tier is one row of cells per hall (super-spines span the site). Thousands o
 hundred pixels, so every pixel column shows the worst switch it covers (a failed switch is never averaged
 away): red down, amber with links down or flapping, otherwise the colour of its load (blue idle -> green ->
 yellow at full rate). The bands between the tiers are the links of each hall, coloured the same way. The
-row under the leaves is the GPU links of each leaf. Select a GPU, a port or a leaf to see its path up the
-tiers; selecting a leaf also highlights its GPUs in the hall and all-GPU views (``gpus_highlighted``).
+row under the leaves is the GPU links of each leaf. Under it, the hall's front-end leaves (the hosts' storage
+and management network): red down, amber with front-end NICs down, else the load of their uplinks. Select a
+GPU, a port or a leaf to see its path up the tiers; selecting a leaf (or a front-end leaf) also highlights
+its GPUs in the hall and all-GPU views (``gpus_highlighted``).
 
 One ``paintEvent``; ``refresh()`` computes the per-pixel colours with a few numpy reductions.
 """
@@ -24,8 +26,9 @@ from .network_view_base import NetworkPanelView, PickCanvas
 DOWN_RGB = colors.CRITICAL[:3]
 BAD_RGB = colors.WARNING[:3]
 _UTIL_STOPS = [(0.0, (40, 70, 140)), (0.35, (40, 150, 200)), (0.7, (60, 180, 90)), (1.0, (235, 200, 40))]
-TIERS = ("superspine", "spine", "leaf", "gpu")
-TIER_LABELS = {"superspine": "super-spines", "spine": "spines", "leaf": "leaves", "gpu": "GPU links"}
+TIERS = ("superspine", "spine", "leaf", "gpu", "frontend")
+TIER_LABELS = {"superspine": "super-spines", "spine": "spines", "leaf": "leaves", "gpu": "GPU links",
+               "frontend": "front end"}
 CHART_SPAN_S = 900.0
 
 
@@ -71,7 +74,15 @@ def fabric_state(engine) -> dict:
     leaf_status = np.where(~fab.switch_ok[:net.spine0], 2, np.where(gpu_bad > 0, 1, 0)).astype(np.int8)
     hall_ls_bad = np.bincount(fab.ls_hall[ls_bad], minlength=net.n_halls)
     hall_sl_bad = np.bincount(fab.sl_hall[sl_bad], minlength=net.n_halls)
+    # the front end: a leaf down (2) or front-end NICs down on it (1); load: its hall's checkpoint traffic
+    # over the hall's front-end uplinks
+    nic_down = np.bincount(net.tray_fe_leaf, weights=~fab.fe_nic_ok, minlength=net.n_fe_leaves)
+    fe_status = np.where(~fab.fe_leaf_ok, 2, np.where(nic_down > 0, 1, 0)).astype(np.int8)
+    ckpt = (engine.job_state == 1) * st.job_bw_gbs  # CHECKPOINTING (sim/engine.py)
+    hall_fe_load = (ckpt @ fab.job_hall_frac) / np.maximum(fab.hall_fe_gbs, 1e-9)
+    fe_load = np.clip(np.repeat(hall_fe_load, net.hall_fe_leaves), 0.0, 1.0)
     return {"status": status, "load": load, "gpu_status": leaf_status, "gpu_load": load[:net.spine0],
+            "fe_status": fe_status, "fe_load": fe_load,
             "hall_ls_bad": hall_ls_bad, "hall_sl_bad": hall_sl_bad,
             "bad_at": bad_at}
 
@@ -144,7 +155,12 @@ class FabricView(NetworkPanelView):
             a = eng.parse(address)
             net = eng.topo.net
             self.selected = a.text
-            if a.kind in ("leaf", "spine", "superspine"):
+            if a.kind in ("fe_leaf", "fe_nic"):  # the front end: cells after the switches (canvas ids)
+                fe = a.index if a.kind == "fe_leaf" else int(net.tray_fe_leaf[a.index])
+                self._sel_switch = net.n_switches + fe
+                trays = net.trays_of_fe_leaf(fe) if a.kind == "fe_leaf" else np.array([a.index])
+                highlight = (trays[:, None] * net.gpus_per_tray + np.arange(net.gpus_per_tray)).ravel()
+            elif a.kind in ("leaf", "spine", "superspine"):
                 self._sel_switch = a.index
                 if a.kind == "leaf":
                     self._path = self._path_of_leaf(a.index)
@@ -190,7 +206,8 @@ class FabricView(NetworkPanelView):
             f"{net.n_leaves:,} leaves · {net.n_spines:,} spines · {net.n_superspines:,} super-spines · "
             f"{net.n_links:,} links   |   down: {fab.n_switches_down} switches, {fab.n_links_down} links, "
             f"{len(fab.flap_next)} flapping   |   throughput {tput:,.1f} Tb/s · power {fab.power_w / 1e6:.2f} MW"
-            f"\nbisection available: {hb}")
+            f"\nbisection available: {hb}   |   front end: {net.n_fe_leaves:,} leaves, {fab.n_fe_leaves_down} down, "
+            f"{fab.n_fe_nics_down} NICs down")
 
     def _update_chart(self) -> None:
         ring = self.engine.fabric.ring
@@ -235,6 +252,8 @@ class FabricView(NetworkPanelView):
                 px = pixel_colors(s["status"][sl], s["load"][sl], widths, net.hall_spines)
             elif tier == "leaf":
                 px = pixel_colors(s["status"][:net.spine0], s["load"][:net.spine0], widths, net.hall_leaves)
+            elif tier == "frontend":
+                px = pixel_colors(s["fe_status"], s["fe_load"], widths, net.hall_fe_leaves)
             else:
                 px = pixel_colors(s["gpu_status"], s["gpu_load"], widths, net.hall_leaves)
             self._rows[key] = px
@@ -246,7 +265,7 @@ class FabricView(NetworkPanelView):
     def switch_at(self, pos: QPointF) -> str | None:
         """Address of the switch (or, in the GPU-link row, the leaf) under a widget position."""
         hit = self.canvas.hit(pos)
-        return None if hit is None else self.engine.topo.net.switch_address(hit)
+        return None if hit is None else self.canvas.item_address(hit)
 
     def write_csv(self, path) -> None:
         from ...io.network_tables import write_fabric_csv
@@ -277,7 +296,8 @@ class _FabricCanvas(PickCanvas):
             xs.append((x, x + ww))
             x += ww + gap
         row_h = max(10.0, min(28.0, h / 12))
-        ys = {"superspine": h * 0.10, "spine": h * 0.42, "leaf": h * 0.74, "gpu": h * 0.74 + row_h + 6}
+        ys = {"superspine": h * 0.08, "spine": h * 0.36, "leaf": h * 0.64, "gpu": h * 0.64 + row_h + 6}
+        ys["frontend"] = ys["gpu"] + row_h * 0.6 + 4
         geom = {"halls": xs, "ys": ys, "row_h": row_h, "ss": (float(x0), float(x1)), "size": (w, h)}
         self._geom = geom
         return geom
@@ -292,6 +312,11 @@ class _FabricCanvas(PickCanvas):
         net = self.view.engine.topo.net
         g = self._layout() if self._geom.get("size") != (self.width(), self.height()) else self._geom
         rh = g["row_h"]
+        if s >= net.n_switches:  # a front-end leaf
+            fe = s - net.n_switches
+            h = int(net.fe_leaf_hall[fe])
+            i = fe - int(net.hall_fe_start[h])
+            return self._x_of("frontend", h, i, int(net.hall_fe_leaves[h])), g["ys"]["frontend"] + rh * 0.3
         tier = net.switch_tier(s)
         if tier == "superspine":
             return self._x_of(tier, -1, s - net.ss0, net.n_superspines), g["ys"][tier] + rh / 2
@@ -328,8 +353,15 @@ class _FabricCanvas(PickCanvas):
         g = self._layout() if self._geom.get("size") != (self.width(), self.height()) else self._geom
         rh = g["row_h"]
         x, y = pos.x(), pos.y()
+        fy = g["ys"]["frontend"]
+        if fy - 1 <= y <= fy + rh * 0.6 + 1:  # the front-end row: ids after the switches
+            for h, (a, b) in enumerate(g["halls"]):
+                if a <= x < b:
+                    n = int(net.hall_fe_leaves[h])
+                    return net.n_switches + int(net.hall_fe_start[h]) + min(n - 1, int((x - a) / (b - a) * n))
+            return None
         for tier, y0 in g["ys"].items():
-            if not y0 - 2 <= y <= y0 + rh + 2:
+            if tier == "frontend" or not y0 - 2 <= y <= y0 + rh + 2:
                 continue
             if tier == "superspine":
                 a, b = g["ss"]
@@ -384,16 +416,17 @@ class _FabricCanvas(PickCanvas):
         w_ss = max(1, int(ss_b - ss_a))
         self._draw_row(p, view.row_pixels("superspine", -1, w_ss), QRectF(ss_a, ys["superspine"], ss_b - ss_a, rh))
         view._hall_widths = [max(1, int(b - a)) for a, b in g["halls"]]
-        for tier in ("spine", "leaf", "gpu"):
+        for tier in ("spine", "leaf", "gpu", "frontend"):
             px = view.tier_pixels(tier, view._hall_widths)
             x0 = 0
             for h, (a, b) in enumerate(g["halls"]):
                 w = view._hall_widths[h]
-                self._draw_row(p, px[x0:x0 + w], QRectF(a, ys[tier], b - a, rh * (0.6 if tier == "gpu" else 1)))
+                self._draw_row(p, px[x0:x0 + w], QRectF(a, ys[tier], b - a,
+                                                        rh * (0.6 if tier in ("gpu", "frontend") else 1)))
                 x0 += w
         for h, (a, b) in enumerate(g["halls"]):
             p.setPen(text)
-            p.drawText(QRectF(a, ys["gpu"] + rh * 0.6 + 2, b - a, 16), int(Qt.AlignmentFlag.AlignHCenter),
+            p.drawText(QRectF(a, ys["frontend"] + rh * 0.6 + 2, b - a, 16), int(Qt.AlignmentFlag.AlignHCenter),
                        f"{net.hall_names[h]}  {fab.hall_bisection[h]:.1%}")
         p.setPen(text)
         for tier in TIERS:
@@ -441,12 +474,20 @@ class _FabricCanvas(PickCanvas):
         return self.hit(pos)
 
     def item_address(self, s: int) -> str:
-        return self.view.engine.topo.net.switch_address(s)
+        net = self.view.engine.topo.net
+        return net.fe_leaf_address(s - net.n_switches) if s >= net.n_switches else net.switch_address(s)
 
     def describe(self, s: int) -> str:
         eng = self.view.engine
         net, fab = eng.topo.net, eng.fabric
         st = self.view._state
+        if s >= net.n_switches:  # a front-end leaf
+            fe = s - net.n_switches
+            trays = net.trays_of_fe_leaf(fe)
+            nics = int((~fab.fe_nic_ok[trays]).sum())
+            state = "DOWN" if not fab.fe_leaf_ok[fe] else f"{nics} front-end NIC(s) down" if nics else "up"
+            return (f"{net.fe_leaf_address(fe)} (front-end leaf): {state}, uplinks {st['fe_load'][fe]:.0%} loaded"
+                    f"\nservers {eng.topo.tray_address(int(trays[0]))} … {eng.topo.tray_address(int(trays[-1]))}")
         state = ("DOWN" if not fab.switch_ok[s] else
                  f"{int(st['bad_at'][s])} link(s) down or flapping" if st["bad_at"][s] else "up")
         extra = ""

@@ -1,4 +1,5 @@
-"""One tray (a 4U server): 8 GPU tiles and 2 CPU tiles, 4 PSUs, 9 NICs, and a short history plot.
+"""One tray (a 4U server): 8 GPU tiles and 2 CPU tiles, 4 PSUs, 9 NICs and the front-end link, and a short
+history plot.
 
 The tiles are one custom-painted widget (text is computed in ``refresh()``, painted in ``paintEvent``); the
 history is a fixed numpy ring buffer sampled on every refresh in which simulated time moved (also while the
@@ -389,10 +390,11 @@ class TrayView(LazyRefreshMixin, QWidget):
         self.cpu_address = [f"{ta}-C{i + 1}" for i in range(topo.cpus_per_tray)]
         self.psu_address = [f"{ta}-PSU{i + 1}" for i in range(topo.psus_per_tray)]
         self.psu_names = [f"PSU{i + 1}" for i in range(topo.psus_per_tray)]
-        self.nic_address = [f"{ta}-N{i + 1}" for i in range(topo.nics_per_tray)]
-        # one 400G NIC per GPU, the last one serves the host
+        # one 400G NIC per GPU, the last one serves the host; then the server's front-end link (its host NIC's
+        # port, optic and cable to its front-end leaf), up when both it and the leaf are
+        self.nic_address = [f"{ta}-N{i + 1}" for i in range(topo.nics_per_tray)] + [f"{ta}-FE"]
         self.nic_names = [f"N{i + 1}" + (" host" if i >= topo.gpus_per_tray else "")
-                          for i in range(topo.nics_per_tray)]
+                          for i in range(topo.nics_per_tray)] + ["FE"]
         gpt = topo.gpus_per_tray
         old = self._stash_history()
         if old != self.tray:
@@ -532,7 +534,9 @@ class TrayView(LazyRefreshMixin, QWidget):
         self.cpu_text = [f"C{i + 1}  CPU\n{'on' if powered else 'off'}\n~{cpu_w:.0f} W" for i in
                          range(topo.cpus_per_tray)]
         self.psu_ok = eng.psu_ok[self.tray].copy()
-        self.nic_ok = eng.nic_ok[self.tray].copy()
+        fab = eng.fabric
+        fe_up = bool(fab.fe_nic_ok[self.tray] and fab.fe_leaf_ok[topo.net.tray_fe_leaf[self.tray]])
+        self.nic_ok = np.append(eng.nic_ok[self.tray], fe_up)
         t = self.tray
         if eng.tray_slid_out[t]:
             state = "slid out"
@@ -561,6 +565,11 @@ class TrayView(LazyRefreshMixin, QWidget):
             need = eng.facility.rack.tray.psus_needed
             return (f"<b>{address}</b> — {'ok' if self.psu_ok[i] else 'FAILED'}<br>"
                     f"{int(self.psu_ok.sum())}/{topo.psus_per_tray} ok; the tray needs {need}")
+        if kind == "nic" and address.endswith("-FE"):
+            fab, net = eng.fabric, topo.net
+            leaf = int(net.tray_fe_leaf[self.tray])
+            return (f"<b>{address}</b> — {'ok' if fab.fe_nic_ok[self.tray] else 'FAILED'}<br>front-end link to "
+                    f"{net.fe_leaf_address(leaf)} ({'up' if fab.fe_leaf_ok[leaf] else 'DOWN'}): storage and data")
         if kind == "nic":
             i = self.nic_address.index(address)
             role = f"400G for G{i + 1}" if i < topo.gpus_per_tray else "host NIC"
