@@ -33,7 +33,8 @@ ENGINE_EVENT_KINDS: tuple[str, ...] = (
     "load_shed_began", "load_shed_ended",
     "link_flapped", "collective_timeout", "rebuild_started", "rebuild_finished",  # network and storage
 )
-OPS_EVENT_KINDS: tuple[str, ...] = ("alarm_raised", "alarm_acknowledged", "wo_created", "wo_assigned", "wo_closed")
+OPS_EVENT_KINDS: tuple[str, ...] = ("alarm_raised", "alarm_acknowledged", "alarm_cleared", "alarm_shelved", "wo_created",
+                                    "wo_assigned", "tech_arrived", "wo_closed")
 EVENT_KINDS: tuple[str, ...] = ENGINE_EVENT_KINDS + OPS_EVENT_KINDS
 
 # Faults that can degrade gradually before they fail (engine.degrade): from the fault registry.

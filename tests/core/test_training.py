@@ -320,3 +320,19 @@ def test_the_session_log_survives_a_crash(tmp_path):
     assert [r["args"]["text"] for r in actions] == [f"note {k}" for k in range(len(actions))]
     replay = TrainingSession.from_log(log)
     assert replay.t >= actions[-1]["t_s"] and len(replay.effective_actions()) == len(actions)
+
+
+def test_a_fault_can_follow_an_alarm_clearing():
+    """A drill's second act starts when the first problem's alarm has cleared (the pumps repaired)."""
+    sc = small_drill()
+    faults = [f.model_dump(exclude_none=True) for f in sc.faults] + [
+        {"id": "next", "after": {"event": "alarm_cleared", "address": "H1-R002-CDU", "delay_s": 20},
+         "kind": "fan_failure", "target": "H1-R001-RDHX-F1"}]
+    sc = small_drill(faults=faults)
+    s = TrainingSession(sc, small_facility())
+    s.play(sc.reference)
+    cleared = [ev for ev in s.engine.events if ev.kind == "alarm_cleared" and ev.address.startswith("H1-R002-CDU")]
+    f = {x.id: x for x in s.faults}
+    assert cleared, "the reference repairs the pumps, so their alarm clears"
+    assert f["next"].fired_t == pytest.approx(cleared[0].t_s + 20)
+    assert not s.engine.fan_ok[s.topo.parse("H1-R001").index, 0]
