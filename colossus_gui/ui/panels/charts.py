@@ -79,7 +79,11 @@ def _feed(curve, t: np.ndarray, y: np.ndarray) -> None:
     a copy per frame; data with a gap (NaN: a channel a recording lacks, a reading that went missing) is drawn
     with gaps, never handed to Qt's path drawing unchecked (pyqtgraph: unpredictable, at worst a crash)."""
     finite = bool(np.isfinite(y).all() and np.isfinite(t).all())
-    curve.setData(t, y, skipFiniteCheck=finite, connect="all" if finite else "finite")
+    connect = "all" if finite else "finite"
+    if curve.opts.get("connect") == connect and curve.opts.get("skipFiniteCheck") == finite:
+        curve.setData(t, y)  # the options as they are (passing them again costs a restyle per frame)
+    else:
+        curve.setData(t, y, skipFiniteCheck=finite, connect=connect)
 
 class SimTimeAxisItem(pg.AxisItem):
     """Bottom axis in simulated time: ticks on clock-friendly steps (10 s, 1 min, 5 min, 1 h ...), labelled
