@@ -106,6 +106,8 @@ def test_the_views_keep_most_of_the_window_and_the_console_takes_none_of_it(dril
         QApplication.processEvents()
         assert tc.console_window.isVisible() and not tc.console_dock.visibleRegion().isEmpty()
         assert not _global_rect(tc.console_dock).intersects(_global_rect(central))
+        area = tc.console_dock.widget()  # it scrolls up and down, never sideways: no button cut at the right
+        assert area.widget().minimumSizeHint().width() <= area.viewport().width(), "the console cut at the side"
     else:
         assert not tc.console_window.frameGeometry().intersects(_global_rect(central))
 

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QDoubleSpinBox,
     QFormLayout,
     QGroupBox,
+    QBoxLayout,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -173,6 +174,13 @@ class InstructorConsoleWidget(QWidget):
         for h in sc.hints:
             self.hint_box.addItem(f"{h.id} (-{h.cost:g}): {h.text}", h.id)
         self.hint_box.addItem("free text below (-5)", None)
+        # a long hint must not widen the console: the box shows its start, the list and the tooltip all of it
+        self.hint_box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.hint_box.setMinimumContentsLength(28)
+        self.hint_box.view().setMinimumWidth(self.hint_box.view().sizeHintForColumn(0) + 24)
+        self.hint_box.currentIndexChanged.connect(
+            lambda i: self.hint_box.setToolTip(self.hint_box.itemText(i)))
+        self.hint_box.setToolTip(self.hint_box.currentText())
         self.hint_text = QLineEdit(objectName="consoleHintText")
         self.hint_button = QPushButton("Send hint", objectName="consoleHintButton")
         self.hint_button.clicked.connect(self._on_hint_clicked)
@@ -230,7 +238,7 @@ class InstructorConsoleWidget(QWidget):
         lay.addLayout(top)
         lay.addLayout(ctl)
         lay.addWidget(tl, 2)
-        mid = QHBoxLayout()
+        self._mid = mid = QBoxLayout(QBoxLayout.Direction.LeftToRight)
         mid.addWidget(inj, 1)
         mid.addWidget(snaps, 1)
         lay.addLayout(mid, 1)
@@ -245,6 +253,11 @@ class InstructorConsoleWidget(QWidget):
         if driver is not None:
             self.attach(driver)
         self.refresh()
+
+    def set_compact(self, compact: bool) -> None:
+        """Stack the fault-injection and backtrack groups instead of setting them side by side: for a narrow
+        home (a tab under the views), where the strip scrolls up and down rather than sideways."""
+        self._mid.setDirection(QBoxLayout.Direction.TopToBottom if compact else QBoxLayout.Direction.LeftToRight)
 
     # ------------------------------------------------------------------ driver
     def attach(self, driver) -> None:

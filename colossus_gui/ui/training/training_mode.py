@@ -223,7 +223,10 @@ class TrainingController(QObject):
         if how == "docked":
             # its tables at a readable height in a strip a third of the screen high: the strip scrolls (and the
             # dock floats off as a window of its own by its title bar's button)
-            cw.setMinimumHeight(CONSOLE_DOCKED_MIN_HEIGHT)
+            self.console.set_compact(True)  # narrow and scrolling: its groups stacked, never cut at the side
+            self.console.layout().activate()  # its stacked size, before the window's minimum is set from it
+            cw.layout().activate()
+            cw.setMinimumHeight(max(CONSOLE_DOCKED_MIN_HEIGHT, cw.minimumSizeHint().height()))
             self.console_dock = w._dock("Instructor console", "instructorConsoleDock", _scrolled(cw),
                                         Qt.DockWidgetArea.BottomDockWidgetArea)
             w.tabifyDockWidget(w.work_orders_dock, self.console_dock)
