@@ -15,11 +15,11 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QBoxLayout,
     QComboBox,
     QDoubleSpinBox,
     QFormLayout,
     QGroupBox,
-    QBoxLayout,
     QHBoxLayout,
     QHeaderView,
     QLabel,
