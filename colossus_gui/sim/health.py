@@ -15,10 +15,18 @@ def turbines_tripped(engine) -> np.ndarray:
 
 
 def failed_part_count(engine) -> int:
-    """Failed parts of every kind (GPUs, PSUs, NICs, pumps, fans, leaking loops, chillers, tripped turbines)."""
+    """Failed parts of every kind: GPUs, PSUs, NICs, pumps, fans, leaking loops, chillers, tripped turbines,
+    and the network's and storage's (switches, links, front-end NICs and leaves, storage nodes, drives)."""
     e = engine
-    return int((~e.gpu_ok).sum() + (~e.psu_ok).sum() + (~e.nic_ok).sum() + (~e.pump_ok).sum()
-               + (~e.fan_ok).sum() + e.leak.sum() + (~e.chiller_ok).sum() + turbines_tripped(e).sum())
+    n = int((~e.gpu_ok).sum() + (~e.psu_ok).sum() + (~e.nic_ok).sum() + (~e.pump_ok).sum()
+            + (~e.fan_ok).sum() + e.leak.sum() + (~e.chiller_ok).sum() + turbines_tripped(e).sum())
+    fab = getattr(e, "fabric", None)
+    if fab is not None:
+        n += int((~fab.switch_ok).sum() + (~fab.link_ok).sum() + (~fab.fe_nic_ok).sum() + (~fab.fe_leaf_ok).sum())
+    st = getattr(e, "storage", None)
+    if st is not None:
+        n += int((~st.node_ok).sum() + (~st.drive_ok).sum())
+    return n
 
 
 def is_failed(engine, a: Address) -> bool:

@@ -256,3 +256,17 @@ def test_a_snapshot_saved_before_the_front_end_had_state_opens_with_it_all_up(tm
     assert again.fabric.failures_by_kind["fe_nic"] == 0
     again.inject("frontend_leaf_failure", "H1-FL01")
     assert not again.tray_available()[again.parse("H1-R001-T1").index]
+
+
+def test_the_failed_part_count_includes_network_and_storage_parts():
+    """The status bar's 'failed N' counts each failed part once: a spine, a front-end NIC, a front-end leaf, a
+    storage drive, as it counts a GPU (not the links or servers they take down with them)."""
+    from colossus_gui.sim.health import failed_part_count
+    eng = Engine(small_facility(), seed=1)
+    eng.run(5)
+    assert failed_part_count(eng) == 0
+    for n, (kind, addr) in enumerate([("switch_failure", "H1-SP01"), ("frontend_nic_failure", "H1-R001-T1-FE"),
+                                      ("frontend_leaf_failure", "H2-FL01"), ("drive_failure", "ST001-D01"),
+                                      ("gpu_failure", "H1-R002-T1-G1")], start=1):
+        assert eng.inject(kind, addr) is not None, addr
+        assert failed_part_count(eng) == n, addr
