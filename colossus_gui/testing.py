@@ -55,3 +55,29 @@ def write_study_files(folder, grid: dict | None = None, seeds: int = 3, duration
     path = folder / "study.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
     return path
+
+
+def small_pump_drill(**over):
+    """A fast drill on :func:`small_facility`: both pumps of H1-R002's CDU fail (at 2 min, then a minute
+    later), with one hint and a reference play (acknowledge, dispatch, isolate, dispatch, restore).
+    ``over`` replaces top-level fields (``time_limit_s``, ``faults``, ``hints``, ``scoring``...)."""
+    from .model.training import TrainingScenario
+    data = {
+        "title": "small pump pair", "seed": 4, "time_limit_s": 1800, "backtrack_every_s": 300,
+        "faults": [*PUMP_PAIR_FAULTS],
+        "hints": [{"id": "iso", "text": "isolate the rack", "cost": 8}],
+        "reference": [
+            {"at": 125, "action": "acknowledge", "alarms": "all", "repeat_s": 20},
+            {"at": 130, "action": "assign", "target": "H1-R002-CDU-P1", "technician": "nearest", "by_s": 300},
+            {"at": 185, "action": "isolate_rack", "target": "H1-R002", "by_s": 300},
+            {"at": 190, "action": "assign", "target": "H1-R002-CDU-P2", "technician": "nearest", "by_s": 400},
+            {"at": 400, "when": "H1-R002 pumps_ok >= 1", "action": "restore_rack", "target": "H1-R002"}],
+    }
+    data.update(over)
+    return TrainingScenario.model_validate(data)
+
+
+PUMP_PAIR_FAULTS = (
+    {"id": "p1", "at": 120, "kind": "pump_failure", "target": "H1-R002-CDU-P1"},
+    {"id": "p2", "after": {"fault": "p1", "delay_s": 60}, "kind": "pump_failure", "target": "H1-R002-CDU-P2"},
+)

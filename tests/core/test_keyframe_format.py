@@ -26,25 +26,14 @@ from colossus_gui.io.keyframes import (
 )
 from colossus_gui.ops.training_records import Marker
 from colossus_gui.sim.events import EventKind
-from colossus_gui.testing import small_facility
+from colossus_gui.testing import PUMP_PAIR_FAULTS, small_facility, small_pump_drill
 
 APP = ("colossus_gui.ops.", "colossus_gui.sim.events", "colossus_gui.model.")
 
 
 def _drill():
-    from colossus_gui.model.training import TrainingScenario
-    return TrainingScenario.model_validate({
-        "title": "small pump pair", "seed": 4, "time_limit_s": 900, "backtrack_every_s": 300,
-        "faults": [{"id": "p1", "at": 120, "kind": "pump_failure", "target": "H1-R002-CDU-P1"},
-                   {"id": "p2", "after": {"fault": "p1", "delay_s": 60}, "kind": "pump_failure",
-                    "target": "H1-R002-CDU-P2"},
-                   {"id": "g1", "at": 200, "kind": "gpu_failure", "target": "H2-R001-T2-G3"}],
-        "reference": [
-            {"at": 125, "action": "acknowledge", "alarms": "all", "repeat_s": 20},
-            {"at": 130, "action": "assign", "target": "H1-R002-CDU-P1", "technician": "nearest", "by_s": 300},
-            {"at": 185, "action": "isolate_rack", "target": "H1-R002", "by_s": 300},
-            {"at": 190, "action": "assign", "target": "H1-R002-CDU-P2", "technician": "nearest", "by_s": 400},
-            {"at": 400, "when": "H1-R002 pumps_ok >= 1", "action": "restore_rack", "target": "H1-R002"}]})
+    return small_pump_drill(time_limit_s=900, hints=[], faults=[
+        *PUMP_PAIR_FAULTS, {"id": "g1", "at": 200, "kind": "gpu_failure", "target": "H2-R001-T2-G3"}])
 
 
 def _recorded(tmp_path):

@@ -8,7 +8,7 @@ from colossus_gui.ops.run import Run
 from colossus_gui.ops.workflow import OpsManager
 from colossus_gui.sim.engine import Engine
 from colossus_gui.sim.events import EventKind, is_ops_event
-from colossus_gui.testing import small_facility
+from colossus_gui.testing import small_facility, small_pump_drill
 
 
 def make(keyframe_every_s=60.0, budget_mb=256.0):
@@ -165,18 +165,7 @@ def test_seek_cannot_go_before_the_first_keyframe_of_a_run_that_has_none():
 
 
 def _drill():
-    from colossus_gui.model.training import TrainingScenario
-    return TrainingScenario.model_validate({
-        "title": "small pump pair", "seed": 4, "time_limit_s": 900, "backtrack_every_s": 300,
-        "faults": [{"id": "p1", "at": 120, "kind": "pump_failure", "target": "H1-R002-CDU-P1"},
-                   {"id": "p2", "after": {"fault": "p1", "delay_s": 60}, "kind": "pump_failure",
-                    "target": "H1-R002-CDU-P2"}],
-        "reference": [
-            {"at": 125, "action": "acknowledge", "alarms": "all", "repeat_s": 20},
-            {"at": 130, "action": "assign", "target": "H1-R002-CDU-P1", "technician": "nearest", "by_s": 300},
-            {"at": 185, "action": "isolate_rack", "target": "H1-R002", "by_s": 300},
-            {"at": 190, "action": "assign", "target": "H1-R002-CDU-P2", "technician": "nearest", "by_s": 400},
-            {"at": 400, "when": "H1-R002 pumps_ok >= 1", "action": "restore_rack", "target": "H1-R002"}]})
+    return small_pump_drill(time_limit_s=900, hints=[])
 
 
 def _moment(s):

@@ -18,7 +18,7 @@ from colossus_gui.io.loader import LoadError, validate_data
 from colossus_gui.io.session_report import write_report
 from colossus_gui.io.session_store import SessionStore
 from colossus_gui.model.scenario import Scenario
-from colossus_gui.model.training import TrainingScenario, scenario_json_schema
+from colossus_gui.model.training import scenario_json_schema
 from colossus_gui.ops.training import TrainingSession, read_log
 from colossus_gui.ops.training_check import (
     check_training_scenario,
@@ -27,29 +27,13 @@ from colossus_gui.ops.training_check import (
     training_scenarios,
 )
 from colossus_gui.resources import builtin_scenarios, resource
-from colossus_gui.testing import small_facility
+from colossus_gui.testing import small_facility, small_pump_drill
 
 ROOT = Path(__file__).resolve().parents[2]
 BUNDLED = sorted(training_scenarios())
 
 
-def small_drill(**over) -> TrainingScenario:
-    """Both pumps of one CDU fail on the small facility (fast)."""
-    data = {
-        "title": "small pump pair", "seed": 4, "time_limit_s": 1800, "backtrack_every_s": 300,
-        "faults": [{"id": "p1", "at": 120, "kind": "pump_failure", "target": "H1-R002-CDU-P1"},
-                   {"id": "p2", "after": {"fault": "p1", "delay_s": 60}, "kind": "pump_failure",
-                    "target": "H1-R002-CDU-P2"}],
-        "hints": [{"id": "iso", "text": "isolate the rack", "cost": 8}],
-        "reference": [
-            {"at": 125, "action": "acknowledge", "alarms": "all", "repeat_s": 20},
-            {"at": 130, "action": "assign", "target": "H1-R002-CDU-P1", "technician": "nearest", "by_s": 300},
-            {"at": 185, "action": "isolate_rack", "target": "H1-R002", "by_s": 300},
-            {"at": 190, "action": "assign", "target": "H1-R002-CDU-P2", "technician": "nearest", "by_s": 400},
-            {"at": 400, "when": "H1-R002 pumps_ok >= 1", "action": "restore_rack", "target": "H1-R002"}],
-    }
-    data.update(over)
-    return TrainingScenario.model_validate(data)
+small_drill = small_pump_drill  # the fast drill of these tests (colossus_gui.testing)
 
 
 # --------------------------------------------------------------------------- the bundled drills
