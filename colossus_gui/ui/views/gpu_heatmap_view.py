@@ -30,6 +30,7 @@ from ...model.thresholds import DEFAULT_LIMITS, Limits
 from .. import colors
 from .hall_view import MetricLegendWidget
 from .lazy_refresh import LazyRefreshMixin
+from .metric_choice import MetricChoiceMixin
 from .metrics import GPU_METRICS, GPU_STATES, Metric, gpu_overlay_index, gpu_state_codes
 
 RACK_GAP = 1  # pixels between rack blocks
@@ -97,7 +98,7 @@ def heatmap_layout(topo, halls, aspect: float = 16 / 9) -> HeatmapLayout:
     return HeatmapLayout(src, take, gx, gy, rects, px, py, width, height)
 
 
-class GpuHeatmapView(LazyRefreshMixin, QWidget):
+class GpuHeatmapView(MetricChoiceMixin, LazyRefreshMixin, QWidget):
     """All GPUs, one image. Hover names the GPU; click selects its rack; double-click opens it."""
 
     limits: Limits = DEFAULT_LIMITS  # alarm thresholds: colours and legends use the same limits
@@ -212,9 +213,6 @@ class GpuHeatmapView(LazyRefreshMixin, QWidget):
         self._metric_name = name
         self._metric_resolved()
         self.refresh(force=True)
-
-    def metric_name(self) -> str:
-        return self._metric_name
 
     def select(self, rack_index: int) -> None:
         if self.engine is None or not 0 <= rack_index < self.engine.n_racks:
@@ -388,10 +386,3 @@ class GpuHeatmapView(LazyRefreshMixin, QWidget):
         if not self._fitted_on_show and self.layout_map is not None:  # now the view knows its size
             self._fitted_on_show = True
             QTimer.singleShot(0, self.fit)
-
-    def _on_metric_combo_changed(self, i: int) -> None:
-        name = self.metric_combo.itemData(i)
-        if name:
-            self._metric_name = name
-            self._metric_resolved()
-            self.refresh(force=True)

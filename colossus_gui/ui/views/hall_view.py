@@ -41,6 +41,7 @@ from ...sim.time_to_limit import time_to_limit_text
 from .. import colors
 from ..theme import severity_frame_color
 from .lazy_refresh import LazyRefreshMixin
+from .metric_choice import MetricChoiceMixin
 from .metrics import (
     BUSWAY_CONTINUOUS_FRAC,
     BUSWAY_CRIT_PCT,
@@ -187,7 +188,7 @@ class MetricLegendWidget(QWidget):
 
 
 # ======================================================================================= the hall view
-class HallView(RackPointerMixin, LazyRefreshMixin, QWidget):
+class HallView(RackPointerMixin, MetricChoiceMixin, LazyRefreshMixin, QWidget):
     """One hall, three tiers. ``refresh()`` is cheap and repaints only when visible and changed."""
 
     limits: Limits = DEFAULT_LIMITS  # alarm thresholds: colours and legends use the same limits

@@ -1,5 +1,5 @@
 """What the hall view and the row-section view do alike with the mouse: the tooltip of what is under it,
-a click that selects a rack, a double-click that opens it, and the metric chosen in the header's combo."""
+a click that selects a rack, a double-click that opens it."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from PySide6.QtWidgets import QToolTip
 
 class RackPointerMixin:
     """Put before the Qt widget class in the bases. The view gives ``tooltip_at(pos)`` (HTML, "" for none),
-    ``rack_at(pos)`` (global rack index, -1 for none), ``selected``, ``_metric_name``, ``_metric_resolved()``,
-    ``metric_combo`` and the ``rack_selected``/``rack_activated`` signals."""
+    ``rack_at(pos)`` (global rack index, -1 for none), ``selected`` and the ``rack_selected``/``rack_activated``
+    signals."""
 
     def tooltip_at(self, pos: QPointF) -> str:
         raise NotImplementedError
@@ -36,13 +36,3 @@ class RackPointerMixin:
         r = self.rack_at(ev.position())
         if r >= 0:
             self._pick_rack(r, self.rack_activated)
-
-    def metric_name(self) -> str:
-        return self._metric_name
-
-    def _on_metric_combo_changed(self, i: int) -> None:
-        name = self.metric_combo.itemData(i)
-        if name:
-            self._metric_name = name
-            self._metric_resolved()
-            self.refresh(force=True)

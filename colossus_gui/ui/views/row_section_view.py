@@ -24,6 +24,7 @@ from .. import colors
 from ..theme import severity_frame_color
 from .hall_view import CDU_LABELS, MetricLegendWidget, busway_color, cdu_states, pipe_range, qcolor
 from .lazy_refresh import LazyRefreshMixin
+from .metric_choice import MetricChoiceMixin
 from .metrics import (
     BUSWAY_CONTINUOUS_FRAC,
     RACK_METRICS,
@@ -44,7 +45,7 @@ _DOOR_FRAC = 0.16  # rear-door strip: this share of the rack's width, on its rig
 _RACK_FRAC = 0.82  # rack width / rack pitch
 
 
-class RowSectionView(RackPointerMixin, LazyRefreshMixin, QWidget):
+class RowSectionView(RackPointerMixin, MetricChoiceMixin, LazyRefreshMixin, QWidget):
     """Signals: ``rack_selected(int)`` on click, ``rack_activated(int)`` on double-click (open the rack),
     ``context_menu_requested(str, QPoint)`` on right-click (the rack, its CDU or its door)."""
 
